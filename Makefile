@@ -1,0 +1,95 @@
+# mptun: one plain Makefile. `make demo` and `make test` are the two promises;
+# both install missing Debian packages first (scripts/deps.sh).
+CC      ?= cc
+OPT     ?= -O2
+CFLAGS  := -std=c11 -Wall -Wextra -Werror $(OPT) -g -D_GNU_SOURCE -MMD -MP $(EXTRA_CFLAGS)
+SODIUM_CFLAGS := $(shell pkg-config --cflags libsodium 2>/dev/null)
+SODIUM_LIBS   := $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
+CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+LDLIBS  := $(SODIUM_LIBS) -lm
+
+B       ?= build
+V       ?= 0
+ifeq ($(V),0)
+Q := @
+else
+Q :=
+endif
+
+CORE_SRC  := $(wildcard core/*.c)
+SCHED_SRC := $(wildcard sched/*.c)
+SIM_LIB_SRC := $(filter-out sim/main.c,$(wildcard sim/*.c))
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+
+CORE_OBJ  := $(CORE_SRC:%.c=$(B)/%.o)
+SCHED_OBJ := $(SCHED_SRC:%.c=$(B)/%.o)
+SIM_LIB_OBJ := $(SIM_LIB_SRC:%.c=$(B)/%.o)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+DEPS_BUILD := gcc make pkg-config libsodium-dev libcmocka-dev
+DEPS_DEMO  := $(DEPS_BUILD) gnuplot-nox
+DEPS_TEST  := $(DEPS_DEMO) clang
+
+.PHONY: all demo test unit simcheck asan clang-check bench plots clean deps-demo deps-test
+all: $(B)/sim $(UNIT_BIN)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@[ "$(V)" != 0 ] || echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(SODIUM_CFLAGS) -I. -c $< -o $@
+
+$(B)/sim: $(B)/sim/main.o $(SIM_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
+	@[ "$(V)" != 0 ] || echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(SIM_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" != 0 ] || echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+
+deps-demo:
+	@scripts/deps.sh $(DEPS_DEMO)
+deps-test:
+	@scripts/deps.sh $(DEPS_TEST)
+
+# The demo: default four-link mix, every scheduler, table on the terminal, PNGs in plots/out/.
+demo: deps-demo
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)rm -rf plots/out && mkdir -p plots/out
+	$(Q)$(B)/sim --sched all --out plots/out
+	$(Q)scripts/plots.sh plots/out
+	@echo "plots: $$(ls plots/out/*.png | tr '\n' ' ')"
+
+plots:
+	$(Q)scripts/plots.sh plots/out
+
+unit: all
+	$(Q)scripts/run-unit.sh $(B)/tests
+
+simcheck: all
+	$(Q)scripts/simcheck.sh $(B)/sim
+
+asan:
+	$(Q)$(MAKE) --no-print-directory B=build/asan OPT=-O1 \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all
+	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 scripts/run-unit.sh build/asan/tests
+
+clang-check:
+	$(Q)$(MAKE) --no-print-directory B=build/clang CC=clang all
+
+test: deps-test
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory clang-check
+	$(Q)scripts/purity.sh
+	$(Q)$(MAKE) --no-print-directory simcheck
+	$(Q)$(MAKE) --no-print-directory asan
+	$(Q)$(MAKE) --no-print-directory unit
+
+bench: deps-demo
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/bench.sh $(B)/sim
+
+clean:
+	rm -rf build plots/out
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
