@@ -1,0 +1,519 @@
+/* The engine. Receive order matters for DESIGN's property 2: decode the clear header, check
+ * the replay window read-only, authenticate, and only then touch any state. */
+#include "core/engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/replay.h"
+#include "core/rng.h"
+#include "core/wire.h"
+
+/* How long a peer path may be silent and still hold back the reorder floor. */
+#define FLOOR_STALE_NS (2 * PATH_PROBE_NS)
+#define REORDER_MIN_NS (10ull * 1000000)
+#define REORDER_MAX_NS (300ull * 1000000)
+#define REORDER_MARGIN_NS (10ull * 1000000)
+
+struct remote {
+	struct mpt_addr addr;
+	uint64_t rx_packets;
+};
+
+struct mpt_engine {
+	struct engine_config cfg;
+	struct engine_io io;
+	struct engine_stats stats;
+	struct mpt_rng rng;
+	struct aead tx, rx;
+	uint64_t tx_counter;
+	struct replay replay;
+	unsigned nremote;
+	uint32_t writable_mask;
+	struct remote remotes[MPT_MAX_REMOTE];
+	struct mpt_path paths[MPT_MAX_PATHS];
+	struct path_rx rx_paths[256];
+	uint8_t active_rx[256];		/* peer path ids with a record, in arrival order */
+	unsigned nactive_rx;
+	uint32_t next_data_seq;
+	struct reorder *reorder;
+	uint64_t reorder_timeout_ns;
+	uint64_t deadline;
+	void *sched_state;
+	uint8_t txbuf[WIRE_MAX_DGRAM];
+	uint8_t rxbuf[WIRE_MAX_DGRAM];
+};
+
+static struct sched_view view_of(struct mpt_engine *e, uint64_t now, size_t len)
+{
+	return (struct sched_view){
+		.now_ns = now, .rng = &e->rng, .paths = e->paths,
+		.nlocal = e->cfg.nlocal, .nremote = e->nremote,
+		.writable_mask = e->writable_mask, .len = len,
+	};
+}
+
+static void lower_deadline(struct mpt_engine *e, uint64_t t)
+{
+	if (t < e->deadline)
+		e->deadline = t;
+}
+
+struct mpt_engine *engine_new(const struct engine_config *cfg, const struct engine_io *io,
+			      uint64_t now, int *err)
+{
+	const struct mpt_sched_ops *ops = cfg->sched;
+	uint8_t k_c2s[AEAD_KEY_LEN], k_s2c[AEAD_KEY_LEN];
+	struct mpt_engine *e;
+	int rc = -EINVAL;
+
+	if (!ops || !ops->init || !ops->pick || !io->send || !io->deliver ||
+	    cfg->nlocal == 0 || cfg->nlocal > MPT_MAX_LOCAL ||
+	    cfg->mtu == 0 || cfg->mtu > WIRE_MAX_DGRAM - WIRE_OVERHEAD)
+		goto fail;
+	rc = -ENOMEM;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		goto fail;
+	e->cfg = *cfg;
+	e->io = *io;
+	rng_seed(&e->rng, cfg->seed);
+	aead_derive(cfg->key, 1, "mptunkey", k_c2s);
+	aead_derive(cfg->key, 2, "mptunkey", k_s2c);
+	aead_init(&e->tx, cfg->role == ENGINE_CLIENT ? k_c2s : k_s2c, cfg->cipher_none);
+	aead_init(&e->rx, cfg->role == ENGINE_CLIENT ? k_s2c : k_c2s, cfg->cipher_none);
+	sodium_memzero(k_c2s, sizeof(k_c2s));
+	sodium_memzero(k_s2c, sizeof(k_s2c));
+	sodium_memzero(e->cfg.key, sizeof(e->cfg.key));
+	replay_init(&e->replay);
+	e->writable_mask = (1u << cfg->nlocal) - 1;
+	e->deadline = UINT64_MAX;
+	e->reorder_timeout_ns = cfg->reorder_ns > 0 ? (uint64_t)cfg->reorder_ns : REORDER_MIN_NS;
+	if (cfg->reorder_ns != 0) {
+		e->reorder = reorder_new(ENGINE_REORDER_SLOTS, cfg->mtu);
+		if (!e->reorder)
+			goto fail_free;
+	}
+	if (ops->state_size) {
+		e->sched_state = calloc(1, ops->state_size);
+		if (!e->sched_state)
+			goto fail_free;
+	}
+	rc = ops->init(e->sched_state, cfg->sched_args);
+	if (rc < 0) {
+		free(e->sched_state);
+		e->sched_state = NULL;
+		goto fail_free;
+	}
+	(void)now;
+	return e;
+fail_free:
+	engine_free(e);
+fail:
+	if (err)
+		*err = rc;
+	return NULL;
+}
+
+void engine_free(struct mpt_engine *e)
+{
+	if (!e)
+		return;
+	if (e->sched_state && e->cfg.sched->release)
+		e->cfg.sched->release(e->sched_state);
+	free(e->sched_state);
+	reorder_free(e->reorder);
+	aead_wipe(&e->tx);
+	aead_wipe(&e->rx);
+	sodium_memzero(e, sizeof(*e));
+	free(e);
+}
+
+static void init_remote(struct mpt_engine *e, unsigned j, const struct mpt_addr *addr, uint64_t now)
+{
+	e->remotes[j].addr = *addr;
+	e->remotes[j].rx_packets = 0;
+	for (unsigned i = 0; i < e->cfg.nlocal; i++)
+		path_init(&e->paths[path_index(i, j)], i, j, now);
+	lower_deadline(e, now);
+}
+
+int engine_add_remote(struct mpt_engine *e, const struct mpt_addr *addr, uint64_t now)
+{
+	for (unsigned j = 0; j < e->nremote; j++)
+		if (!memcmp(&e->remotes[j].addr, addr, sizeof(*addr)))
+			return -EEXIST;
+	if (e->nremote == MPT_MAX_REMOTE)
+		return -ENOSPC;
+	init_remote(e, e->nremote, addr, now);
+	return (int)e->nremote++;
+}
+
+void engine_set_writable(struct mpt_engine *e, unsigned local, bool writable)
+{
+	if (local >= e->cfg.nlocal)
+		return;
+	if (writable)
+		e->writable_mask |= 1u << local;
+	else
+		e->writable_mask &= ~(1u << local);
+}
+
+/* Frame, seal and send one datagram on path pidx. */
+static void emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t data_seq,
+		 const uint8_t *payload, size_t plen, uint64_t now)
+{
+	struct mpt_path *p = &e->paths[pidx];
+	uint8_t *buf = e->txbuf;
+	size_t flen = WIRE_FRAME_LEN + plen;
+	size_t dlen = WIRE_HDR_LEN + flen + WIRE_TAG_LEN;
+	struct wire_hdr h = { .type = WIRE_TYPE_DATA, .key_phase = 0, .counter = e->tx_counter++ };
+	struct wire_frame f = {
+		.kind = kind, .path_id = path_id(p->local, p->remote),
+		.tx_us = (uint32_t)(now / 1000), .data_seq = data_seq,
+	};
+
+	f.path_seq = path_on_send(p, now, dlen, kind != WIRE_KIND_FEEDBACK);
+	wire_hdr_encode(&h, buf, WIRE_HDR_LEN);
+	wire_frame_encode(&f, buf + WIRE_HDR_LEN, WIRE_FRAME_LEN);
+	if (plen)
+		memcpy(buf + WIRE_HDR_LEN + WIRE_FRAME_LEN, payload, plen);
+	aead_seal(&e->tx, h.counter, buf, WIRE_HDR_LEN, buf + WIRE_HDR_LEN, flen,
+		  buf + WIRE_HDR_LEN);
+	e->stats.tx_dgrams++;
+	e->stats.tx_bytes += dlen;
+	e->io.send(e->io.ctx, p->local, &e->remotes[p->remote].addr, buf, dlen);
+	lower_deadline(e, now + PATH_PROBE_NS);
+}
+
+int engine_send(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	struct sched_view v = view_of(e, now, len);
+	uint16_t picks[SCHED_MAX_PICK];
+	uint32_t data_seq;
+	int n;
+
+	e->stats.tun_in++;
+	if (len == 0 || len > e->cfg.mtu) {
+		e->stats.drop_oversize++;
+		return -EMSGSIZE;
+	}
+	n = e->nremote ? e->cfg.sched->pick(e->sched_state, &v, picks, SCHED_MAX_PICK) : 0;
+	if (n <= 0) {
+		e->stats.drop_no_path++;
+		return -ENETUNREACH;
+	}
+	data_seq = e->next_data_seq++;
+	for (int k = 0; k < n; k++) {
+		emit(e, picks[k], WIRE_KIND_DATA, data_seq, pkt, len, now);
+		e->paths[picks[k]].tx_data++;
+		if (e->cfg.sched->on_sent)
+			e->cfg.sched->on_sent(e->sched_state, &v, picks[k], len);
+	}
+	return 0;
+}
+
+static void send_feedback(struct mpt_engine *e, uint8_t peer_id, uint64_t now)
+{
+	struct path_rx *rx = &e->rx_paths[peer_id];
+	struct wire_fb_block b;
+	uint8_t payload[4 + WIRE_FB_BLOCK_LEN];
+	int n;
+
+	path_rx_fill_block(rx, peer_id, now, &b);
+	n = wire_fb_encode(&b, 1, payload, sizeof(payload));
+	if (n < 0)
+		return;
+	rx->dirty = false;
+	rx->last_fb_ns = now;
+	e->stats.feedback_sent++;
+	emit(e, path_index(rx->local, rx->remote), WIRE_KIND_FEEDBACK, e->next_data_seq,
+	     payload, (size_t)n, now);
+}
+
+/* The remote index for an authenticated sender; a server learns new peers here. */
+static int remote_for(struct mpt_engine *e, const struct mpt_addr *from, uint64_t now)
+{
+	const struct sched_view v = view_of(e, now, 0);
+	unsigned j, least = 0;
+
+	for (j = 0; j < e->nremote; j++)
+		if (!memcmp(&e->remotes[j].addr, from, sizeof(*from)))
+			return (int)j;
+	if (e->cfg.role == ENGINE_CLIENT)
+		return -ENOENT;
+	if (e->nremote < MPT_MAX_REMOTE) {
+		j = e->nremote++;
+	} else {
+		for (j = 1; j < e->nremote; j++)
+			if (e->remotes[j].rx_packets < e->remotes[least].rx_packets)
+				least = j;
+		j = least;
+	}
+	init_remote(e, j, from, now);
+	if (e->cfg.sched->on_remote_new) {
+		struct sched_view v2 = v;
+
+		v2.nremote = e->nremote;
+		e->cfg.sched->on_remote_new(e->sched_state, &v2, j);
+	}
+	return (int)j;
+}
+
+static void deliver(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct mpt_engine *e = ctx;
+
+	e->stats.tun_out++;
+	e->io.deliver(e->io.ctx, pkt, len);
+}
+
+/* The lowest data_seq that may still be in flight on some recently active peer path. */
+static uint32_t reorder_floor(const struct mpt_engine *e, uint64_t now)
+{
+	uint32_t floor = 0;
+	bool any = false;
+
+	for (unsigned k = 0; k < e->nactive_rx; k++) {
+		const struct path_rx *rx = &e->rx_paths[e->active_rx[k]];
+
+		if (now - rx->last_rx_ns > FLOOR_STALE_NS)
+			continue;
+		if (!any || seq_lt(rx->data_floor, floor))
+			floor = rx->data_floor;
+		any = true;
+	}
+	return floor;
+}
+
+static void on_data(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint32_t data_seq,
+		    uint64_t now)
+{
+	if (!e->reorder) {
+		deliver(e, pkt, len);
+		return;
+	}
+	reorder_insert(e->reorder, data_seq, pkt, len, now, deliver, e);
+	if (reorder_held(e->reorder)) {
+		reorder_release(e->reorder, reorder_floor(e, now), now, e->reorder_timeout_ns,
+				deliver, e);
+		lower_deadline(e, reorder_deadline(e->reorder, e->reorder_timeout_ns));
+	}
+}
+
+static void set_path_state(struct mpt_engine *e, unsigned pidx, bool up, uint64_t now)
+{
+	struct sched_view v = view_of(e, now, 0);
+
+	if (up)
+		e->stats.path_ups++;
+	else
+		e->stats.path_downs++;
+	if (e->cfg.sched->on_path_state)
+		e->cfg.sched->on_path_state(e->sched_state, &v, pidx, up);
+}
+
+static void on_feedback(struct mpt_engine *e, const uint8_t *payload, size_t plen, uint64_t now)
+{
+	struct wire_fb_block blocks[WIRE_FB_MAX_BLOCKS];
+	struct sched_view v = view_of(e, now, 0);
+	unsigned n;
+
+	if (wire_fb_decode(payload, plen, blocks, WIRE_FB_MAX_BLOCKS, &n) < 0)
+		return;
+	for (unsigned k = 0; k < n; k++) {
+		unsigned local = blocks[k].path_id >> 4, remote = blocks[k].path_id & 15;
+		unsigned pidx = path_index(local, remote);
+
+		if (local >= e->cfg.nlocal || remote >= e->nremote)
+			continue;
+		path_on_feedback(&e->paths[pidx], now, &blocks[k]);
+		if (path_mark_up(&e->paths[pidx]))
+			set_path_state(e, pidx, true, now);
+		if (e->cfg.sched->on_feedback)
+			e->cfg.sched->on_feedback(e->sched_state, &v, pidx);
+	}
+}
+
+int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
+		const uint8_t *dgram, size_t len, uint64_t now)
+{
+	struct wire_hdr h;
+	struct wire_frame f;
+	const uint8_t *payload;
+	size_t plen, flen;
+	struct path_rx *rx;
+	int j, rc;
+
+	e->stats.rx_dgrams++;
+	e->stats.rx_bytes += len;
+	if (local >= e->cfg.nlocal || wire_hdr_decode(&h, dgram, len) < 0) {
+		e->stats.drop_malformed++;
+		return -EBADMSG;
+	}
+	if (replay_check(&e->replay, h.counter) < 0) {
+		e->stats.drop_replay++;
+		return -EALREADY;
+	}
+	flen = len - WIRE_HDR_LEN - WIRE_TAG_LEN;
+	if (aead_open(&e->rx, h.counter, dgram, WIRE_HDR_LEN, dgram + WIRE_HDR_LEN,
+		      len - WIRE_HDR_LEN, e->rxbuf) < 0) {
+		e->stats.drop_bad_auth++;
+		return -EBADMSG;
+	}
+	rc = wire_frame_decode(&f, e->rxbuf, flen, &payload, &plen);
+	if (rc < 0) {
+		e->stats.drop_malformed++;
+		return rc;
+	}
+	j = remote_for(e, from, now);
+	if (j < 0) {
+		e->stats.drop_unknown_peer++;
+		return j;
+	}
+	replay_update(&e->replay, h.counter);
+	e->remotes[j].rx_packets++;
+	e->paths[path_index(local, (unsigned)j)].rx_packets++;
+	e->paths[path_index(local, (unsigned)j)].rx_bytes += len;
+	if (e->cfg.sched->on_recv) {
+		struct sched_view v = view_of(e, now, 0);
+
+		e->cfg.sched->on_recv(e->sched_state, &v, local, (unsigned)j);
+	}
+
+	rx = &e->rx_paths[f.path_id];
+	if (!rx->active)
+		e->active_rx[e->nactive_rx++] = f.path_id;
+	path_rx_on_packet(rx, now, local, (unsigned)j, f.path_seq, f.tx_us, len);
+	if (f.kind == WIRE_KIND_DATA) {
+		if (seq_lt(rx->data_floor, f.data_seq + 1))
+			rx->data_floor = f.data_seq + 1;
+	} else if (seq_lt(rx->data_floor, f.data_seq)) {
+		rx->data_floor = f.data_seq;
+	}
+
+	switch (f.kind) {
+	case WIRE_KIND_DATA:
+		if (!rx->dirty) {
+			rx->dirty = true;
+			lower_deadline(e, rx->last_fb_ns + PATH_FEEDBACK_NS);
+		}
+		on_data(e, payload, plen, f.data_seq, now);
+		break;
+	case WIRE_KIND_PROBE:
+		send_feedback(e, f.path_id, now);
+		break;
+	case WIRE_KIND_FEEDBACK:
+		on_feedback(e, payload, plen, now);
+		break;
+	}
+	return 0;
+}
+
+/* Hold gaps for about the spread of the paths' delays, plus a margin. */
+static void update_reorder_timeout(struct mpt_engine *e)
+{
+	uint64_t lo = UINT64_MAX, hi = 0, t;
+
+	if (e->cfg.reorder_ns != ENGINE_REORDER_AUTO)
+		return;
+	for (unsigned i = 0; i < e->cfg.nlocal; i++) {
+		for (unsigned j = 0; j < e->nremote; j++) {
+			const struct mpt_path *p = &e->paths[path_index(i, j)];
+
+			if (!p->up || !p->srtt_ns)
+				continue;
+			if (p->srtt_ns < lo)
+				lo = p->srtt_ns;
+			if (p->srtt_ns > hi)
+				hi = p->srtt_ns;
+		}
+	}
+	t = hi >= lo ? hi - lo + REORDER_MARGIN_NS : REORDER_MIN_NS;
+	e->reorder_timeout_ns = t < REORDER_MIN_NS ? REORDER_MIN_NS :
+				t > REORDER_MAX_NS ? REORDER_MAX_NS : t;
+}
+
+void engine_tick(struct mpt_engine *e, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (unsigned k = 0; k < e->nactive_rx; k++) {
+		uint8_t id = e->active_rx[k];
+		struct path_rx *rx = &e->rx_paths[id];
+
+		if (!rx->dirty)
+			continue;
+		if (now - rx->last_fb_ns >= PATH_FEEDBACK_NS)
+			send_feedback(e, id, now);
+		else if (rx->last_fb_ns + PATH_FEEDBACK_NS < next)
+			next = rx->last_fb_ns + PATH_FEEDBACK_NS;
+	}
+	for (unsigned i = 0; i < e->cfg.nlocal; i++) {
+		for (unsigned j = 0; j < e->nremote; j++) {
+			unsigned pidx = path_index(i, j);
+			struct mpt_path *p = &e->paths[pidx];
+
+			if (path_check_down(p, now))
+				set_path_state(e, pidx, false, now);
+			if (now - p->last_elicit_ns >= PATH_PROBE_NS || p->tx_packets == 0) {
+				e->stats.probes_sent++;
+				emit(e, pidx, WIRE_KIND_PROBE, e->next_data_seq, NULL, 0, now);
+			}
+			if (p->last_elicit_ns + PATH_PROBE_NS < next)
+				next = p->last_elicit_ns + PATH_PROBE_NS;
+			if (p->up && p->last_fb_ns + PATH_DEAD_NS < next)
+				next = p->last_fb_ns + PATH_DEAD_NS;
+		}
+	}
+	update_reorder_timeout(e);
+	if (e->reorder && reorder_held(e->reorder)) {
+		reorder_release(e->reorder, reorder_floor(e, now), now, e->reorder_timeout_ns,
+				deliver, e);
+		uint64_t t = reorder_deadline(e->reorder, e->reorder_timeout_ns);
+
+		if (t < next)
+			next = t;
+	}
+	e->deadline = next;
+}
+
+uint64_t engine_deadline(const struct mpt_engine *e)
+{
+	return e->deadline;
+}
+
+const struct engine_stats *engine_stats(const struct mpt_engine *e)
+{
+	return &e->stats;
+}
+
+const struct reorder_stats *engine_reorder_stats(const struct mpt_engine *e)
+{
+	return e->reorder ? reorder_stats(e->reorder) : NULL;
+}
+
+unsigned engine_nremote(const struct mpt_engine *e)
+{
+	return e->nremote;
+}
+
+const struct mpt_addr *engine_remote_addr(const struct mpt_engine *e, unsigned remote)
+{
+	return remote < e->nremote ? &e->remotes[remote].addr : NULL;
+}
+
+const struct mpt_path *engine_path(const struct mpt_engine *e, unsigned local, unsigned remote)
+{
+	if (local >= e->cfg.nlocal || remote >= e->nremote)
+		return NULL;
+	return &e->paths[path_index(local, remote)];
+}
+
+const void *engine_sched_state(const struct mpt_engine *e)
+{
+	return e->sched_state;
+}

@@ -1,0 +1,85 @@
+/* engine: one tunnel end, sans I/O. It owns the keys, the replay window, the path table and its
+ * estimators, the receive-side reorder buffer and the scheduler's state; engine_new allocates
+ * all of it once and engine_free wipes the keys and frees it. The caller feeds it tun packets,
+ * datagrams and ticks, each with `now`; it answers through the io callbacks, which must not call
+ * back into the same engine. engine_send, engine_recv and engine_tick run per packet. */
+#ifndef MPT_ENGINE_H
+#define MPT_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/aead.h"
+#include "core/path.h"
+#include "core/reorder.h"
+#include "core/sched.h"
+
+/* An outer address, opaque to the engine: compared byte for byte (a sockaddr for the daemon). */
+struct mpt_addr {
+	uint8_t len;
+	uint8_t bytes[28];
+};
+
+enum engine_role { ENGINE_CLIENT, ENGINE_SERVER };
+
+#define ENGINE_REORDER_AUTO (-1)
+#define ENGINE_REORDER_SLOTS 1024
+
+struct engine_config {
+	enum engine_role role;
+	uint8_t key[AEAD_KEY_LEN];	/* master key: from aead_key_from_secret or a key file */
+	bool cipher_none;		/* simulator only: same framing, no encryption */
+	unsigned nlocal;		/* local addresses (uplinks), 1..MPT_MAX_LOCAL */
+	const struct mpt_sched_ops *sched;
+	const char *sched_args;		/* may be NULL */
+	size_t mtu;			/* largest tun packet accepted */
+	int64_t reorder_ns;		/* ENGINE_REORDER_AUTO, 0 = off, or a fixed hold time */
+	uint64_t seed;			/* the engine's own rng, used by the scheduler */
+};
+
+struct engine_io {
+	void *ctx;
+	void (*send)(void *ctx, unsigned local, const struct mpt_addr *to,
+		     const uint8_t *dgram, size_t len);
+	void (*deliver)(void *ctx, const uint8_t *pkt, size_t len);
+};
+
+struct engine_stats {
+	uint64_t tun_in, tun_out;		/* packets from / to the tun side */
+	uint64_t tx_dgrams, tx_bytes, rx_dgrams, rx_bytes;
+	uint64_t drop_malformed, drop_bad_auth, drop_replay, drop_unknown_peer;
+	uint64_t drop_no_path, drop_oversize;
+	uint64_t probes_sent, feedback_sent, path_ups, path_downs;
+};
+
+struct mpt_engine;
+
+/* Returns NULL with *err = -EINVAL (bad config) or -ENOMEM. */
+struct mpt_engine *engine_new(const struct engine_config *cfg, const struct engine_io *io,
+			      uint64_t now, int *err);
+void engine_free(struct mpt_engine *e);
+
+/* A client's remote address (the server's). Returns its index or -ENOSPC / -EEXIST. */
+int engine_add_remote(struct mpt_engine *e, const struct mpt_addr *addr, uint64_t now);
+void engine_set_writable(struct mpt_engine *e, unsigned local, bool writable);
+
+/* A plaintext packet from the tun side. 0, -EMSGSIZE (over the MTU) or -ENETUNREACH. */
+int engine_send(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint64_t now);
+/* A datagram that arrived on local from `from`. 0 or the -errno of the drop (counted). */
+int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
+		const uint8_t *dgram, size_t len, uint64_t now);
+/* Run the timers due at now (feedback, probes, liveness, reorder timeouts). */
+void engine_tick(struct mpt_engine *e, uint64_t now);
+/* When the engine next wants engine_tick; never earlier than needed, maybe a little early. */
+uint64_t engine_deadline(const struct mpt_engine *e);
+
+const struct engine_stats *engine_stats(const struct mpt_engine *e);
+const struct reorder_stats *engine_reorder_stats(const struct mpt_engine *e);
+unsigned engine_nremote(const struct mpt_engine *e);
+const struct mpt_addr *engine_remote_addr(const struct mpt_engine *e, unsigned remote);
+const struct mpt_path *engine_path(const struct mpt_engine *e, unsigned local, unsigned remote);
+/* The engine's view for the scheduler's state inspection (tests, status). */
+const void *engine_sched_state(const struct mpt_engine *e);
+
+#endif

@@ -1,0 +1,191 @@
+/* Path estimators. The peer's feedback carries cumulative counts (highest sequence, packets and
+ * bytes received) and echoes our send timestamp, so a lost feedback loses nothing: the next one
+ * carries the same totals. Loss, rate and RTT are all deltas between two feedbacks. */
+#include "core/path.h"
+
+#include <string.h>
+
+#include "core/wire.h"
+
+void path_init(struct mpt_path *p, unsigned local, unsigned remote, uint64_t now)
+{
+	memset(p, 0, sizeof(*p));
+	p->local = (uint8_t)local;
+	p->remote = (uint8_t)remote;
+	p->up = true;
+	/* Counts as heard from at creation: a path that never answers goes down after PATH_DEAD_NS. */
+	p->last_fb_ns = now;
+	p->fb_baseline = true;
+}
+
+uint32_t path_on_send(struct mpt_path *p, uint64_t now, size_t len, bool elicits)
+{
+	uint32_t seq = p->next_seq++;
+
+	p->tx_packets++;
+	p->tx_bytes += len;
+	p->inflight_bytes += (uint32_t)len;
+	p->sent_cum[seq % PATH_SENT_RING] = (uint32_t)p->tx_bytes;
+	if (elicits)
+		p->last_elicit_ns = now;
+	return seq;
+}
+
+static void update_rtt(struct mpt_path *p, uint64_t now, const struct wire_fb_block *b)
+{
+	uint32_t now_us = (uint32_t)(now / 1000);
+	int64_t rtt_us;
+	uint64_t rtt;
+
+	if (b->ts_echo_us == p->fb_ts_echo && p->fb_count > 1)
+		return;		/* same packet echoed again: no new sample */
+	p->fb_ts_echo = b->ts_echo_us;
+	rtt_us = (int32_t)(now_us - b->ts_echo_us) - (int64_t)b->echo_delay_us;
+	if (rtt_us <= 0)
+		rtt_us = 1;
+	rtt = (uint64_t)rtt_us * 1000;
+	p->latest_rtt_ns = rtt;
+	if (p->srtt_ns == 0) {
+		p->srtt_ns = rtt;
+		p->rttvar_ns = rtt / 2;
+	} else {
+		/* RFC 6298 gains: rttvar 1/4, srtt 1/8. */
+		uint64_t dev = p->srtt_ns > rtt ? p->srtt_ns - rtt : rtt - p->srtt_ns;
+
+		p->rttvar_ns = (3 * p->rttvar_ns + dev) / 4;
+		p->srtt_ns = (7 * p->srtt_ns + rtt) / 8;
+	}
+	if (p->min_rtt_ns == 0 || rtt <= p->min_rtt_ns ||
+	    now - p->min_rtt_stamp_ns > PATH_MIN_RTT_WINDOW_NS) {
+		p->min_rtt_ns = rtt;
+		p->min_rtt_stamp_ns = now;
+	}
+}
+
+static void update_loss(struct mpt_path *p, uint32_t dsent, int64_t dlost)
+{
+	double sample, alpha;
+	uint32_t sent = 0, lost = 0;
+
+	if (dsent == 0)
+		return;
+	if (dlost < 0)
+		dlost = 0;	/* late arrivals repaid an earlier interval's loss */
+	if ((uint64_t)dlost > dsent)
+		dlost = dsent;
+	p->lost_packets += (uint64_t)dlost;
+	sample = (double)dlost / dsent;
+	alpha = (double)dsent / (dsent + PATH_LOSS_PKTS);
+	p->loss_ewma += alpha * (sample - p->loss_ewma);
+
+	p->recent_sent[p->recent_pos] = dsent;
+	p->recent_lost[p->recent_pos] = (uint32_t)dlost;
+	p->recent_pos = (p->recent_pos + 1) % PATH_RECENT;
+	for (int i = 0; i < PATH_RECENT; i++) {
+		sent += p->recent_sent[i];
+		lost += p->recent_lost[i];
+	}
+	p->loss_recent = sent ? (double)lost / sent : 0.0;
+}
+
+static void update_rate(struct mpt_path *p, uint64_t now, uint32_t recv_bytes)
+{
+	uint64_t dt = now - p->rate_t0_ns;
+	uint32_t dbytes = recv_bytes - p->rate_bytes0;
+	uint64_t sample;
+
+	/* Shorter intervals measure feedback jitter more than the path. */
+	if (dt < 4 * PATH_FEEDBACK_NS)
+		return;
+	sample = (uint64_t)((double)dbytes * 8e9 / (double)dt);
+	p->delivery_rate_bps = p->delivery_rate_bps ?
+		(3 * p->delivery_rate_bps + sample) / 4 : sample;
+	p->rate_t0_ns = now;
+	p->rate_bytes0 = recv_bytes;
+}
+
+static void update_inflight(struct mpt_path *p, uint32_t high_seq)
+{
+	uint32_t outstanding = p->next_seq - high_seq - 1;
+
+	if (outstanding >= p->next_seq)	/* nothing acknowledged that we sent */
+		return;
+	if (outstanding < PATH_SENT_RING)
+		p->inflight_bytes = (uint32_t)p->tx_bytes - p->sent_cum[high_seq % PATH_SENT_RING];
+}
+
+void path_on_feedback(struct mpt_path *p, uint64_t now, const struct wire_fb_block *b)
+{
+	p->fb_count++;
+	p->last_fb_ns = now;
+	update_rtt(p, now, b);
+	if (seq_lt(b->high_seq, p->next_seq))
+		update_inflight(p, b->high_seq);
+	if (p->fb_baseline) {
+		/* First feedback ever, or first after an outage: losses before it say nothing
+		 * about the path as it is now. */
+		p->fb_baseline = false;
+	} else if (!seq_lt(b->high_seq, p->fb_high_seq)) {
+		uint32_t dsent = b->high_seq - p->fb_high_seq;
+		int64_t dlost = (int64_t)dsent - (int32_t)(b->recv_count - p->fb_recv_count);
+
+		update_loss(p, dsent, dlost);
+		p->acked_bytes += b->recv_bytes - p->fb_recv_bytes;
+		update_rate(p, now, b->recv_bytes);
+	} else {
+		return;		/* an older feedback overtaken by a newer one */
+	}
+	if (p->rate_t0_ns == 0 || p->fb_count == 1) {
+		p->rate_t0_ns = now;
+		p->rate_bytes0 = b->recv_bytes;
+	}
+	p->fb_high_seq = b->high_seq;
+	p->fb_recv_count = b->recv_count;
+	p->fb_recv_bytes = b->recv_bytes;
+}
+
+bool path_mark_up(struct mpt_path *p)
+{
+	if (p->up)
+		return false;
+	p->up = true;
+	p->fb_baseline = true;
+	return true;
+}
+
+bool path_check_down(struct mpt_path *p, uint64_t now)
+{
+	if (!p->up || now - p->last_fb_ns < PATH_DEAD_NS)
+		return false;
+	p->up = false;
+	p->downs++;
+	p->inflight_bytes = 0;
+	return true;
+}
+
+void path_rx_on_packet(struct path_rx *rx, uint64_t now, unsigned local, unsigned remote,
+		       uint32_t seq, uint32_t tx_us, size_t frame_len)
+{
+	if (!rx->active || seq_lt(rx->high_seq, seq)) {
+		rx->high_seq = seq;
+		rx->ts_echo = tx_us;
+		rx->ts_arrival_ns = now;
+	}
+	rx->active = true;
+	rx->local = (uint8_t)local;
+	rx->remote = (uint8_t)remote;
+	rx->recv_count++;
+	rx->recv_bytes += (uint32_t)frame_len;
+	rx->last_rx_ns = now;
+}
+
+void path_rx_fill_block(const struct path_rx *rx, uint8_t peer_path_id, uint64_t now,
+			struct wire_fb_block *b)
+{
+	b->path_id = peer_path_id;
+	b->high_seq = rx->high_seq;
+	b->recv_count = rx->recv_count;
+	b->recv_bytes = rx->recv_bytes;
+	b->ts_echo_us = rx->ts_echo;
+	b->echo_delay_us = (uint32_t)((now - rx->ts_arrival_ns) / 1000);
+}

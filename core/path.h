@@ -1,0 +1,101 @@
+/* path: one path (local address i, remote address j): its send-side sequence numbers and the
+ * estimators fed by the peer's feedback (loss, RTT, delivery rate, inflight, liveness), plus
+ * the receive-side record of one of the peer's paths. Plain structs embedded in the engine; no
+ * allocation. Every function here may run per packet. */
+#ifndef MPT_PATH_H
+#define MPT_PATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MPT_MAX_LOCAL 16
+#define MPT_MAX_REMOTE 16
+#define MPT_MAX_PATHS (MPT_MAX_LOCAL * MPT_MAX_REMOTE)
+
+/* Liveness: probe a path with nothing sent for PATH_PROBE_NS; call it down after
+ * PATH_DEAD_NS without feedback, so that it is down within 1 s of silence. */
+#define PATH_PROBE_NS (200ull * 1000000)
+#define PATH_DEAD_NS (700ull * 1000000)
+/* Receivers send feedback on a path at most this often while packets arrive on it. */
+#define PATH_FEEDBACK_NS (20ull * 1000000)
+/* Loss EWMA: each packet covered by feedback weighs 1/PATH_LOSS_PKTS. */
+#define PATH_LOSS_PKTS 256
+#define PATH_RECENT 8		/* loss_recent covers the last 8 feedbacks */
+#define PATH_SENT_RING 512	/* cumulative bytes per recent sequence, for inflight */
+#define PATH_MIN_RTT_WINDOW_NS (10ull * 1000000000)
+
+struct wire_fb_block;
+
+static inline unsigned path_index(unsigned local, unsigned remote)
+{
+	return local * MPT_MAX_REMOTE + remote;
+}
+
+static inline uint8_t path_id(unsigned local, unsigned remote)
+{
+	return (uint8_t)(local << 4 | remote);
+}
+
+struct mpt_path {
+	uint8_t local, remote;
+	bool up;
+	/* send side */
+	uint32_t next_seq;
+	uint64_t tx_packets, tx_bytes;
+	uint64_t tx_data;		/* tun packets among tx_packets */
+	uint64_t last_elicit_ns;	/* last data or probe: things that ask for feedback */
+	uint32_t sent_cum[PATH_SENT_RING];
+	/* estimators */
+	uint64_t srtt_ns, rttvar_ns, min_rtt_ns, latest_rtt_ns, min_rtt_stamp_ns;
+	double loss_ewma;		/* fraction 0..1, per-packet weighted */
+	double loss_recent;		/* fraction over the last PATH_RECENT feedbacks */
+	uint64_t delivery_rate_bps;	/* smoothed, as the peer reports bytes received */
+	uint32_t inflight_bytes;
+	uint64_t last_fb_ns;
+	uint64_t fb_count;
+	uint64_t acked_bytes;		/* bytes the peer reported received, cumulative */
+	uint64_t lost_packets;		/* sent packets the peer's feedback shows missing */
+	/* feedback bookkeeping */
+	bool fb_baseline;		/* the next feedback only sets the baseline */
+	uint32_t fb_high_seq, fb_recv_count, fb_recv_bytes, fb_ts_echo;
+	uint32_t rate_bytes0;
+	uint64_t rate_t0_ns;
+	unsigned recent_pos;
+	uint32_t recent_sent[PATH_RECENT], recent_lost[PATH_RECENT];
+	/* counters for status */
+	uint64_t rx_packets, rx_bytes, downs;
+};
+
+/* The receiver's record of one of the peer's paths, keyed by the peer's path id. */
+struct path_rx {
+	bool active;
+	bool dirty;			/* packets arrived that feedback has not reported */
+	uint8_t local, remote;		/* the reverse route: where feedback goes */
+	uint32_t high_seq, recv_count, recv_bytes;
+	uint32_t ts_echo;
+	uint64_t ts_arrival_ns, last_rx_ns, last_fb_ns;
+	uint32_t data_floor;		/* data_seq below this was sent on this path before */
+};
+
+void path_init(struct mpt_path *p, unsigned local, unsigned remote, uint64_t now);
+/* Account a datagram of len bytes sent on p; returns the path_seq it must carry. */
+uint32_t path_on_send(struct mpt_path *p, uint64_t now, size_t len, bool elicits);
+/* Fold the peer's feedback block into the estimators. */
+void path_on_feedback(struct mpt_path *p, uint64_t now, const struct wire_fb_block *b);
+/* Liveness transitions; return true when the state changed. */
+bool path_mark_up(struct mpt_path *p);
+bool path_check_down(struct mpt_path *p, uint64_t now);
+
+void path_rx_on_packet(struct path_rx *rx, uint64_t now, unsigned local, unsigned remote,
+		       uint32_t seq, uint32_t tx_us, size_t frame_len);
+void path_rx_fill_block(const struct path_rx *rx, uint8_t peer_path_id, uint64_t now,
+			struct wire_fb_block *b);
+
+/* Serial-number comparison for 32-bit sequence spaces. */
+static inline bool seq_lt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+#endif

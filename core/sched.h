@@ -1,0 +1,52 @@
+/* sched: the scheduler interface between the engine (core) and the schedulers (sched/).
+ * A scheduler is a const ops table plus a private state block of state_size bytes that the
+ * engine allocates once and frees; the scheduler never allocates. pick() runs per packet. */
+#ifndef MPT_SCHED_H
+#define MPT_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/path.h"
+#include "core/rng.h"
+
+/* The most paths one pick may return (more than one duplicates the packet). */
+#define SCHED_MAX_PICK 4
+
+/* What a scheduler may see: a read-only table of paths and the call's context. */
+struct sched_view {
+	uint64_t now_ns;
+	struct mpt_rng *rng;
+	const struct mpt_path *paths;	/* indexed by path_index(local, remote) */
+	unsigned nlocal, nremote;
+	uint32_t writable_mask;		/* bit i: local i can take a datagram now */
+	size_t len;			/* plaintext length of the packet being placed */
+};
+
+struct mpt_sched_ops {
+	const char *name;
+	const char *summary;		/* one line for `--sched list` */
+	size_t state_size;
+	/* args is the text after "NAME:" or NULL; returns 0 or -EINVAL. Required. */
+	int (*init)(void *state, const char *args);
+	void (*release)(void *state);
+	/* Writes up to max path indices to out; returns how many (0: no usable path). Required. */
+	int (*pick)(void *state, const struct sched_view *v, uint16_t *out, int max);
+	/* Optional event hooks. */
+	void (*on_sent)(void *state, const struct sched_view *v, unsigned path, size_t len);
+	/* An authenticated datagram arrived on local from remote. */
+	void (*on_recv)(void *state, const struct sched_view *v, unsigned local, unsigned remote);
+	/* The path's estimators were just updated from the peer's feedback. */
+	void (*on_feedback)(void *state, const struct sched_view *v, unsigned path);
+	void (*on_path_state)(void *state, const struct sched_view *v, unsigned path, bool up);
+	/* Remote slot now holds a new peer address (a server learning its peer); forget its history. */
+	void (*on_remote_new)(void *state, const struct sched_view *v, unsigned remote);
+};
+
+static inline bool sched_writable(const struct sched_view *v, unsigned local)
+{
+	return (v->writable_mask >> local) & 1u;
+}
+
+#endif

@@ -1,0 +1,132 @@
+#include "sched/lossaware.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "sched/registry.h"
+
+static int lossaware_init(void *state, const char *args)
+{
+	struct lossaware_state *s = state;
+
+	if (args && *args)
+		return -EINVAL;
+	memset(s, 0, sizeof(*s));
+	for (unsigned i = 0; i < MPT_MAX_PATHS; i++)
+		s->rate_bps[i] = LOSSAWARE_RATE_INIT;
+	return 0;
+}
+
+double lossaware_weight(const struct lossaware_state *s, const struct mpt_path *p, unsigned pidx)
+{
+	double x = p->loss_ewma / LOSSAWARE_KNEE;
+
+	if (!p->up)
+		return 0.0;
+	return s->rate_bps[pidx] / (1.0 + x * x);
+}
+
+static void lossaware_on_feedback(void *state, const struct sched_view *v, unsigned pidx)
+{
+	struct lossaware_state *s = state;
+	const struct mpt_path *p = &v->paths[pidx];
+	double delivered = (double)p->delivery_rate_bps;
+	uint64_t qdelay = p->srtt_ns > p->min_rtt_ns ? p->srtt_ns - p->min_rtt_ns : 0;
+	uint64_t qlimit = p->min_rtt_ns / 2 > LOSSAWARE_QDELAY_NS ?
+			  p->min_rtt_ns / 2 : LOSSAWARE_QDELAY_NS;
+	double *rate = &s->rate_bps[pidx];
+
+	if (p->delivery_rate_bps == 0)
+		return;		/* too early to know anything */
+	if (qdelay > qlimit) {
+		*rate = delivered > LOSSAWARE_RATE_MIN ? delivered : LOSSAWARE_RATE_MIN;
+	} else {
+		double cap = 2 * delivered > LOSSAWARE_RATE_MIN ? 2 * delivered : LOSSAWARE_RATE_MIN;
+
+		*rate += *rate / LOSSAWARE_GROWTH;
+		if (*rate > cap)
+			*rate = cap;
+	}
+}
+
+static void lossaware_on_remote_new(void *state, const struct sched_view *v, unsigned remote)
+{
+	struct lossaware_state *s = state;
+
+	for (unsigned i = 0; i < v->nlocal; i++) {
+		s->rate_bps[path_index(i, remote)] = LOSSAWARE_RATE_INIT;
+		s->credit[path_index(i, remote)] = 0;
+	}
+}
+
+/* No path is up (at start or in a total outage): cycle over every writable path, so that
+ * traffic itself finds one that works. */
+static int pick_any(struct lossaware_state *s, const struct sched_view *v, uint16_t *out)
+{
+	unsigned n = v->nlocal * v->nremote;
+
+	for (unsigned k = 0; k < n; k++) {
+		unsigned slot = (s->fallback_next + k) % n;
+
+		if (!sched_writable(v, slot / v->nremote))
+			continue;
+		s->fallback_next = slot + 1;
+		out[0] = (uint16_t)path_index(slot / v->nremote, slot % v->nremote);
+		return 1;
+	}
+	return 0;
+}
+
+static int lossaware_pick(void *state, const struct sched_view *v, uint16_t *out, int max)
+{
+	struct lossaware_state *s = state;
+	double total = 0, best_credit = 0;
+	int best = -1;
+
+	if (max < 1)
+		return 0;
+	for (unsigned i = 0; i < v->nlocal; i++) {
+		if (!sched_writable(v, i))
+			continue;
+		for (unsigned j = 0; j < v->nremote; j++) {
+			unsigned pidx = path_index(i, j);
+			double w = lossaware_weight(s, &v->paths[pidx], pidx);
+
+			if (w <= 0)
+				continue;
+			s->credit[pidx] += w;
+			total += w;
+			if (best < 0 || s->credit[pidx] > best_credit) {
+				best = (int)pidx;
+				best_credit = s->credit[pidx];
+			}
+		}
+	}
+	if (best < 0)
+		return pick_any(s, v, out);
+	s->credit[best] -= total;
+	out[0] = (uint16_t)best;
+	return 1;
+}
+
+static void lossaware_on_path_state(void *state, const struct sched_view *v, unsigned pidx, bool up)
+{
+	struct lossaware_state *s = state;
+
+	(void)v;
+	/* A path that comes back starts from a clean slate: no debt, no stale credit. */
+	s->credit[pidx] = 0;
+	if (up && s->rate_bps[pidx] < LOSSAWARE_RATE_MIN)
+		s->rate_bps[pidx] = LOSSAWARE_RATE_MIN;
+}
+
+const struct mpt_sched_ops sched_lossaware = {
+	.name = "lossaware",
+	.summary = "weights from each path's delivery rate and loss; lossy paths get little, dead none",
+	.state_size = sizeof(struct lossaware_state),
+	.init = lossaware_init,
+	.pick = lossaware_pick,
+	.on_feedback = lossaware_on_feedback,
+	.on_path_state = lossaware_on_path_state,
+	.on_remote_new = lossaware_on_remote_new,
+};
