@@ -1,0 +1,87 @@
+/* wire: the byte layout of every mptun datagram: the clear outer header, the inner frame
+ * header and the feedback blocks. Pure encode/decode over caller buffers; no allocation, no
+ * state. Callable per packet. Decoders never read outside [buf, buf + len).
+ *
+ * A datagram is  hdr (12, clear, the AEAD's associated data) || seal(frame) || tag (16).
+ * Multi-byte integers are big-endian on the wire. */
+#ifndef MPT_WIRE_H
+#define MPT_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_HDR_LEN		12
+#define WIRE_TAG_LEN		16
+#define WIRE_FRAME_LEN		16
+#define WIRE_FB_HDR_LEN		4
+#define WIRE_FB_BLOCK_LEN	24
+#define WIRE_FB_MAX_BLOCKS	16
+#define WIRE_MAX_DGRAM		2048
+/* Bytes added to each tunnelled IP packet. */
+#define WIRE_OVERHEAD		(WIRE_HDR_LEN + WIRE_FRAME_LEN + WIRE_TAG_LEN)
+/* The smallest valid datagram is a probe: header, bare frame header, tag. */
+#define WIRE_MIN_DGRAM		WIRE_OVERHEAD
+#define WIRE_MAX_PAYLOAD	(WIRE_MAX_DGRAM - WIRE_OVERHEAD)
+
+/* Outer header types. 2 and 3 are reserved for the handshake and rejected until it exists. */
+#define WIRE_TYPE_DATA		1
+#define WIRE_TYPE_HS_INIT	2
+#define WIRE_TYPE_HS_RESP	3
+
+/* Inner frame kinds. */
+#define WIRE_KIND_DATA		1	/* payload: one IP packet, 1..WIRE_MAX_PAYLOAD bytes */
+#define WIRE_KIND_PROBE		2	/* no payload */
+#define WIRE_KIND_FEEDBACK	3	/* payload: fb header + nblocks blocks */
+
+/* Outer header: type, key_phase, 2 reserved zero bytes, counter (u64, the AEAD nonce). */
+struct wire_hdr {
+	uint8_t type;
+	uint8_t key_phase;	/* which session key; opaque here */
+	uint64_t counter;
+};
+
+/* Inner frame header: kind, path_id, 2 flag bytes (zero for now), then three u32. */
+struct wire_frame {
+	uint8_t kind;
+	uint8_t path_id;	/* sender's local index << 4 | sender's remote index */
+	uint32_t path_seq;	/* per-path sequence number */
+	uint32_t tx_us;		/* sender's clock in microseconds, truncated; echoed for RTT */
+	uint32_t data_seq;	/* DATA: this packet's; PROBE/FEEDBACK: sender's next (a floor) */
+};
+
+/* One path's receive report. Feedback payload: nblocks (u8, 1..WIRE_FB_MAX_BLOCKS), 3 reserved
+ * zero bytes, then the blocks: path_id, 3 reserved zero bytes, five u32. */
+struct wire_fb_block {
+	uint8_t path_id;	/* the peer's path id being reported on */
+	uint32_t high_seq;	/* highest path_seq received on it */
+	uint32_t recv_count;	/* packets received on it, cumulative mod 2^32 */
+	uint32_t recv_bytes;	/* inner frame bytes received on it, cumulative mod 2^32 */
+	uint32_t ts_echo_us;	/* tx_us of the packet that carried high_seq */
+	uint32_t echo_delay_us;	/* from receiving that packet to sending this report */
+};
+
+/* Encoders return the bytes written (> 0), or -EINVAL for a short buffer or a value that the
+ * peer's decoder would reject. Decoders return 0, -EBADMSG for malformed input, or -EINVAL
+ * for NULL arguments. */
+
+int wire_hdr_encode(const struct wire_hdr *h, uint8_t *out, size_t cap);
+/* Checks the whole datagram's length (WIRE_MIN_DGRAM..WIRE_MAX_DGRAM), the type and the
+ * reserved bytes; reads only the first WIRE_HDR_LEN bytes. */
+int wire_hdr_decode(struct wire_hdr *h, const uint8_t *dgram, size_t len);
+
+int wire_frame_encode(const struct wire_frame *f, uint8_t *out, size_t cap);
+/* frame/len: the decrypted frame (frame header and what follows). Validates kind, flags and the
+ * kind's length rule; a FEEDBACK payload is checked as wire_fb_decode would. On success
+ * *payload points into frame just after the frame header (for FEEDBACK, at the feedback
+ * header) and *payload_len is what remains (0 for PROBE). */
+int wire_frame_decode(struct wire_frame *f, const uint8_t *frame, size_t len,
+		      const uint8_t **payload, size_t *payload_len);
+
+/* Writes the feedback header and n blocks (1..WIRE_FB_MAX_BLOCKS). */
+int wire_fb_encode(const struct wire_fb_block *blocks, unsigned n, uint8_t *out, size_t cap);
+/* payload/len: exactly the feedback header and its blocks. Returns -ENOBUFS (and writes
+ * nothing) when the message holds more blocks than max; WIRE_FB_MAX_BLOCKS always suffices. */
+int wire_fb_decode(const uint8_t *payload, size_t len, struct wire_fb_block *blocks,
+		   unsigned max, unsigned *n);
+
+#endif
