@@ -81,8 +81,8 @@ struct mpt_engine *engine_new(const struct engine_config *cfg, const struct engi
 	e->cfg = *cfg;
 	e->io = *io;
 	rng_seed(&e->rng, cfg->seed);
-	aead_derive(cfg->key, 1, "mptunkey", k_c2s);
-	aead_derive(cfg->key, 2, "mptunkey", k_s2c);
+	aead_derive(cfg->key, AEAD_SUBKEY_C2S, AEAD_CTX_DIR, k_c2s);
+	aead_derive(cfg->key, AEAD_SUBKEY_S2C, AEAD_CTX_DIR, k_s2c);
 	aead_init(&e->tx, cfg->role == ENGINE_CLIENT ? k_c2s : k_s2c, cfg->cipher_none);
 	aead_init(&e->rx, cfg->role == ENGINE_CLIENT ? k_s2c : k_c2s, cfg->cipher_none);
 	sodium_memzero(k_c2s, sizeof(k_c2s));

@@ -55,7 +55,7 @@ struct wire_fb_block {
 	uint8_t path_id;	/* the peer's path id being reported on */
 	uint32_t high_seq;	/* highest path_seq received on it */
 	uint32_t recv_count;	/* packets received on it, cumulative mod 2^32 */
-	uint32_t recv_bytes;	/* inner frame bytes received on it, cumulative mod 2^32 */
+	uint32_t recv_bytes;	/* whole datagram bytes received on it (what the link carried, less IP/UDP), cumulative mod 2^32 */
 	uint32_t ts_echo_us;	/* tx_us of the packet that carried high_seq */
 	uint32_t echo_delay_us;	/* from receiving that packet to sending this report */
 };
