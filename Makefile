@@ -28,9 +28,9 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 DEPS_BUILD := gcc make pkg-config libsodium-dev libcmocka-dev
 DEPS_DEMO  := $(DEPS_BUILD) gnuplot-nox
-DEPS_TEST  := $(DEPS_DEMO) clang
+DEPS_TEST  := $(DEPS_DEMO) clang libclang-rt-14-dev
 
-.PHONY: all demo test unit simcheck asan clang-check bench plots clean deps-demo deps-test
+.PHONY: all demo test unit simcheck asan clang-check bench plots fuzz fuzz-regress clean deps-demo deps-test
 all: $(B)/sim $(UNIT_BIN)
 
 $(B)/%.o: %.c
@@ -74,6 +74,14 @@ asan:
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all
 	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 scripts/run-unit.sh build/asan/tests
 
+# libFuzzer harnesses (tests/fuzz/): `make fuzz` explores for FUZZ_SECONDS each;
+# `make test` replays their corpus as a regression test.
+FUZZ_SECONDS ?= 60
+fuzz: deps-test
+	$(Q)scripts/fuzz.sh fuzz $(FUZZ_SECONDS)
+fuzz-regress:
+	$(Q)scripts/fuzz.sh regress
+
 clang-check:
 	$(Q)$(MAKE) --no-print-directory B=build/clang CC=clang all
 
@@ -82,6 +90,7 @@ test: deps-test
 	$(Q)$(MAKE) --no-print-directory clang-check
 	$(Q)scripts/purity.sh
 	$(Q)$(MAKE) --no-print-directory simcheck
+	$(Q)$(MAKE) --no-print-directory fuzz-regress
 	$(Q)$(MAKE) --no-print-directory asan
 	$(Q)$(MAKE) --no-print-directory unit
 
