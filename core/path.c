@@ -74,6 +74,7 @@ static void update_loss(struct mpt_path *p, uint32_t dsent, int64_t dlost)
 	if ((uint64_t)dlost > dsent)
 		dlost = dsent;
 	p->lost_packets += (uint64_t)dlost;
+	p->covered_packets += dsent;
 	sample = (double)dlost / dsent;
 	alpha = (double)dsent / (dsent + PATH_LOSS_PKTS);
 	p->loss_ewma += alpha * (sample - p->loss_ewma);
@@ -150,6 +151,7 @@ bool path_mark_up(struct mpt_path *p)
 		return false;
 	p->up = true;
 	p->fb_baseline = true;
+	p->min_rtt_ns = 0;	/* it may have come back by another route */
 	return true;
 }
 

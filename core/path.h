@@ -23,7 +23,9 @@
 #define PATH_LOSS_PKTS 256
 #define PATH_RECENT 8		/* loss_recent covers the last 8 feedbacks */
 #define PATH_SENT_RING 512	/* cumulative bytes per recent sequence, for inflight */
-#define PATH_MIN_RTT_WINDOW_NS (10ull * 1000000000)
+/* Min RTT forgets after 300 s: long, because a tunnel cannot drain its senders' queues to
+ * re-measure it, and a standing queue must not pass for the path's base delay. */
+#define PATH_MIN_RTT_WINDOW_NS (300ull * 1000000000)
 
 struct wire_fb_block;
 
@@ -56,6 +58,7 @@ struct mpt_path {
 	uint64_t fb_count;
 	uint64_t acked_bytes;		/* bytes the peer reported received, cumulative */
 	uint64_t lost_packets;		/* sent packets the peer's feedback shows missing */
+	uint64_t covered_packets;	/* sent packets that feedback has accounted for */
 	/* feedback bookkeeping */
 	bool fb_baseline;		/* the next feedback only sets the baseline */
 	uint32_t fb_high_seq, fb_recv_count, fb_recv_bytes, fb_ts_echo;

@@ -19,11 +19,45 @@ static int lossaware_init(void *state, const char *args)
 
 double lossaware_weight(const struct lossaware_state *s, const struct mpt_path *p, unsigned pidx)
 {
-	double x = p->loss_ewma / LOSSAWARE_KNEE;
+	double x = s->loss[pidx] / LOSSAWARE_KNEE;
 
 	if (!p->up)
 		return 0.0;
 	return s->rate_bps[pidx] / (1.0 + x * x);
+}
+
+static void update_sent(struct lossaware_state *s, const struct mpt_path *p, unsigned pidx,
+			uint64_t now)
+{
+	uint64_t dt = now - s->sent_t0[pidx];
+	double sample;
+
+	if (s->sent_t0[pidx] == 0) {
+		s->sent_t0[pidx] = now;
+		s->sent_bytes0[pidx] = p->tx_bytes;
+		return;
+	}
+	if (dt < LOSSAWARE_SENT_NS)
+		return;
+	sample = (double)(p->tx_bytes - s->sent_bytes0[pidx]) * 8e9 / (double)dt;
+	s->sent_bps[pidx] = s->sent_bps[pidx] > 0 ? (3 * s->sent_bps[pidx] + sample) / 4 : sample;
+	s->sent_t0[pidx] = now;
+	s->sent_bytes0[pidx] = p->tx_bytes;
+}
+
+/* Fold the packets this feedback accounted for into the path's loss, unless it was queueing. */
+static void update_loss(struct lossaware_state *s, const struct mpt_path *p, unsigned pidx,
+			bool count)
+{
+	uint64_t dsent = p->covered_packets - s->covered0[pidx];
+	uint64_t dlost = p->lost_packets - s->lost0[pidx];
+
+	s->covered0[pidx] = p->covered_packets;
+	s->lost0[pidx] = p->lost_packets;
+	if (!count || dsent == 0)
+		return;
+	s->loss[pidx] += (double)dsent / (dsent + PATH_LOSS_PKTS) *
+			 ((double)dlost / dsent - s->loss[pidx]);
 }
 
 static void lossaware_on_feedback(void *state, const struct sched_view *v, unsigned pidx)
@@ -36,17 +70,20 @@ static void lossaware_on_feedback(void *state, const struct sched_view *v, unsig
 			  p->min_rtt_ns / 2 : LOSSAWARE_QDELAY_NS;
 	double *rate = &s->rate_bps[pidx];
 
+	update_sent(s, p, pidx, v->now_ns);
+	update_loss(s, p, pidx, qdelay <= qlimit);
 	if (p->delivery_rate_bps == 0)
 		return;		/* too early to know anything */
 	if (qdelay > qlimit) {
-		*rate = delivered > LOSSAWARE_RATE_MIN ? delivered : LOSSAWARE_RATE_MIN;
-	} else {
-		double cap = 2 * delivered > LOSSAWARE_RATE_MIN ? 2 * delivered : LOSSAWARE_RATE_MIN;
-
+		if (s->sent_bps[pidx] > delivered * LOSSAWARE_EXCESS)
+			*rate = delivered;
+	} else if (*rate < 2 * delivered) {
 		*rate += *rate / LOSSAWARE_GROWTH;
-		if (*rate > cap)
-			*rate = cap;
+		if (*rate > 2 * delivered)
+			*rate = 2 * delivered;
 	}
+	if (*rate < LOSSAWARE_RATE_MIN)
+		*rate = LOSSAWARE_RATE_MIN;
 }
 
 static void lossaware_on_remote_new(void *state, const struct sched_view *v, unsigned remote)
@@ -54,8 +91,14 @@ static void lossaware_on_remote_new(void *state, const struct sched_view *v, uns
 	struct lossaware_state *s = state;
 
 	for (unsigned i = 0; i < v->nlocal; i++) {
-		s->rate_bps[path_index(i, remote)] = LOSSAWARE_RATE_INIT;
-		s->credit[path_index(i, remote)] = 0;
+		unsigned pidx = path_index(i, remote);
+
+		s->rate_bps[pidx] = LOSSAWARE_RATE_INIT;
+		s->credit[pidx] = 0;
+		s->sent_bps[pidx] = 0;
+		s->sent_t0[pidx] = 0;
+		s->loss[pidx] = 0;
+		s->lost0[pidx] = s->covered0[pidx] = 0;
 	}
 }
 

@@ -2,14 +2,23 @@
  *
  *   weight_i = rate_i / (1 + (loss_i / LOSSAWARE_KNEE)^2)          (0 when path i is down)
  *
- * loss_i is the path's loss EWMA (core/path.h). rate_i estimates what path i can carry and is
- * updated on each of the peer's feedbacks:
- *   - saturated (queueing delay srtt - min_rtt above max(LOSSAWARE_QDELAY, min_rtt / 2)):
- *       rate_i = max(delivery_rate_i, LOSSAWARE_RATE_MIN): it carries what it delivers;
- *   - otherwise it may have room: rate_i grows by 1/LOSSAWARE_GROWTH per feedback, but never
- *       above max(2 * delivery_rate_i, LOSSAWARE_RATE_MIN), so a path is probed upward at most
- *       twice as fast as it proves it delivers.
- * At 1 % loss a path keeps half its weight, at 3 % a tenth, at 10 % a hundredth: a lossy path
+ * loss_i is the loss a path shows while it is not queueing: an EWMA weighted per packet
+ * (1/PATH_LOSS_PKTS, as core/path.h) over the feedback intervals whose queueing delay is below
+ * the limit defined next. Losses at a full queue are congestion, which rate_i answers; counting
+ * them here too would swing every weight at once whenever the offered load exceeds the total
+ * capacity, and pile the traffic onto whichever path dropped least a moment ago. rate_i estimates what path i can carry and is
+ * updated on each of the peer's feedbacks, comparing the rate we send into the path (sent_i,
+ * smoothed over >= 80 ms) with the rate the peer reports it delivered (delivery_rate_i):
+ *   - a bottleneck (queueing delay srtt - min_rtt above max(LOSSAWARE_QDELAY, min_rtt / 2), and
+ *       sent_i above delivery_rate_i by LOSSAWARE_EXCESS): rate_i = delivery_rate_i, what it
+ *       carries when pushed;
+ *   - queueing but not pushed harder than it delivers (its queue is draining): rate_i holds;
+ *   - no queueing: it may have room, so rate_i grows by 1/LOSSAWARE_GROWTH per feedback, up
+ *       to twice what it delivers (it never shrinks on this branch).
+ * Cutting only where the path is truly the bottleneck avoids a spiral: a path whose share was
+ * just reduced still shows old queueing while its delivery falls, and must not be cut again.
+ * rate_i never goes below LOSSAWARE_RATE_MIN, so a path is always worth a probe's traffic.
+ * At 2 % loss a path keeps half its weight, at 5 % an eighth, at 10 % a 26th: a lossy path
  * gets little traffic and a dead one none, and the engine's probes keep measuring both, so
  * either comes back when it heals. Packets are placed by smooth weighted round robin (each
  * path's credit grows by its weight, the richest is picked and pays the total), which follows
@@ -19,15 +28,21 @@
 
 #include "core/path.h"
 
-#define LOSSAWARE_KNEE 0.01
+#define LOSSAWARE_KNEE 0.02
 #define LOSSAWARE_QDELAY_NS (10ull * 1000000)
 #define LOSSAWARE_RATE_MIN 100000.0	/* bit/s */
 #define LOSSAWARE_RATE_INIT 1000000.0	/* bit/s: equal shares until feedback says more */
 #define LOSSAWARE_GROWTH 16
+#define LOSSAWARE_EXCESS 1.05
+#define LOSSAWARE_SENT_NS (80ull * 1000000)	/* sent-rate sampling interval */
 
 struct lossaware_state {
 	double rate_bps[MPT_MAX_PATHS];
 	double credit[MPT_MAX_PATHS];
+	double sent_bps[MPT_MAX_PATHS];
+	double loss[MPT_MAX_PATHS];
+	uint64_t lost0[MPT_MAX_PATHS], covered0[MPT_MAX_PATHS];
+	uint64_t sent_bytes0[MPT_MAX_PATHS], sent_t0[MPT_MAX_PATHS];
 	unsigned fallback_next;
 };
 

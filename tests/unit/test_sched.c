@@ -207,36 +207,43 @@ static void test_roundrobin_cycles(void **unused)
 	state_free(rr, s);
 }
 
-/* Feed lossaware feedback where path 1 loses 10 %: its share must fall far below the others'. */
+/* Feed lossaware feedback where path 1 loses 10 % while not queueing: its share must fall far
+ * below the others', and a dead path must get nothing. */
 static void test_lossaware_leaves_lossy_path(void **unused)
 {
 	struct toy t;
 	struct lossaware_state *s;
 	unsigned seen[MPT_MAX_PATHS] = { 0 };
 	uint16_t out[1];
+	double w_lossy, w_clean;
 
 	(void)unused;
 	toy_init(&t, 4, 1);
 	s = state_new(&sched_lossaware, NULL);
-	for (unsigned i = 0; i < 4; i++) {
-		struct mpt_path *p = &t.paths[path_index(i, 0)];
+	for (int round = 0; round < 50; round++) {
+		for (unsigned i = 0; i < 4; i++) {
+			struct mpt_path *p = &t.paths[path_index(i, 0)];
 
-		p->srtt_ns = p->min_rtt_ns = 40000000;
-		p->delivery_rate_bps = 15000000;
-		p->loss_ewma = i == 1 ? 0.10 : 0.0;
-	}
-	for (int round = 0; round < 50; round++)
-		for (unsigned i = 0; i < 4; i++)
+			p->srtt_ns = p->min_rtt_ns = 40000000;
+			p->delivery_rate_bps = 15000000;
+			p->covered_packets += 1000;
+			p->lost_packets += i == 1 ? 100 : 0;
 			sched_lossaware.on_feedback(s, &t.v, path_index(i, 0));
+		}
+	}
+	assert_float_equal(s->loss[path_index(1, 0)], 0.10, 1e-6);
+	assert_float_equal(s->loss[path_index(0, 0)], 0.0, 1e-12);
+	/* weight at 10 % loss is 1 / (1 + 5^2) of a clean path's */
+	w_lossy = lossaware_weight(s, &t.paths[path_index(1, 0)], path_index(1, 0));
+	w_clean = lossaware_weight(s, &t.paths[path_index(0, 0)], path_index(0, 0));
+	assert_float_equal(w_clean / w_lossy, 26.0, 1e-3);
 	for (int n = 0; n < 10000; n++) {
 		assert_int_equal(sched_lossaware.pick(s, &t.v, out, 1), 1);
 		seen[out[0]]++;
 	}
-	/* weight at 10 % loss is 1/101 of a clean path's: about 0.33 % of the packets */
-	assert_true(seen[path_index(1, 0)] < 100);
+	/* about 1/(3 * 26 + 1) = 1.3 % of the packets */
+	assert_true(seen[path_index(1, 0)] > 80 && seen[path_index(1, 0)] < 180);
 	assert_true(seen[path_index(0, 0)] > 3000);
-	assert_float_equal(lossaware_weight(s, &t.paths[path_index(1, 0)], path_index(1, 0)) * 101,
-			   lossaware_weight(s, &t.paths[path_index(0, 0)], path_index(0, 0)), 1.0);
 
 	/* a dead path gets nothing at all */
 	t.paths[path_index(2, 0)].up = false;
@@ -249,29 +256,61 @@ static void test_lossaware_leaves_lossy_path(void **unused)
 	state_free(&sched_lossaware, s);
 }
 
-/* A saturated path (queueing delay) is held at what it delivers; a free one may grow. */
+/* Losses at a full queue are congestion: they move the rate estimate, not the loss weight. */
+static void test_lossaware_congestion_loss_ignored(void **unused)
+{
+	struct toy t;
+	struct lossaware_state *s;
+	struct mpt_path *p;
+
+	(void)unused;
+	toy_init(&t, 1, 1);
+	s = state_new(&sched_lossaware, NULL);
+	p = &t.paths[0];
+	p->min_rtt_ns = 40000000;
+	p->srtt_ns = 120000000;
+	p->delivery_rate_bps = 10000000;
+	for (int n = 0; n < 20; n++) {
+		p->covered_packets += 1000;
+		p->lost_packets += 300;
+		sched_lossaware.on_feedback(s, &t.v, 0);
+	}
+	assert_true(s->loss[0] == 0.0);
+	state_free(&sched_lossaware, s);
+}
+
+/* A bottleneck (queueing, pushed harder than it delivers) is held at what it delivers; a path
+ * whose queue drains after its share was cut holds its estimate; a free one may grow to twice
+ * what it delivers. */
 static void test_lossaware_rate_estimate(void **unused)
 {
 	struct toy t;
 	struct lossaware_state *s;
-	struct mpt_path *free_path, *busy;
+	struct mpt_path *free_path, *busy, *draining;
+	const uint64_t step = 20000000;	/* 20 ms between feedbacks */
 
 	(void)unused;
-	toy_init(&t, 2, 1);
+	toy_init(&t, 3, 1);
 	s = state_new(&sched_lossaware, NULL);
 	free_path = &t.paths[path_index(0, 0)];
 	busy = &t.paths[path_index(1, 0)];
+	draining = &t.paths[path_index(2, 0)];
 	free_path->srtt_ns = free_path->min_rtt_ns = 20000000;
-	free_path->delivery_rate_bps = 10000000;
-	busy->min_rtt_ns = 20000000;
-	busy->srtt_ns = 60000000;		/* 40 ms of queue */
-	busy->delivery_rate_bps = 10000000;
+	busy->min_rtt_ns = draining->min_rtt_ns = 20000000;
+	busy->srtt_ns = draining->srtt_ns = 60000000;	/* 40 ms of queue */
+	free_path->delivery_rate_bps = busy->delivery_rate_bps = draining->delivery_rate_bps = 10000000;
+	s->rate_bps[path_index(2, 0)] = 17e6;
 	for (int n = 0; n < 100; n++) {
-		sched_lossaware.on_feedback(s, &t.v, path_index(0, 0));
-		sched_lossaware.on_feedback(s, &t.v, path_index(1, 0));
+		t.v.now_ns += step;
+		free_path->tx_bytes += 10000000 / 8 * step / 1000000000;	/* sends 10 Mbit/s */
+		busy->tx_bytes += 15000000 / 8 * step / 1000000000;		/* sends 15, gets 10 */
+		draining->tx_bytes += 8000000 / 8 * step / 1000000000;		/* sends 8, gets 10 */
+		for (unsigned i = 0; i < 3; i++)
+			sched_lossaware.on_feedback(s, &t.v, path_index(i, 0));
 	}
 	assert_float_equal(s->rate_bps[path_index(1, 0)], 10e6, 1);
-	assert_float_equal(s->rate_bps[path_index(0, 0)], 20e6, 1);	/* capped at 2x delivery */
+	assert_float_equal(s->rate_bps[path_index(0, 0)], 20e6, 1);
+	assert_float_equal(s->rate_bps[path_index(2, 0)], 17e6, 1);
 	state_free(&sched_lossaware, s);
 }
 
@@ -284,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_weighted_draw),
 		cmocka_unit_test(test_roundrobin_cycles),
 		cmocka_unit_test(test_lossaware_leaves_lossy_path),
+		cmocka_unit_test(test_lossaware_congestion_loss_ignored),
 		cmocka_unit_test(test_lossaware_rate_estimate),
 	};
 

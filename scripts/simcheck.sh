@@ -1,0 +1,110 @@
+#!/bin/bash
+# Simulator checks: the acceptance figures of the core/sched/sim issue, run through the sim
+# command line itself. One line per check with its figures; ends with "N passed, N failed".
+set -u
+SIM=${1:-build/sim}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+L20="rate=20M,delay=20ms"
+
+check() {	# check NAME CONDITION-EXIT-STATUS FIGURES
+	if [ "$2" -eq 0 ]; then
+		pass=$((pass + 1)); echo "PASS $1: $3"
+	else
+		fail=$((fail + 1)); echo "FAIL $1: $3"
+	fi
+}
+
+# col FILE SCHED COLUMN: one figure from a --tsv table
+col() {
+	awk -F'\t' -v s="$2" -v c="$3" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i} NR>1 && $1==s {print $k}' "$1"
+}
+
+ok() { awk "BEGIN{exit !($1)}"; }
+
+# 1. determinism: same arguments and seed, byte-identical table and files
+"$SIM" --links 2 --traffic udp:20M --duration 5 --seed 7 --tsv --out "$tmp/a" > "$tmp/a.tsv"
+"$SIM" --links 2 --traffic udp:20M --duration 5 --seed 7 --tsv --out "$tmp/b" > "$tmp/b.tsv"
+cmp -s "$tmp/a.tsv" "$tmp/b.tsv" && diff -r "$tmp/a" "$tmp/b" > /dev/null
+check determinism $? "two runs, seed 7: table and $(ls "$tmp/a" | wc -l) files identical"
+"$SIM" --links 2 --traffic udp:20M --duration 5 --seed 8 --tsv > "$tmp/c.tsv"
+! cmp -s "$tmp/a.tsv" "$tmp/c.tsv"
+check seed-matters $? "seed 8 differs from seed 7"
+
+# 2. aggregation, UDP at 76 Mbit/s over 4 x 20 Mbit/s
+"$SIM" --link $L20 --link $L20 --link $L20 --link $L20 --traffic udp:76M --duration 30 --tsv > "$tmp/agg.tsv"
+for s in lossaware roundrobin; do
+	l=$(col "$tmp/agg.tsv" $s app_loss_pct)
+	ok "$l <= 5"; check "udp-aggregation-$s" $? "app loss $l % (<= 5), goodput $(col "$tmp/agg.tsv" $s goodput_mbps) Mbit/s"
+done
+echo "INFO udp-aggregation-weighted: app loss $(col "$tmp/agg.tsv" weighted app_loss_pct) %, goodput $(col "$tmp/agg.tsv" weighted goodput_mbps) Mbit/s (the 2015 original, reported as it is)"
+
+# 3. one lossy uplink: the scheduler must matter
+"$SIM" --link $L20 --link $L20,loss=10% --link $L20 --link $L20 --traffic udp:50M --duration 30 --tsv > "$tmp/lossy.tsv"
+l=$(col "$tmp/lossy.tsv" lossaware app_loss_pct)
+ok "$l <= 0.5"; check lossy-lossaware $? "app loss $l % (<= 0.5)"
+l=$(col "$tmp/lossy.tsv" roundrobin app_loss_pct)
+ok "$l >= 1.5 && $l <= 3.5"; check lossy-roundrobin $? "app loss $l % (about 2.5 expected)"
+echo "INFO lossy-weighted: app loss $(col "$tmp/lossy.tsv" weighted app_loss_pct) %"
+
+# 4. outage 10 s - 20 s on uplink 3: nobody but weighted sends data into it after detection,
+#    and it carries data again after it comes back
+"$SIM" --link $L20 --link $L20 --link $L20,down=10s-20s --link $L20 --traffic udp:40M --duration 30 --tsv --out "$tmp/out" > /dev/null
+for s in lossaware roundrobin weighted; do
+	f="$tmp/out/links_$s.tsv"
+	# bins are 0.5 s: 11 s - 20 s is after detection (<= 1 s), 21 s - 30 s is after recovery
+	during=$(awk -F'\t' 'NR==1{for(i=1;i<=NF;i++) if($i=="link3_data_pkts") k=i} NR>1 && $1>11 && $1<20 {n+=$k} END{print n+0}' "$f")
+	after=$(awk -F'\t' 'NR==1{for(i=1;i<=NF;i++) if($i=="link3_data_pkts") k=i} NR>1 && $1>21 {n+=$k} END{print n+0}' "$f")
+	if [ $s = weighted ]; then
+		echo "INFO outage-weighted: $during data packets sent into the dead uplink during 11-20 s, $after after it came back"
+		continue
+	fi
+	[ "$during" -eq 0 ] && [ "$after" -gt 1000 ]
+	check "outage-$s" $? "data packets into uplink 3: $during during 11-20 s (0), $after after 21 s (> 1000)"
+done
+
+# 5. TCP over 4 x 20 Mbit/s: the best scheduler reaches 70 Mbit/s
+"$SIM" --link $L20 --link $L20 --link $L20 --link $L20 --traffic tcp --duration 30 --tsv > "$tmp/tcp.tsv"
+best=$(awk -F'\t' 'NR>1 && $2>b {b=$2; s=$1} END{print b" "s}' "$tmp/tcp.tsv")
+ok "${best% *} >= 70"; check tcp-aggregation $? "best ${best#* } ${best% *} Mbit/s (>= 70); $(awk -F'\t' 'NR>1{printf "%s %s ", $1, $2}' "$tmp/tcp.tsv")"
+
+# 6. the default heterogeneous mix, reported as it is
+"$SIM" --traffic tcp --duration 30 --tsv > "$tmp/mix.tsv"
+echo "INFO default-mix-tcp: $(awk -F'\t' 'NR>1{printf "%s %s Mbit/s (%s %% of %s)  ", $1, $2, $4, $3}' "$tmp/mix.tsv")"
+
+# 7. bad input: one line naming the problem, exit 2, no output directory
+printf 'link rate=20M\nbogus line\n' > "$tmp/bad.scn"
+printf '10\n5\n' > "$tmp/bad.trace"
+printf '10\nabc\n' > "$tmp/bad2.trace"
+while IFS='|' read -r name args want; do
+	rm -rf "$tmp/o"
+	# shellcheck disable=SC2086
+	"$SIM" $args --out "$tmp/o" > "$tmp/stdout" 2> "$tmp/stderr"
+	rc=$?
+	lines=$(wc -l < "$tmp/stderr")
+	[ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -q -- "$want" "$tmp/stderr" && [ ! -e "$tmp/o" ] && [ ! -s "$tmp/stdout" ]
+	check "bad-input-$name" $? "exit $rc, $lines line: $(head -c 120 "$tmp/stderr")"
+done <<EOF2
+unknown-sched|--sched nosuch|nosuch
+malformed-link|--link rate=20M,delay=xyz|xyz
+zero-rate|--link rate=0|rate
+negative-rate|--link rate=-5M|rate
+unknown-key|--link rate=1M,colour=red|colour
+scenario-line|--scenario $tmp/bad.scn|bad.scn:2
+missing-scenario|--scenario $tmp/none.scn|none.scn
+missing-trace|--link trace=$tmp/nosuch.trace|nosuch
+decreasing-trace|--link trace=$tmp/bad.trace|bad.trace:2
+malformed-trace|--link trace=$tmp/bad2.trace|bad2.trace:2
+bad-traffic|--traffic udp:fast|fast
+unknown-option|--frobnicate|frobnicate
+EOF2
+
+# 8. the registry is listed with summaries
+n=$("$SIM" --sched list | wc -l)
+[ "$n" -ge 3 ] && "$SIM" --sched list | grep -q '^weighted ' && "$SIM" --sched list | grep -q '^lossaware ' && "$SIM" --sched list | grep -q '^roundrobin '
+check sched-list $? "$n schedulers listed"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

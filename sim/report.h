@@ -1,0 +1,20 @@
+/* report: the simulator's output: the comparison table (aligned or TSV) and the files under
+ * --out DIR that the gnuplot scripts in plots/ draw. Reads results, owns nothing. */
+#ifndef MPT_REPORT_H
+#define MPT_REPORT_H
+
+#include <stdio.h>
+
+#include "sim/run.h"
+#include "sim/scenario.h"
+
+/* A one-line description of the scenario, for titles. */
+void report_describe(const struct scenario *s, char *out, size_t len);
+void report_table(FILE *f, const struct scenario *s, const struct run_result *r, unsigned n,
+		  int tsv);
+/* Writes summary.tsv, goodput.tsv, share.tsv, rtt_SCHED.tsv, links_SCHED.tsv and meta.gp into
+ * dir (which must exist). 0 or -errno, with one line in err. */
+int report_write_dir(const char *dir, const struct scenario *s, const struct run_result *r,
+		     unsigned n, char *err, size_t errlen);
+
+#endif

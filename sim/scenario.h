@@ -1,0 +1,67 @@
+/* scenario: what one simulation runs: client uplinks, server uplinks, traffic, duration, seed.
+ * Parsed from --link specs, a scenario file or the embedded default mix. scenario_free frees the
+ * traces it loaded; parse errors are one line in err ("file:line: what"), never printed here. */
+#ifndef MPT_SCENARIO_H
+#define MPT_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/path.h"
+#include "sim/link.h"
+#include "sim/trace.h"
+
+#define SCENARIO_MAX_TRAFFIC 8
+#define SCENARIO_MAX_TRACES (2 * 2 * MPT_MAX_LOCAL)
+#define SCENARIO_ERR_LEN 512
+
+struct uplink_spec {
+	char name[32];
+	char desc[512];			/* the spec as given, for titles and tables */
+	struct link_params up, down;	/* up: away from its host; down: towards it */
+};
+
+enum traffic_kind { TRAFFIC_TCP, TRAFFIC_UDP };
+
+struct traffic_spec {
+	enum traffic_kind kind;
+	unsigned flows;			/* tcp */
+	uint64_t rate_bps;		/* udp: application payload bits per second */
+	bool poisson;			/* udp: Poisson instead of constant spacing */
+};
+
+struct scenario {
+	char name[64];
+	unsigned nlinks, nserver;
+	struct uplink_spec links[MPT_MAX_LOCAL];
+	struct uplink_spec server[MPT_MAX_REMOTE];	/* nserver == 0: one ideal server uplink */
+	unsigned ntraffic;
+	struct traffic_spec traffic[SCENARIO_MAX_TRAFFIC];
+	uint64_t duration_ns;
+	uint64_t seed;
+	char sched[128];		/* "all" or NAME[,NAME...] */
+	/* traces loaded while parsing, owned here */
+	unsigned ntraces;
+	struct trace *traces[SCENARIO_MAX_TRACES];
+	char trace_dir[256];		/* where relative trace names are also looked up */
+};
+
+void scenario_init(struct scenario *s, const char *trace_dir);
+void scenario_free(struct scenario *s);
+
+/* The embedded default: four heterogeneous uplinks (README, "Default mix"). */
+int scenario_default(struct scenario *s, char *err, size_t errlen);
+/* One uplink from "rate=20M,delay=20ms,...". where: "--link" or "file:line" for messages. */
+int scenario_parse_link(struct scenario *s, struct uplink_spec *u, const char *spec,
+			const char *where, char *err, size_t errlen);
+int scenario_parse_traffic(struct traffic_spec *t, const char *spec, const char *where,
+			   char *err, size_t errlen);
+/* Plain-text scenario file, one directive per line (README, "Scenario files"). */
+int scenario_load(struct scenario *s, const char *path, char *err, size_t errlen);
+
+/* Number parsers shared with the command line: 0 or -EINVAL. */
+int scenario_parse_rate(const char *text, uint64_t *bps);
+int scenario_parse_time(const char *text, const char *default_unit, uint64_t *ns);
+
+#endif
