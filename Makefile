@@ -21,9 +21,9 @@ SCHED_SRC := $(wildcard sched/*.c)
 SIM_LIB_SRC := $(filter-out sim/main.c,$(wildcard sim/*.c))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 
-CORE_OBJ  := $(CORE_SRC:%.c=$(B)/%.o)
-SCHED_OBJ := $(SCHED_SRC:%.c=$(B)/%.o)
-SIM_LIB_OBJ := $(SIM_LIB_SRC:%.c=$(B)/%.o)
+CORE_OBJ  := $(CORE_SRC:%.c=$(B)/obj/%.o)
+SCHED_OBJ := $(SCHED_SRC:%.c=$(B)/obj/%.o)
+SIM_LIB_OBJ := $(SIM_LIB_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 DEPS_BUILD := gcc make pkg-config libsodium-dev libcmocka-dev
@@ -33,16 +33,16 @@ DEPS_TEST  := $(DEPS_DEMO) clang libclang-rt-14-dev
 .PHONY: all demo test unit simcheck asan clang-check bench plots fuzz fuzz-regress clean deps-demo deps-test
 all: $(B)/sim $(UNIT_BIN)
 
-$(B)/%.o: %.c
+$(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@[ "$(V)" != 0 ] || echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(SODIUM_CFLAGS) -I. -c $< -o $@
 
-$(B)/sim: $(B)/sim/main.o $(SIM_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
+$(B)/sim: $(B)/obj/sim/main.o $(SIM_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
 	@[ "$(V)" != 0 ] || echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/%: $(B)/tests/unit/%.o $(SIM_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(SIM_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	@[ "$(V)" != 0 ] || echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)

@@ -271,22 +271,36 @@ static void deliver(void *ctx, const uint8_t *pkt, size_t len)
 	e->io.deliver(e->io.ctx, pkt, len);
 }
 
-/* The lowest data_seq that may still be in flight on some recently active peer path. */
-static uint32_t reorder_floor(const struct mpt_engine *e, uint64_t now)
+/* The lowest data_seq that may still be in flight on some peer path. It proves a gap lost
+ * only when every path is accounted for: as many recently heard peer paths as we have live
+ * paths of our own (the same links, the other way). A path not heard from yet may still carry
+ * any sequence number. Returns false when the floor proves nothing. */
+static bool reorder_floor(const struct mpt_engine *e, uint64_t now, uint32_t *floor)
 {
-	uint32_t floor = 0;
-	bool any = false;
+	unsigned heard = 0, up = 0;
 
 	for (unsigned k = 0; k < e->nactive_rx; k++) {
 		const struct path_rx *rx = &e->rx_paths[e->active_rx[k]];
 
 		if (now - rx->last_rx_ns > FLOOR_STALE_NS)
 			continue;
-		if (!any || seq_lt(rx->data_floor, floor))
-			floor = rx->data_floor;
-		any = true;
+		if (!heard || seq_lt(rx->data_floor, *floor))
+			*floor = rx->data_floor;
+		heard++;
 	}
-	return floor;
+	for (unsigned i = 0; i < e->cfg.nlocal; i++)
+		for (unsigned j = 0; j < e->nremote; j++)
+			up += e->paths[path_index(i, j)].up;
+	return heard > 0 && heard >= up;
+}
+
+static void release_held(struct mpt_engine *e, uint64_t now)
+{
+	uint32_t floor = reorder_next(e->reorder);
+
+	if (!reorder_floor(e, now, &floor))
+		floor = reorder_next(e->reorder);
+	reorder_release(e->reorder, floor, now, e->reorder_timeout_ns, deliver, e);
 }
 
 static void on_data(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint32_t data_seq,
@@ -298,8 +312,7 @@ static void on_data(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint32
 	}
 	reorder_insert(e->reorder, data_seq, pkt, len, now, deliver, e);
 	if (reorder_held(e->reorder)) {
-		reorder_release(e->reorder, reorder_floor(e, now), now, e->reorder_timeout_ns,
-				deliver, e);
+		release_held(e, now);
 		lower_deadline(e, reorder_deadline(e->reorder, e->reorder_timeout_ns));
 	}
 }
@@ -471,8 +484,7 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 	}
 	update_reorder_timeout(e);
 	if (e->reorder && reorder_held(e->reorder)) {
-		reorder_release(e->reorder, reorder_floor(e, now), now, e->reorder_timeout_ns,
-				deliver, e);
+		release_held(e, now);
 		uint64_t t = reorder_deadline(e->reorder, e->reorder_timeout_ns);
 
 		if (t < next)

@@ -183,6 +183,11 @@ unsigned reorder_held(const struct reorder *r)
 	return r->held;
 }
 
+uint32_t reorder_next(const struct reorder *r)
+{
+	return r->next;
+}
+
 const struct reorder_stats *reorder_stats(const struct reorder *r)
 {
 	return &r->stats;

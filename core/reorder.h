@@ -29,6 +29,8 @@ void reorder_release(struct reorder *r, uint32_t floor, uint64_t now, uint64_t t
 /* When the oldest held gap times out, or UINT64_MAX when nothing is held. */
 uint64_t reorder_deadline(const struct reorder *r, uint64_t timeout_ns);
 unsigned reorder_held(const struct reorder *r);
+/* The sequence number the tun side waits for. */
+uint32_t reorder_next(const struct reorder *r);
 const struct reorder_stats *reorder_stats(const struct reorder *r);
 
 #endif

@@ -8,7 +8,7 @@ echo "bench: default four-link mix, tcp, 60 simulated seconds per run"
 printf '%-8s %-11s %8s %12s %14s %16s %11s\n' cipher sched wall_s events_per_s datagrams_per_s sim_s_per_wall_s max_rss_mb
 for cipher in aead none; do
 	for sched in weighted lossaware roundrobin; do
-		line=$("$SIM" --sched "$sched" --traffic tcp --duration 60 --cipher "$cipher" --tsv --perf 2>&1 >/dev/null | grep '^perf:')
+		line=$("$SIM" --sched "$sched" --traffic "${BENCH_TRAFFIC:-tcp}" --duration 60 --cipher "$cipher" --tsv --perf 2>&1 >/dev/null | grep '^perf:')
 		get() { echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 		printf '%-8s %-11s %8s %12s %14s %16s %11s\n' "$cipher" "$sched" "$(get wall_s)" \
 			"$(get events_per_s)" "$(get datagrams_per_s)" "$(get sim_s_per_wall_s)" "$(get max_rss_mb)"

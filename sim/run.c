@@ -700,6 +700,14 @@ static void teardown(struct sim *sim)
 		tcp_sender_free(sim->flows[k].snd);
 		tcp_receiver_free(sim->flows[k].rcv);
 	}
+	for (unsigned i = 0; i < MPT_MAX_LOCAL; i++) {
+		link_free(&sim->cup[i]);
+		link_free(&sim->cdown[i]);
+	}
+	for (unsigned j = 0; j < MPT_MAX_REMOTE; j++) {
+		link_free(&sim->sup[j]);
+		link_free(&sim->sdown[j]);
+	}
 	engine_free(sim->client.engine);
 	engine_free(sim->server.engine);
 	free(sim->client.outbox);

@@ -1,0 +1,64 @@
+/* tcp: a sans-I/O model of one bulk TCP flow, sender and receiver halves, counted in segments
+ * of `mss` bytes numbered from 0. Good enough to show what reordering and loss across tunnel
+ * paths do to TCP: slow start, Reno congestion avoidance, SACK-based fast recovery with
+ * forward-acknowledgement loss marking (a hole DupThresh segments below the highest SACKed one
+ * is lost), one window reduction per recovery, RFC 6298 RTO with backoff and Karn's rule.
+ * _new allocates every ring once, _free frees; the per-segment calls never allocate. No clock:
+ * time comes in as nanoseconds. */
+#ifndef MPT_TCP_H
+#define MPT_TCP_H
+
+#include <stdint.h>
+
+struct tcp_seg {
+	uint32_t seq;		/* segment number */
+	uint16_t len;
+	uint8_t retx;
+};
+
+struct tcp_ack {
+	uint32_t cum;		/* next segment expected */
+	uint8_t nsack;
+	struct { uint32_t start, end; } sack[3];	/* [start, end), most recent first */
+};
+
+struct tcp_config {
+	uint32_t mss;
+	uint32_t init_cwnd;	/* segments (10) */
+	uint32_t max_cwnd;	/* segments, also the receive window (16384) */
+	uint64_t min_rto_ns;	/* 200 ms */
+	uint32_t limit_segments;	/* 0: never ends */
+	int delayed_ack;	/* ACK every 2nd in-order segment or after 40 ms */
+};
+
+struct tcp_sender_stats {
+	uint64_t segs_sent, retransmits, fast_recoveries, timeouts;
+	uint32_t cwnd, ssthresh, snd_una;
+	uint64_t srtt_ns;
+};
+
+void tcp_config_default(struct tcp_config *c, uint32_t mss);
+
+struct tcp_sender *tcp_sender_new(const struct tcp_config *c);
+void tcp_sender_free(struct tcp_sender *s);
+/* 1: send *out now (lost segments first, then new data while the pipe is below cwnd). The
+ * caller loops until 0 after every event. */
+int tcp_sender_next(struct tcp_sender *s, uint64_t now, struct tcp_seg *out);
+void tcp_sender_on_ack(struct tcp_sender *s, uint64_t now, const struct tcp_ack *a);
+/* RTO expiry, or UINT64_MAX when nothing is outstanding. */
+uint64_t tcp_sender_deadline(const struct tcp_sender *s);
+/* A no-op before the deadline. */
+void tcp_sender_on_timer(struct tcp_sender *s, uint64_t now);
+void tcp_sender_stats(const struct tcp_sender *s, struct tcp_sender_stats *out);
+
+struct tcp_receiver *tcp_receiver_new(const struct tcp_config *c);
+void tcp_receiver_free(struct tcp_receiver *r);
+/* 1 when an ACK must go out now (in *ack_out). */
+int tcp_receiver_on_seg(struct tcp_receiver *r, uint64_t now, const struct tcp_seg *seg,
+			struct tcp_ack *ack_out);
+uint64_t tcp_receiver_deadline(const struct tcp_receiver *r);
+int tcp_receiver_on_timer(struct tcp_receiver *r, uint64_t now, struct tcp_ack *ack_out);
+uint64_t tcp_receiver_delivered_bytes(const struct tcp_receiver *r);
+uint64_t tcp_receiver_dup_segs(const struct tcp_receiver *r);
+
+#endif
