@@ -1,6 +1,7 @@
 #include "sched/lossaware.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "sched/registry.h"
@@ -17,11 +18,21 @@ static int lossaware_init(void *state, const char *args)
 	return 0;
 }
 
-double lossaware_weight(const struct lossaware_state *s, const struct mpt_path *p, unsigned pidx)
+/* Data outstanding and the peer silent for longer than its RTT can explain: the path is
+ * stalled (a cellular gap, a dying link) well before liveness would call it down. */
+static bool stalled(const struct mpt_path *p, uint64_t now)
+{
+	uint64_t limit = p->srtt_ns + 4 * p->rttvar_ns + LOSSAWARE_STALL_NS;
+
+	return p->srtt_ns && p->inflight_bytes > 0 && now > p->last_fb_ns + limit;
+}
+
+double lossaware_weight(const struct lossaware_state *s, const struct mpt_path *p, unsigned pidx,
+			uint64_t now)
 {
 	double x = s->loss[pidx] / LOSSAWARE_KNEE;
 
-	if (!p->up)
+	if (!p->up || stalled(p, now))
 		return 0.0;
 	return s->rate_bps[pidx] / (1.0 + x * x);
 }
@@ -133,7 +144,7 @@ static int lossaware_pick(void *state, const struct sched_view *v, uint16_t *out
 			continue;
 		for (unsigned j = 0; j < v->nremote; j++) {
 			unsigned pidx = path_index(i, j);
-			double w = lossaware_weight(s, &v->paths[pidx], pidx);
+			double w = lossaware_weight(s, &v->paths[pidx], pidx, v->now_ns);
 
 			if (w <= 0)
 				continue;

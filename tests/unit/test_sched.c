@@ -233,16 +233,16 @@ static void test_lossaware_leaves_lossy_path(void **unused)
 	}
 	assert_float_equal(s->loss[path_index(1, 0)], 0.10, 1e-6);
 	assert_float_equal(s->loss[path_index(0, 0)], 0.0, 1e-12);
-	/* weight at 10 % loss is 1 / (1 + 5^2) of a clean path's */
-	w_lossy = lossaware_weight(s, &t.paths[path_index(1, 0)], path_index(1, 0));
-	w_clean = lossaware_weight(s, &t.paths[path_index(0, 0)], path_index(0, 0));
-	assert_float_equal(w_clean / w_lossy, 26.0, 1e-3);
+	/* weight at 10 % loss is 1 / (1 + 20^2) of a clean path's */
+	w_lossy = lossaware_weight(s, &t.paths[path_index(1, 0)], path_index(1, 0), t.v.now_ns);
+	w_clean = lossaware_weight(s, &t.paths[path_index(0, 0)], path_index(0, 0), t.v.now_ns);
+	assert_float_equal(w_clean / w_lossy, 401.0, 1e-2);
 	for (int n = 0; n < 10000; n++) {
 		assert_int_equal(sched_lossaware.pick(s, &t.v, out, 1), 1);
 		seen[out[0]]++;
 	}
-	/* about 1/(3 * 26 + 1) = 1.3 % of the packets */
-	assert_true(seen[path_index(1, 0)] > 80 && seen[path_index(1, 0)] < 180);
+	/* about 1/(3 * 401 + 1) = 0.08 % of the packets */
+	assert_true(seen[path_index(1, 0)] >= 4 && seen[path_index(1, 0)] < 20);
 	assert_true(seen[path_index(0, 0)] > 3000);
 
 	/* a dead path gets nothing at all */
@@ -253,6 +253,31 @@ static void test_lossaware_leaves_lossy_path(void **unused)
 		seen[out[0]]++;
 	}
 	assert_int_equal(seen[path_index(2, 0)], 0);
+	state_free(&sched_lossaware, s);
+}
+
+/* Data out and the peer silent past srtt + 4 rttvar + 20 ms: no new data until feedback. */
+static void test_lossaware_stalled_path(void **unused)
+{
+	struct toy t;
+	struct lossaware_state *s;
+	struct mpt_path *p;
+	const uint64_t ms = 1000000;
+
+	(void)unused;
+	toy_init(&t, 1, 1);
+	s = state_new(&sched_lossaware, NULL);
+	p = &t.paths[0];
+	p->srtt_ns = 50 * ms;
+	p->rttvar_ns = 5 * ms;
+	p->last_fb_ns = 1000 * ms;
+	p->inflight_bytes = 3000;
+	t.v.now_ns = p->last_fb_ns + 90 * ms - 1;	/* limit is 50 + 20 + 20 = 90 ms */
+	assert_true(lossaware_weight(s, p, 0, t.v.now_ns) > 0);
+	t.v.now_ns = p->last_fb_ns + 90 * ms + 1;
+	assert_true(lossaware_weight(s, p, 0, t.v.now_ns) == 0);
+	p->inflight_bytes = 0;		/* nothing outstanding: silence is just idleness */
+	assert_true(lossaware_weight(s, p, 0, t.v.now_ns) > 0);
 	state_free(&sched_lossaware, s);
 }
 
@@ -323,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_weighted_draw),
 		cmocka_unit_test(test_roundrobin_cycles),
 		cmocka_unit_test(test_lossaware_leaves_lossy_path),
+		cmocka_unit_test(test_lossaware_stalled_path),
 		cmocka_unit_test(test_lossaware_congestion_loss_ignored),
 		cmocka_unit_test(test_lossaware_rate_estimate),
 	};
