@@ -18,6 +18,16 @@
 #define REORDER_MAX_NS (300ull * 1000000)
 #define REORDER_MARGIN_NS (10ull * 1000000)
 
+/* Copies of recently sent tun packets, for reinjection (schedulers that ask for it). */
+#define SENT_SLOTS 1024
+#define REINJECT_MAX 8
+
+struct sent_copy {
+	bool valid, reinjected;
+	uint16_t len, pidx;
+	uint32_t data_seq, path_seq;
+};
+
 struct remote {
 	struct mpt_addr addr;
 	uint64_t rx_packets;
@@ -43,6 +53,8 @@ struct mpt_engine {
 	uint64_t reorder_timeout_ns;
 	uint64_t deadline;
 	void *sched_state;
+	struct sent_copy *sent;		/* SENT_SLOTS records and their bytes, or NULL */
+	uint8_t *sent_bytes;
 	uint8_t txbuf[WIRE_MAX_DGRAM];
 	uint8_t rxbuf[WIRE_MAX_DGRAM];
 };
@@ -97,6 +109,12 @@ struct mpt_engine *engine_new(const struct engine_config *cfg, const struct engi
 		if (!e->reorder)
 			goto fail_free;
 	}
+	if (ops->reinject) {
+		e->sent = calloc(SENT_SLOTS, sizeof(*e->sent));
+		e->sent_bytes = malloc((size_t)SENT_SLOTS * cfg->mtu);
+		if (!e->sent || !e->sent_bytes)
+			goto fail_free;
+	}
 	if (ops->state_size) {
 		e->sched_state = calloc(1, ops->state_size);
 		if (!e->sched_state)
@@ -126,6 +144,8 @@ void engine_free(struct mpt_engine *e)
 		e->cfg.sched->release(e->sched_state);
 	free(e->sched_state);
 	reorder_free(e->reorder);
+	free(e->sent);
+	free(e->sent_bytes);
 	aead_wipe(&e->tx);
 	aead_wipe(&e->rx);
 	sodium_memzero(e, sizeof(*e));
@@ -163,8 +183,8 @@ void engine_set_writable(struct mpt_engine *e, unsigned local, bool writable)
 }
 
 /* Frame, seal and send one datagram on path pidx. */
-static void emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t data_seq,
-		 const uint8_t *payload, size_t plen, uint64_t now)
+static uint32_t emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t data_seq,
+		     const uint8_t *payload, size_t plen, uint64_t now)
 {
 	struct mpt_path *p = &e->paths[pidx];
 	uint8_t *buf = e->txbuf;
@@ -187,6 +207,7 @@ static void emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t dat
 	e->stats.tx_bytes += dlen;
 	e->io.send(e->io.ctx, p->local, &e->remotes[p->remote].addr, buf, dlen);
 	lower_deadline(e, now + PATH_PROBE_NS);
+	return f.path_seq;
 }
 
 int engine_send(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint64_t now)
@@ -208,7 +229,16 @@ int engine_send(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint64_t n
 	}
 	data_seq = e->next_data_seq++;
 	for (int k = 0; k < n; k++) {
-		emit(e, picks[k], WIRE_KIND_DATA, data_seq, pkt, len, now);
+		uint32_t path_seq = emit(e, picks[k], WIRE_KIND_DATA, data_seq, pkt, len, now);
+
+		if (k == 0 && e->sent) {
+			struct sent_copy *c = &e->sent[data_seq % SENT_SLOTS];
+
+			*c = (struct sent_copy){ .valid = true, .len = (uint16_t)len,
+						 .pidx = picks[k], .data_seq = data_seq,
+						 .path_seq = path_seq };
+			memcpy(e->sent_bytes + (size_t)(data_seq % SENT_SLOTS) * e->cfg.mtu, pkt, len);
+		}
 		e->paths[picks[k]].tx_data++;
 		if (e->cfg.sched->on_sent)
 			e->cfg.sched->on_sent(e->sched_state, &v, picks[k], len);
@@ -450,6 +480,38 @@ static void update_reorder_timeout(struct mpt_engine *e)
 				t > REORDER_MAX_NS ? REORDER_MAX_NS : t;
 }
 
+/* Send once more, on other paths, the oldest packets a stalled path holds unacknowledged:
+ * they are the ones every other path's packets wait behind at the receiver. Only the oldest
+ * REINJECT_MAX: a path that is merely slow holds a whole queue, and re-sending all of it at
+ * once would flood the paths that are fine. */
+static void reinject(struct mpt_engine *e, unsigned stalled_pidx, uint64_t now)
+{
+	struct mpt_path *p = &e->paths[stalled_pidx];
+	uint32_t first = e->next_data_seq - SENT_SLOTS;
+	unsigned sent = 0;
+
+	p->reinjected = true;
+	for (uint32_t k = 0; k < SENT_SLOTS && sent < REINJECT_MAX; k++) {
+		uint32_t seq = first + k;
+		struct sent_copy *c = &e->sent[seq % SENT_SLOTS];
+		const uint8_t *pkt = e->sent_bytes + (size_t)(seq % SENT_SLOTS) * e->cfg.mtu;
+		struct sched_view v;
+		uint16_t pick[SCHED_MAX_PICK];
+
+		if (!c->valid || c->data_seq != seq || c->pidx != stalled_pidx || c->reinjected ||
+		    !seq_lt(p->fb_high_seq, c->path_seq))
+			continue;
+		v = view_of(e, now, c->len);
+		if (e->cfg.sched->pick(e->sched_state, &v, pick, 1) < 1 || pick[0] == stalled_pidx)
+			continue;
+		c->reinjected = true;
+		sent++;
+		e->stats.reinjected++;
+		emit(e, pick[0], WIRE_KIND_DATA, seq, pkt, c->len, now);
+		e->paths[pick[0]].tx_data++;
+	}
+}
+
 void engine_tick(struct mpt_engine *e, uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
@@ -480,6 +542,14 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 				next = p->last_elicit_ns + PATH_PROBE_NS;
 			if (p->up && p->last_fb_ns + PATH_DEAD_NS < next)
 				next = p->last_fb_ns + PATH_DEAD_NS;
+			if (e->sent && p->up && !p->reinjected) {
+				uint64_t stall = path_stall_deadline(p);
+
+				if (stall < now)
+					reinject(e, pidx, now);
+				else if (stall < next)
+					next = stall + 1;
+			}
 		}
 	}
 	update_reorder_timeout(e);

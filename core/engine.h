@@ -50,7 +50,7 @@ struct engine_stats {
 	uint64_t tx_dgrams, tx_bytes, rx_dgrams, rx_bytes;
 	uint64_t drop_malformed, drop_bad_auth, drop_replay, drop_unknown_peer;
 	uint64_t drop_no_path, drop_oversize;
-	uint64_t probes_sent, feedback_sent, path_ups, path_downs;
+	uint64_t probes_sent, feedback_sent, path_ups, path_downs, reinjected;
 };
 
 struct mpt_engine;

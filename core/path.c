@@ -118,6 +118,7 @@ static void update_inflight(struct mpt_path *p, uint32_t high_seq)
 void path_on_feedback(struct mpt_path *p, uint64_t now, const struct wire_fb_block *b)
 {
 	p->fb_count++;
+	p->reinjected = false;
 	p->last_fb_ns = now;
 	update_rtt(p, now, b);
 	if (seq_lt(b->high_seq, p->next_seq))
@@ -143,6 +144,18 @@ void path_on_feedback(struct mpt_path *p, uint64_t now, const struct wire_fb_blo
 	p->fb_high_seq = b->high_seq;
 	p->fb_recv_count = b->recv_count;
 	p->fb_recv_bytes = b->recv_bytes;
+}
+
+uint64_t path_stall_deadline(const struct mpt_path *p)
+{
+	if (!p->srtt_ns || p->inflight_bytes == 0)
+		return UINT64_MAX;
+	return p->last_fb_ns + p->srtt_ns + 4 * p->rttvar_ns + PATH_STALL_NS;
+}
+
+bool path_stalled(const struct mpt_path *p, uint64_t now)
+{
+	return now > path_stall_deadline(p);
 }
 
 bool path_mark_up(struct mpt_path *p)

@@ -25,6 +25,9 @@
 #define PATH_SENT_RING 512	/* cumulative bytes per recent sequence, for inflight */
 /* Min RTT forgets after 300 s: long, because a tunnel cannot drain its senders' queues to
  * re-measure it, and a standing queue must not pass for the path's base delay. */
+/* A path with data outstanding whose peer stays silent past srtt + 4 rttvar + PATH_STALL_NS
+ * is stalled: a cellular gap or a dying link, long before liveness calls it down. */
+#define PATH_STALL_NS (20ull * 1000000)
 #define PATH_MIN_RTT_WINDOW_NS (300ull * 1000000000)
 
 struct wire_fb_block;
@@ -66,6 +69,7 @@ struct mpt_path {
 	uint64_t rate_t0_ns;
 	unsigned recent_pos;
 	uint32_t recent_sent[PATH_RECENT], recent_lost[PATH_RECENT];
+	bool reinjected;		/* its stalled data went out again on other paths */
 	/* counters for status */
 	uint64_t rx_packets, rx_bytes, downs;
 };
@@ -89,6 +93,10 @@ void path_on_feedback(struct mpt_path *p, uint64_t now, const struct wire_fb_blo
 /* Liveness transitions; return true when the state changed. */
 bool path_mark_up(struct mpt_path *p);
 bool path_check_down(struct mpt_path *p, uint64_t now);
+
+bool path_stalled(const struct mpt_path *p, uint64_t now);
+/* When p would count as stalled if nothing changes, or UINT64_MAX. */
+uint64_t path_stall_deadline(const struct mpt_path *p);
 
 void path_rx_on_packet(struct path_rx *rx, uint64_t now, unsigned local, unsigned remote,
 		       uint32_t seq, uint32_t tx_us, size_t frame_len);

@@ -1,5 +1,7 @@
 /* The ring is indexed by data_seq modulo the slot count; `next` is the sequence the tun side
- * waits for. `blocked_since` is when the current head-of-line gap started holding a packet. */
+ * waits for. `blocked_since` is when the current head-of-line gap started holding a packet.
+ * `done` has one bit per sequence number in [next - DONE_WINDOW, next): set when delivered,
+ * clear when skipped, so that a second copy (a reinjection, a duplicate) is dropped. */
 #include "core/reorder.h"
 
 #include "core/path.h"
@@ -14,6 +16,9 @@ struct slot {
 	uint64_t arrival_ns;
 };
 
+#define DONE_WINDOW 8192
+#define DONE_WORDS (DONE_WINDOW / 64)
+
 struct reorder {
 	unsigned nslots;
 	size_t slot_bytes;
@@ -24,6 +29,7 @@ struct reorder {
 	struct reorder_stats stats;
 	struct slot *slots;
 	uint8_t *bytes;
+	uint64_t done[DONE_WORDS];
 };
 
 struct reorder *reorder_new(unsigned slots, size_t slot_bytes)
@@ -77,6 +83,29 @@ static void restart_clock(struct reorder *r)
 	r->blocked_since = slot_of(r, s)->arrival_ns;
 }
 
+static void set_done(struct reorder *r, uint32_t seq, bool done)
+{
+	uint64_t bit = 1ull << (seq % 64);
+
+	if (done)
+		r->done[(seq / 64) % DONE_WORDS] |= bit;
+	else
+		r->done[(seq / 64) % DONE_WORDS] &= ~bit;
+}
+
+static bool is_done(const struct reorder *r, uint32_t seq)
+{
+	return r->done[(seq / 64) % DONE_WORDS] >> (seq % 64) & 1;
+}
+
+/* Deliver one packet and remember that it went. */
+static void hand_over(struct reorder *r, uint32_t seq, const uint8_t *pkt, size_t len,
+		      reorder_deliver_fn fn, void *ctx)
+{
+	set_done(r, seq, true);
+	fn(ctx, pkt, len);
+}
+
 /* Deliver the in-order run starting at next. */
 static void drain(struct reorder *r, reorder_deliver_fn fn, void *ctx)
 {
@@ -85,7 +114,7 @@ static void drain(struct reorder *r, reorder_deliver_fn fn, void *ctx)
 	while (r->held && (s = slot_of(r, r->next))->present) {
 		s->present = false;
 		r->held--;
-		fn(ctx, bytes_of(r, r->next), s->len);
+		hand_over(r, r->next, bytes_of(r, r->next), s->len, fn, ctx);
 		r->next++;
 	}
 }
@@ -93,6 +122,7 @@ static void drain(struct reorder *r, reorder_deliver_fn fn, void *ctx)
 /* Give up on the packet at next. */
 static void skip(struct reorder *r, reorder_deliver_fn fn, void *ctx)
 {
+	set_done(r, r->next, false);
 	r->next++;
 	drain(r, fn, ctx);
 	restart_clock(r);
@@ -110,15 +140,19 @@ void reorder_insert(struct reorder *r, uint32_t seq, const uint8_t *pkt, size_t 
 	}
 	ahead = (int32_t)(seq - r->next);
 	if (ahead < 0 || len > r->slot_bytes) {
+		if (ahead < 0 && -(int64_t)ahead <= DONE_WINDOW && is_done(r, seq)) {
+			r->stats.duplicate++;	/* this one went already */
+			return;
+		}
 		/* Its gap was already skipped: late is better than never for the tun side. */
 		r->stats.late++;
-		fn(ctx, pkt, len);
+		hand_over(r, seq, pkt, len, fn, ctx);
 		return;
 	}
 	if (ahead == 0) {
 		r->stats.in_order++;
 		r->next++;
-		fn(ctx, pkt, len);
+		hand_over(r, seq, pkt, len, fn, ctx);
 		drain(r, fn, ctx);
 		restart_clock(r);
 		return;
@@ -127,18 +161,22 @@ void reorder_insert(struct reorder *r, uint32_t seq, const uint8_t *pkt, size_t 
 		/* Too far ahead to hold: give up on the oldest gaps to make room. */
 		r->stats.overflow++;
 		if (!r->held) {
-			r->next = seq - (r->nslots - 1);
+			uint32_t to = seq - (r->nslots - 1);
+
+			for (uint32_t k = r->next; k != to && (uint32_t)(k - r->next) < DONE_WINDOW; k++)
+				set_done(r, k, false);
+			r->next = to;
 			break;
 		}
 		skip(r, fn, ctx);
 		ahead = (int32_t)(seq - r->next);
 		if (ahead < 0) {
-			fn(ctx, pkt, len);
+			hand_over(r, seq, pkt, len, fn, ctx);
 			return;
 		}
 		if (ahead == 0) {
 			r->next++;
-			fn(ctx, pkt, len);
+			hand_over(r, seq, pkt, len, fn, ctx);
 			drain(r, fn, ctx);
 			restart_clock(r);
 			return;
@@ -146,7 +184,7 @@ void reorder_insert(struct reorder *r, uint32_t seq, const uint8_t *pkt, size_t 
 	}
 	s = slot_of(r, seq);
 	if (s->present) {
-		r->stats.late++;	/* same data twice: keep the first copy */
+		r->stats.duplicate++;	/* same data twice: keep the first copy */
 		return;
 	}
 	s->present = true;

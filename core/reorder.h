@@ -1,7 +1,8 @@
 /* reorder: the receive-side reorder buffer. Packets that several paths deliver out of order
  * are held (in a ring allocated once by reorder_new, freed by reorder_free) and released to the
  * tun side in data-sequence order. A gap is skipped when the senders' floors prove its packet
- * was lost, or after a timeout. Insert and release run per packet; nothing allocates then. */
+ * was lost, or after a timeout. A second copy of a packet already delivered is dropped.
+ * Insert and release run per packet; nothing allocates then. */
 #ifndef MPT_REORDER_H
 #define MPT_REORDER_H
 
@@ -11,7 +12,7 @@
 typedef void (*reorder_deliver_fn)(void *ctx, const uint8_t *pkt, size_t len);
 
 struct reorder_stats {
-	uint64_t in_order, buffered, late, gaps_lost, gaps_timeout, overflow;
+	uint64_t in_order, buffered, late, duplicate, gaps_lost, gaps_timeout, overflow;
 };
 
 struct reorder;

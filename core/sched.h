@@ -42,6 +42,9 @@ struct mpt_sched_ops {
 	void (*on_path_state)(void *state, const struct sched_view *v, unsigned path, bool up);
 	/* Remote slot now holds a new peer address (a server learning its peer); forget its history. */
 	void (*on_remote_new)(void *state, const struct sched_view *v, unsigned remote);
+	/* When a path stalls, the engine sends its unacknowledged data again, once, on the
+	 * paths pick() chooses (a copy landing on the stalled path itself is not sent). */
+	bool reinject;
 };
 
 static inline bool sched_writable(const struct sched_view *v, unsigned local)

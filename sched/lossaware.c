@@ -18,21 +18,12 @@ static int lossaware_init(void *state, const char *args)
 	return 0;
 }
 
-/* Data outstanding and the peer silent for longer than its RTT can explain: the path is
- * stalled (a cellular gap, a dying link) well before liveness would call it down. */
-static bool stalled(const struct mpt_path *p, uint64_t now)
-{
-	uint64_t limit = p->srtt_ns + 4 * p->rttvar_ns + LOSSAWARE_STALL_NS;
-
-	return p->srtt_ns && p->inflight_bytes > 0 && now > p->last_fb_ns + limit;
-}
-
 double lossaware_weight(const struct lossaware_state *s, const struct mpt_path *p, unsigned pidx,
 			uint64_t now)
 {
 	double x = s->loss[pidx] / LOSSAWARE_KNEE;
 
-	if (!p->up || stalled(p, now))
+	if (!p->up || path_stalled(p, now))
 		return 0.0;
 	return s->rate_bps[pidx] / (1.0 + x * x);
 }
@@ -113,20 +104,24 @@ static void lossaware_on_remote_new(void *state, const struct sched_view *v, uns
 	}
 }
 
-/* No path is up (at start or in a total outage): cycle over every writable path, so that
- * traffic itself finds one that works. */
+/* No path has weight (at start, every path stalled, or a total outage): cycle over the live
+ * writable paths, or over every writable path when none is live, so that traffic itself can
+ * find one that works. */
 static int pick_any(struct lossaware_state *s, const struct sched_view *v, uint16_t *out)
 {
 	unsigned n = v->nlocal * v->nremote;
 
-	for (unsigned k = 0; k < n; k++) {
-		unsigned slot = (s->fallback_next + k) % n;
+	for (int want_up = 1; want_up >= 0; want_up--) {
+		for (unsigned k = 0; k < n; k++) {
+			unsigned slot = (s->fallback_next + k) % n;
+			unsigned pidx = path_index(slot / v->nremote, slot % v->nremote);
 
-		if (!sched_writable(v, slot / v->nremote))
-			continue;
-		s->fallback_next = slot + 1;
-		out[0] = (uint16_t)path_index(slot / v->nremote, slot % v->nremote);
-		return 1;
+			if (!sched_writable(v, slot / v->nremote) || (want_up && !v->paths[pidx].up))
+				continue;
+			s->fallback_next = slot + 1;
+			out[0] = (uint16_t)pidx;
+			return 1;
+		}
 	}
 	return 0;
 }
@@ -183,4 +178,5 @@ const struct mpt_sched_ops sched_lossaware = {
 	.on_feedback = lossaware_on_feedback,
 	.on_path_state = lossaware_on_path_state,
 	.on_remote_new = lossaware_on_remote_new,
+	.reinject = true,
 };

@@ -20,9 +20,10 @@
  * rate_i never goes below LOSSAWARE_RATE_MIN, so a path is always worth a probe's traffic.
  * The knee is low because TCP pays for random loss far beyond its share of the packets: a
  * path at 0.5 % loss carrying a quarter of a flow caps Reno near 6 Mbit/s at 60 ms.
- * A path with data outstanding whose peer has been silent for longer than srtt + 4 rttvar +
- * LOSSAWARE_STALL_NS is stalled (a cellular gap, a dying link) and gets no new data until its
- * feedback resumes, long before liveness would call it down.
+ * A stalled path (core/path.h: data outstanding, peer silent past srtt + 4 rttvar + 20 ms)
+ * gets no new data until its feedback resumes, long before liveness would call it down, and
+ * lossaware asks the engine to send its unacknowledged packets again on the other paths
+ * (reinjection), so that one cellular gap does not hold every other path's packets back.
  * At 0.5 % loss a path keeps half its weight, at 1 % a fifth, at 10 % a 401st: a lossy path
  * gets little traffic and a dead one none, and the engine's probes keep measuring both, so
  * either comes back when it heals. Packets are placed by smooth weighted round robin (each
@@ -38,7 +39,6 @@
 #define LOSSAWARE_RATE_MIN 100000.0	/* bit/s */
 #define LOSSAWARE_RATE_INIT 1000000.0	/* bit/s: equal shares until feedback says more */
 #define LOSSAWARE_GROWTH 16
-#define LOSSAWARE_STALL_NS (20ull * 1000000)
 #define LOSSAWARE_EXCESS 1.05
 #define LOSSAWARE_SENT_NS (80ull * 1000000)	/* sent-rate sampling interval */
 

@@ -115,6 +115,15 @@ static void test_duplicate_held(void **unused)
 	assert_int_equal(reorder_held(r), 1);
 	reorder_release(r, 6, 3, 1000, collect, &s);
 	assert_int_equal(s.n, 2);
+	/* copies of delivered packets are dropped; a skipped one still gets through once */
+	put(r, &s, 0, 4);
+	put(r, &s, 5, 4);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(reorder_stats(r)->duplicate, 3);
+	put(r, &s, 3, 5);
+	put(r, &s, 3, 6);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(reorder_stats(r)->late, 1);
 	reorder_free(r);
 }
 
