@@ -31,6 +31,20 @@ uint32_t path_on_send(struct mpt_path *p, uint64_t now, size_t len, bool elicits
 	return seq;
 }
 
+void path_rtt_sample(uint64_t *srtt, uint64_t *rttvar, uint64_t rtt)
+{
+	if (*srtt == 0) {
+		*srtt = rtt;
+		*rttvar = rtt / 2;
+	} else {
+		/* RFC 6298 gains: rttvar 1/4, srtt 1/8. */
+		uint64_t dev = *srtt > rtt ? *srtt - rtt : rtt - *srtt;
+
+		*rttvar = (3 * *rttvar + dev) / 4;
+		*srtt = (7 * *srtt + rtt) / 8;
+	}
+}
+
 static void update_rtt(struct mpt_path *p, uint64_t now, const struct wire_fb_block *b)
 {
 	uint32_t now_us = (uint32_t)(now / 1000);
@@ -45,16 +59,7 @@ static void update_rtt(struct mpt_path *p, uint64_t now, const struct wire_fb_bl
 		rtt_us = 1;
 	rtt = (uint64_t)rtt_us * 1000;
 	p->latest_rtt_ns = rtt;
-	if (p->srtt_ns == 0) {
-		p->srtt_ns = rtt;
-		p->rttvar_ns = rtt / 2;
-	} else {
-		/* RFC 6298 gains: rttvar 1/4, srtt 1/8. */
-		uint64_t dev = p->srtt_ns > rtt ? p->srtt_ns - rtt : rtt - p->srtt_ns;
-
-		p->rttvar_ns = (3 * p->rttvar_ns + dev) / 4;
-		p->srtt_ns = (7 * p->srtt_ns + rtt) / 8;
-	}
+	path_rtt_sample(&p->srtt_ns, &p->rttvar_ns, rtt);
 	if (p->min_rtt_ns == 0 || rtt <= p->min_rtt_ns ||
 	    now - p->min_rtt_stamp_ns > PATH_MIN_RTT_WINDOW_NS) {
 		p->min_rtt_ns = rtt;

@@ -86,6 +86,8 @@ struct path_rx {
 };
 
 void path_init(struct mpt_path *p, unsigned local, unsigned remote, uint64_t now);
+/* RFC 6298's smoothing of one RTT sample into srtt and rttvar (0 = no sample yet). */
+void path_rtt_sample(uint64_t *srtt, uint64_t *rttvar, uint64_t rtt);
 /* Account a datagram of len bytes sent on p; returns the path_seq it must carry. */
 uint32_t path_on_send(struct mpt_path *p, uint64_t now, size_t len, bool elicits);
 /* Fold the peer's feedback block into the estimators. */

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/path.h"
+
 #define DUPTHRESH 3
 #define MAX_RTO_NS (60ull * 1000000000)
 #define INIT_RTO_NS (1000ull * 1000000)
@@ -195,15 +197,7 @@ static void mark_losses(struct tcp_sender *s)
 
 static void update_rtt(struct tcp_sender *s, uint64_t rtt)
 {
-	if (s->srtt == 0) {
-		s->srtt = rtt;
-		s->rttvar = rtt / 2;
-	} else {
-		uint64_t dev = s->srtt > rtt ? s->srtt - rtt : rtt - s->srtt;
-
-		s->rttvar = (3 * s->rttvar + dev) / 4;
-		s->srtt = (7 * s->srtt + rtt) / 8;
-	}
+	path_rtt_sample(&s->srtt, &s->rttvar, rtt);
 	s->rto = s->srtt + 4 * s->rttvar;
 	if (s->rto < s->c.min_rto_ns)
 		s->rto = s->c.min_rto_ns;
