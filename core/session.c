@@ -1,0 +1,153 @@
+/* The handshake's MAC key is derived from the master key (subkey 3), so that the same master
+ * never keys two different functions. Comparisons of MACs run in constant time. */
+#include "core/session.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/wire.h"
+
+#define SUBKEY_HANDSHAKE 3
+
+static void put_hdr(uint8_t *out, uint8_t type, uint8_t key_phase, uint64_t counter)
+{
+	out[0] = type;
+	out[1] = key_phase;
+	out[2] = out[3] = 0;
+	for (int k = 0; k < 8; k++)
+		out[4 + k] = (uint8_t)(counter >> (56 - 8 * k));
+}
+
+static uint64_t get_counter(const uint8_t *hdr)
+{
+	uint64_t c = 0;
+
+	for (int k = 0; k < 8; k++)
+		c = c << 8 | hdr[4 + k];
+	return c;
+}
+
+/* BLAKE2b-256 keyed with the handshake key over a || b (b may be empty). */
+static void mac(const uint8_t master[AEAD_KEY_LEN], const uint8_t *a, size_t alen,
+		const uint8_t *b, size_t blen, uint8_t out[SESSION_MAC_LEN])
+{
+	uint8_t key[AEAD_KEY_LEN];
+	crypto_generichash_state st;
+
+	aead_derive(master, SUBKEY_HANDSHAKE, AEAD_CTX_DIR, key);
+	crypto_generichash_init(&st, key, sizeof(key), SESSION_MAC_LEN);
+	crypto_generichash_update(&st, a, alen);
+	if (blen)
+		crypto_generichash_update(&st, b, blen);
+	crypto_generichash_final(&st, out, SESSION_MAC_LEN);
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(&st, sizeof(st));
+}
+
+static int keypair(const uint8_t seed[SESSION_SEED_LEN], struct session_hs *hs)
+{
+	/* the seed is hashed so that a weak caller's bytes still make a uniform scalar */
+	crypto_generichash(hs->sk, sizeof(hs->sk), seed, SESSION_SEED_LEN, NULL, 0);
+	return crypto_scalarmult_base(hs->pk, hs->sk) == 0 ? 0 : -EINVAL;
+}
+
+static int derive(const uint8_t master[AEAD_KEY_LEN], const struct session_hs *hs,
+		  const uint8_t *e_i, const uint8_t *e_r, struct session_keys *keys)
+{
+	uint8_t shared[crypto_scalarmult_BYTES], out[2 * AEAD_KEY_LEN];
+	crypto_generichash_state st;
+	int rc = -EINVAL;
+
+	/* fails on a low-order peer key, whose shared secret would be all zeros */
+	if (crypto_scalarmult(shared, hs->sk, hs->peer_pk) != 0)
+		goto out;
+	crypto_generichash_init(&st, master, AEAD_KEY_LEN, sizeof(out));
+	crypto_generichash_update(&st, shared, sizeof(shared));
+	crypto_generichash_update(&st, e_i, SESSION_PUB_LEN);
+	crypto_generichash_update(&st, e_r, SESSION_PUB_LEN);
+	crypto_generichash_final(&st, out, sizeof(out));
+	memcpy(keys->initiator_tx, out, AEAD_KEY_LEN);
+	memcpy(keys->responder_tx, out + AEAD_KEY_LEN, AEAD_KEY_LEN);
+	rc = 0;
+out:
+	sodium_memzero(shared, sizeof(shared));
+	sodium_memzero(out, sizeof(out));
+	sodium_memzero(&st, sizeof(st));
+	return rc;
+}
+
+int session_init_create(const uint8_t master[AEAD_KEY_LEN], const uint8_t seed[SESSION_SEED_LEN],
+			uint8_t key_phase, uint64_t counter, struct session_hs *hs,
+			uint8_t out[SESSION_INIT_LEN])
+{
+	memset(hs, 0, sizeof(*hs));
+	if (keypair(seed, hs) < 0)
+		return -EINVAL;
+	hs->key_phase = key_phase;
+	hs->counter = counter;
+	put_hdr(out, WIRE_TYPE_HS_INIT, key_phase, counter);
+	memcpy(out + 12, hs->pk, SESSION_PUB_LEN);
+	mac(master, out, 12 + SESSION_PUB_LEN, NULL, 0, out + 12 + SESSION_PUB_LEN);
+	return 0;
+}
+
+int session_init_check(const uint8_t master[AEAD_KEY_LEN], const uint8_t *msg, size_t len,
+		       uint64_t min_counter, struct session_hs *hs)
+{
+	uint8_t want[SESSION_MAC_LEN];
+	uint64_t counter;
+
+	if (len != SESSION_INIT_LEN || msg[0] != WIRE_TYPE_HS_INIT || msg[2] || msg[3])
+		return -EBADMSG;
+	mac(master, msg, 12 + SESSION_PUB_LEN, NULL, 0, want);
+	if (sodium_memcmp(want, msg + 12 + SESSION_PUB_LEN, SESSION_MAC_LEN) != 0)
+		return -EBADMSG;
+	counter = get_counter(msg);
+	if (counter <= min_counter)
+		return -EALREADY;
+	memset(hs, 0, sizeof(*hs));
+	memcpy(hs->peer_pk, msg + 12, SESSION_PUB_LEN);
+	hs->key_phase = msg[1];
+	hs->counter = counter;
+	return 0;
+}
+
+int session_resp_create(const uint8_t master[AEAD_KEY_LEN], const uint8_t seed[SESSION_SEED_LEN],
+			struct session_hs *hs, uint8_t out[SESSION_RESP_LEN],
+			struct session_keys *keys)
+{
+	if (keypair(seed, hs) < 0 || derive(master, hs, hs->peer_pk, hs->pk, keys) < 0)
+		return -EINVAL;
+	put_hdr(out, WIRE_TYPE_HS_RESP, hs->key_phase, hs->counter);
+	memcpy(out + 12, hs->pk, SESSION_PUB_LEN);
+	mac(master, out, 12 + SESSION_PUB_LEN, hs->peer_pk, SESSION_PUB_LEN,
+	    out + 12 + SESSION_PUB_LEN);
+	sodium_memzero(hs->sk, sizeof(hs->sk));	/* forward secrecy: the secret is spent */
+	return 0;
+}
+
+int session_resp_check(const uint8_t master[AEAD_KEY_LEN], struct session_hs *hs,
+		       const uint8_t *msg, size_t len, struct session_keys *keys)
+{
+	uint8_t want[SESSION_MAC_LEN];
+	int rc;
+
+	if (len != SESSION_RESP_LEN || msg[0] != WIRE_TYPE_HS_RESP || msg[2] || msg[3] ||
+	    msg[1] != hs->key_phase || get_counter(msg) != hs->counter)
+		return -EBADMSG;
+	mac(master, msg, 12 + SESSION_PUB_LEN, hs->pk, SESSION_PUB_LEN, want);
+	if (sodium_memcmp(want, msg + 12 + SESSION_PUB_LEN, SESSION_MAC_LEN) != 0)
+		return -EBADMSG;
+	memcpy(hs->peer_pk, msg + 12, SESSION_PUB_LEN);
+	rc = derive(master, hs, hs->pk, hs->peer_pk, keys);
+	if (rc == 0)
+		sodium_memzero(hs->sk, sizeof(hs->sk));
+	return rc;
+}
+
+void session_wipe(void *p, size_t len)
+{
+	sodium_memzero(p, len);
+}
