@@ -26,7 +26,7 @@ SCHED_OBJ := $(SCHED_SRC:%.c=$(B)/obj/%.o)
 SIM_LIB_OBJ := $(SIM_LIB_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-DEPS_BUILD := gcc make pkg-config libsodium-dev libcmocka-dev
+DEPS_BUILD := gcc libc6-dev make pkg-config libsodium-dev libcmocka-dev
 DEPS_DEMO  := $(DEPS_BUILD) gnuplot-nox
 DEPS_TEST  := $(DEPS_DEMO) clang libclang-rt-14-dev
 
