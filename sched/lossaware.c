@@ -104,28 +104,6 @@ static void lossaware_on_remote_new(void *state, const struct sched_view *v, uns
 	}
 }
 
-/* No path has weight (at start, every path stalled, or a total outage): cycle over the live
- * writable paths, or over every writable path when none is live, so that traffic itself can
- * find one that works. */
-static int pick_any(struct lossaware_state *s, const struct sched_view *v, uint16_t *out)
-{
-	unsigned n = v->nlocal * v->nremote;
-
-	for (int want_up = 1; want_up >= 0; want_up--) {
-		for (unsigned k = 0; k < n; k++) {
-			unsigned slot = (s->fallback_next + k) % n;
-			unsigned pidx = path_index(slot / v->nremote, slot % v->nremote);
-
-			if (!sched_writable(v, slot / v->nremote) || (want_up && !v->paths[pidx].up))
-				continue;
-			s->fallback_next = slot + 1;
-			out[0] = (uint16_t)pidx;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 static int lossaware_pick(void *state, const struct sched_view *v, uint16_t *out, int max)
 {
 	struct lossaware_state *s = state;
@@ -151,8 +129,15 @@ static int lossaware_pick(void *state, const struct sched_view *v, uint16_t *out
 			}
 		}
 	}
-	if (best < 0)
-		return pick_any(s, v, out);
+	if (best < 0) {
+		/* no path has weight (at start, every path stalled, a total outage) */
+		int pidx = roundrobin_next(v, &s->fallback_next);
+
+		if (pidx < 0)
+			return 0;
+		out[0] = (uint16_t)pidx;
+		return 1;
+	}
 	s->credit[best] -= total;
 	out[0] = (uint16_t)best;
 	return 1;

@@ -18,6 +18,10 @@ extern const size_t sched_registry_len;
 /* Find "NAME" or "NAME:ARGS"; *args points into spec after the colon (NULL without one).
  * Returns NULL for an unknown name. */
 const struct mpt_sched_ops *sched_lookup(const char *spec, const char **args);
+/* The next path in turn after *cursor: live writable paths first, any writable one when none
+ * is live (so traffic can find one that works); advances *cursor. -1 when nothing is writable.
+ * roundrobin is this; other schedulers use it as their last resort. */
+int roundrobin_next(const struct sched_view *v, unsigned *cursor);
 /* 0 when ops has a name, summary, init and pick; -EINVAL otherwise. */
 int sched_ops_check(const struct mpt_sched_ops *ops);
 

@@ -17,27 +17,34 @@ static int roundrobin_init(void *state, const char *args)
 	return 0;
 }
 
-static int roundrobin_pick(void *state, const struct sched_view *v, uint16_t *out, int max)
+int roundrobin_next(const struct sched_view *v, unsigned *cursor)
 {
-	struct roundrobin_state *rr = state;
 	unsigned n = v->nlocal * v->nremote;
 
-	if (max < 1 || n == 0)
-		return 0;
 	for (int want_up = 1; want_up >= 0; want_up--) {
 		for (unsigned k = 0; k < n; k++) {
-			unsigned slot = (rr->next + k) % n;
+			unsigned slot = (*cursor + k) % n;
 			unsigned local = slot / v->nremote, remote = slot % v->nremote;
 			unsigned pidx = path_index(local, remote);
 
 			if (!sched_writable(v, local) || (want_up && !v->paths[pidx].up))
 				continue;
-			rr->next = slot + 1;
-			out[0] = (uint16_t)pidx;
-			return 1;
+			*cursor = slot + 1;
+			return (int)pidx;
 		}
 	}
-	return 0;
+	return -1;
+}
+
+static int roundrobin_pick(void *state, const struct sched_view *v, uint16_t *out, int max)
+{
+	struct roundrobin_state *rr = state;
+	int pidx;
+
+	if (max < 1 || (pidx = roundrobin_next(v, &rr->next)) < 0)
+		return 0;
+	out[0] = (uint16_t)pidx;
+	return 1;
 }
 
 const struct mpt_sched_ops sched_roundrobin = {
