@@ -10,6 +10,7 @@
 
 #include "core/replay.h"
 #include "core/rng.h"
+#include "core/session.h"
 #include "core/wire.h"
 
 /* How long a peer path may be silent and still hold back the reorder floor. */
@@ -28,6 +29,22 @@ struct sent_copy {
 	uint32_t data_seq, path_seq;
 };
 
+/* Handshake work a responder does: a bucket of HS_BURST key agreements, one more every
+ * HS_REFILL_NS. */
+#define HS_BURST 10
+#define HS_REFILL_NS (100ull * 1000000)
+
+/* One session's keys, counters and replay window. */
+struct keyset {
+	bool live;
+	bool confirmed;			/* responder: the peer has used it, so we may send with it */
+	uint8_t phase;
+	struct aead tx, rx;
+	struct replay replay;
+	uint64_t tx_counter;
+	uint64_t born_ns;
+};
+
 struct remote {
 	struct mpt_addr addr;
 	uint64_t rx_packets;
@@ -38,9 +55,16 @@ struct mpt_engine {
 	struct engine_io io;
 	struct engine_stats stats;
 	struct mpt_rng rng;
-	struct aead tx, rx;
-	uint64_t tx_counter;
-	struct replay replay;
+	uint8_t master[AEAD_KEY_LEN];
+	struct keyset ks[2];		/* ks[cur] is current, the other the previous */
+	unsigned cur;
+	bool resync;			/* first data of a new session re-anchors the reorder buffer */
+	struct session_hs hs;		/* client: the INIT in flight */
+	bool hs_pending;
+	uint64_t hs_sent_ns;
+	uint64_t last_init_counter;	/* server: the highest INIT counter accepted */
+	unsigned hs_tokens;
+	uint64_t hs_refill_ns;
 	unsigned nremote;
 	uint32_t writable_mask;
 	struct remote remotes[MPT_MAX_REMOTE];
@@ -78,11 +102,10 @@ struct mpt_engine *engine_new(const struct engine_config *cfg, const struct engi
 			      uint64_t now, int *err)
 {
 	const struct mpt_sched_ops *ops = cfg->sched;
-	uint8_t k_c2s[AEAD_KEY_LEN], k_s2c[AEAD_KEY_LEN];
 	struct mpt_engine *e;
 	int rc = -EINVAL;
 
-	if (!ops || !ops->init || !ops->pick || !io->send || !io->deliver ||
+	if (!ops || !ops->init || !ops->pick || !io->send || !io->deliver || !io->random ||
 	    cfg->nlocal == 0 || cfg->nlocal > MPT_MAX_LOCAL ||
 	    cfg->mtu == 0 || cfg->mtu > WIRE_MAX_DGRAM - WIRE_OVERHEAD)
 		goto fail;
@@ -93,14 +116,9 @@ struct mpt_engine *engine_new(const struct engine_config *cfg, const struct engi
 	e->cfg = *cfg;
 	e->io = *io;
 	rng_seed(&e->rng, cfg->seed);
-	aead_derive(cfg->key, AEAD_SUBKEY_C2S, AEAD_CTX_DIR, k_c2s);
-	aead_derive(cfg->key, AEAD_SUBKEY_S2C, AEAD_CTX_DIR, k_s2c);
-	aead_init(&e->tx, cfg->role == ENGINE_CLIENT ? k_c2s : k_s2c, cfg->cipher_none);
-	aead_init(&e->rx, cfg->role == ENGINE_CLIENT ? k_s2c : k_c2s, cfg->cipher_none);
-	sodium_memzero(k_c2s, sizeof(k_c2s));
-	sodium_memzero(k_s2c, sizeof(k_s2c));
+	memcpy(e->master, cfg->key, sizeof(e->master));
 	sodium_memzero(e->cfg.key, sizeof(e->cfg.key));
-	replay_init(&e->replay);
+	e->hs_tokens = HS_BURST;
 	e->writable_mask = (1u << cfg->nlocal) - 1;
 	e->deadline = UINT64_MAX;
 	e->reorder_timeout_ns = cfg->reorder_ns > 0 ? (uint64_t)cfg->reorder_ns : REORDER_MIN_NS;
@@ -146,9 +164,7 @@ void engine_free(struct mpt_engine *e)
 	reorder_free(e->reorder);
 	free(e->sent);
 	free(e->sent_bytes);
-	aead_wipe(&e->tx);
-	aead_wipe(&e->rx);
-	sodium_memzero(e, sizeof(*e));
+	sodium_memzero(e, sizeof(*e));	/* master, session keys, handshake secrets */
 	free(e);
 }
 
@@ -190,7 +206,9 @@ static uint32_t emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t
 	uint8_t *buf = e->txbuf;
 	size_t flen = WIRE_FRAME_LEN + plen;
 	size_t dlen = WIRE_HDR_LEN + flen + WIRE_TAG_LEN;
-	struct wire_hdr h = { .type = WIRE_TYPE_DATA, .key_phase = 0, .counter = e->tx_counter++ };
+	struct keyset *ks = e->ks[e->cur].confirmed ? &e->ks[e->cur] : &e->ks[!e->cur];
+	struct wire_hdr h = { .type = WIRE_TYPE_DATA, .key_phase = ks->phase,
+			      .counter = ks->tx_counter++ };
 	struct wire_frame f = {
 		.kind = kind, .path_id = path_id(p->local, p->remote),
 		.tx_us = (uint32_t)(now / 1000), .data_seq = data_seq,
@@ -201,7 +219,7 @@ static uint32_t emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t
 	wire_frame_encode(&f, buf + WIRE_HDR_LEN, WIRE_FRAME_LEN);
 	if (plen)
 		memcpy(buf + WIRE_HDR_LEN + WIRE_FRAME_LEN, payload, plen);
-	aead_seal(&e->tx, h.counter, buf, WIRE_HDR_LEN, buf + WIRE_HDR_LEN, flen,
+	aead_seal(&ks->tx, h.counter, buf, WIRE_HDR_LEN, buf + WIRE_HDR_LEN, flen,
 		  buf + WIRE_HDR_LEN);
 	e->stats.tx_dgrams++;
 	e->stats.tx_bytes += dlen;
@@ -221,6 +239,10 @@ int engine_send(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint64_t n
 	if (len == 0 || len > e->cfg.mtu) {
 		e->stats.drop_oversize++;
 		return -EMSGSIZE;
+	}
+	if (!e->ks[e->cur].live) {
+		e->stats.drop_no_session++;
+		return -ENOTCONN;
 	}
 	n = e->nremote ? e->cfg.sched->pick(e->sched_state, &v, picks, SCHED_MAX_PICK) : 0;
 	if (n <= 0) {
@@ -381,6 +403,166 @@ static void on_feedback(struct mpt_engine *e, const uint8_t *payload, size_t ple
 	}
 }
 
+/* ---- sessions ---- */
+
+/* The key set a datagram's key phase names: the current one, or the previous one during its
+ * grace period after a new session started. */
+static struct keyset *keyset_for(struct mpt_engine *e, uint8_t phase, uint64_t now)
+{
+	struct keyset *cur = &e->ks[e->cur], *prev = &e->ks[!e->cur];
+
+	if (cur->live && cur->phase == phase)
+		return cur;
+	if (prev->live && prev->phase == phase && now - cur->born_ns < ENGINE_GRACE_NS)
+		return prev;
+	return NULL;
+}
+
+/* Make keys the current session; the old current one becomes the previous. */
+static void install(struct mpt_engine *e, const struct session_keys *keys, uint8_t phase,
+		    uint64_t now)
+{
+	bool initiator = e->cfg.role == ENGINE_CLIENT;
+	struct keyset *ks = &e->ks[!e->cur];
+
+	sodium_memzero(ks, sizeof(*ks));
+	aead_init(&ks->tx, initiator ? keys->initiator_tx : keys->responder_tx, e->cfg.cipher_none);
+	aead_init(&ks->rx, initiator ? keys->responder_tx : keys->initiator_tx, e->cfg.cipher_none);
+	replay_init(&ks->replay);
+	ks->phase = phase;
+	ks->born_ns = now;
+	ks->live = true;
+	/* a responder sends with new keys only once the initiator has shown it holds them */
+	ks->confirmed = initiator || !e->ks[e->cur].live;
+	e->cur = !e->cur;
+	e->resync = true;
+	e->stats.sessions++;
+	lower_deadline(e, now);
+}
+
+static int on_init(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
+		   const uint8_t *dgram, size_t len, uint64_t now)
+{
+	uint8_t seed[SESSION_SEED_LEN], resp[SESSION_RESP_LEN];
+	struct session_keys keys;
+	struct session_hs hs;
+	int j, rc;
+
+	if (e->cfg.role != ENGINE_SERVER) {
+		e->stats.drop_malformed++;
+		return -EBADMSG;
+	}
+	/* a MAC check is as cheap as opening a data packet: junk costs no more than that */
+	rc = session_init_check(e->master, dgram, len, e->last_init_counter, &hs);
+	if (rc < 0) {
+		if (rc == -EALREADY)
+			e->stats.drop_replay++;
+		else
+			e->stats.drop_bad_auth++;
+		return rc;
+	}
+	/* the X25519 work behind it is rationed, so that nothing (a replayed INIT after a
+	 * restart, a peer that loops) can make us spend it without bound */
+	if (now - e->hs_refill_ns >= HS_REFILL_NS) {
+		e->hs_refill_ns = now;
+		if (e->hs_tokens < HS_BURST)
+			e->hs_tokens++;
+	}
+	if (e->hs_tokens == 0) {
+		sodium_memzero(&hs, sizeof(hs));
+		e->stats.drop_rate_limited++;
+		return -EBUSY;
+	}
+	e->hs_tokens--;
+	j = remote_for(e, from, now);
+	if (j < 0) {
+		e->stats.drop_unknown_peer++;
+		return j;
+	}
+	e->io.random(e->io.ctx, seed, sizeof(seed));
+	rc = session_resp_create(e->master, seed, &hs, resp, &keys);
+	sodium_memzero(seed, sizeof(seed));
+	if (rc < 0) {
+		e->stats.drop_bad_auth++;
+		sodium_memzero(&hs, sizeof(hs));
+		return rc;
+	}
+	e->last_init_counter = hs.counter;
+	install(e, &keys, hs.key_phase, now);
+	sodium_memzero(&keys, sizeof(keys));
+	sodium_memzero(&hs, sizeof(hs));
+	e->stats.handshakes_sent++;
+	e->io.send(e->io.ctx, local, from, resp, sizeof(resp));
+	return 0;
+}
+
+static int on_resp(struct mpt_engine *e, const uint8_t *dgram, size_t len, uint64_t now)
+{
+	struct session_keys keys;
+	struct session_hs hs;
+	int rc;
+
+	if (e->cfg.role != ENGINE_CLIENT || !e->hs_pending) {
+		e->stats.drop_malformed++;
+		return -EBADMSG;
+	}
+	hs = e->hs;	/* a failed check must not spend the pending handshake */
+	rc = session_resp_check(e->master, &hs, dgram, len, &keys);
+	sodium_memzero(&hs, sizeof(hs));
+	if (rc < 0) {
+		e->stats.drop_bad_auth++;
+		return rc;
+	}
+	e->hs_pending = false;
+	install(e, &keys, e->hs.key_phase, now);
+	sodium_memzero(&keys, sizeof(keys));
+	sodium_memzero(&e->hs, sizeof(e->hs));
+	return 0;
+}
+
+/* Client: open a session, renew it, or reopen it when the server went silent everywhere. */
+static void maybe_handshake(struct mpt_engine *e, uint64_t now)
+{
+	struct keyset *cur = &e->ks[e->cur];
+	uint8_t seed[SESSION_SEED_LEN], init[SESSION_INIT_LEN];
+	bool any_up = false, need;
+
+	if (e->cfg.role != ENGINE_CLIENT || e->nremote == 0)
+		return;
+	for (unsigned i = 0; i < e->cfg.nlocal; i++)
+		for (unsigned j = 0; j < e->nremote; j++)
+			any_up |= e->paths[path_index(i, j)].up;
+	need = !cur->live || now - cur->born_ns >= ENGINE_REKEY_NS ||
+	       cur->tx_counter >= ENGINE_COUNTER_LIMIT || !any_up;
+	if (!need || (e->hs_pending && now - e->hs_sent_ns < ENGINE_HS_RETRY_NS))
+		return;
+	e->io.random(e->io.ctx, seed, sizeof(seed));
+	/* + 1: the responder accepts only counters above the last one, which starts at 0 */
+	session_init_create(e->master, seed, (uint8_t)(cur->phase + 1), e->cfg.epoch_ns + now + 1,
+			    &e->hs, init);
+	sodium_memzero(seed, sizeof(seed));
+	e->hs_pending = true;
+	e->hs_sent_ns = now;
+	/* on every path: the server learns each of our addresses, and one copy gets through */
+	for (unsigned i = 0; i < e->cfg.nlocal; i++) {
+		for (unsigned j = 0; j < e->nremote; j++) {
+			e->stats.handshakes_sent++;
+			e->io.send(e->io.ctx, i, &e->remotes[j].addr, init, sizeof(init));
+		}
+	}
+}
+
+static uint64_t handshake_deadline(const struct mpt_engine *e)
+{
+	const struct keyset *cur = &e->ks[e->cur];
+
+	if (e->cfg.role != ENGINE_CLIENT || e->nremote == 0)
+		return UINT64_MAX;
+	if (e->hs_pending)
+		return e->hs_sent_ns + ENGINE_HS_RETRY_NS;
+	return cur->live ? cur->born_ns + ENGINE_REKEY_NS : 0;
+}
+
 int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
 		const uint8_t *dgram, size_t len, uint64_t now)
 {
@@ -389,20 +571,30 @@ int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *fro
 	const uint8_t *payload;
 	size_t plen, flen;
 	struct path_rx *rx;
+	struct keyset *ks;
 	int j, rc;
 
 	e->stats.rx_dgrams++;
 	e->stats.rx_bytes += len;
+	if (local < e->cfg.nlocal && len && dgram[0] == WIRE_TYPE_HS_INIT)
+		return on_init(e, local, from, dgram, len, now);
+	if (local < e->cfg.nlocal && len && dgram[0] == WIRE_TYPE_HS_RESP)
+		return on_resp(e, dgram, len, now);
 	if (local >= e->cfg.nlocal || wire_hdr_decode(&h, dgram, len) < 0) {
 		e->stats.drop_malformed++;
 		return -EBADMSG;
 	}
-	if (replay_check(&e->replay, h.counter) < 0) {
+	ks = keyset_for(e, h.key_phase, now);
+	if (!ks) {
+		e->stats.drop_old_session++;
+		return -EBADMSG;
+	}
+	if (replay_check(&ks->replay, h.counter) < 0) {
 		e->stats.drop_replay++;
 		return -EALREADY;
 	}
 	flen = len - WIRE_HDR_LEN - WIRE_TAG_LEN;
-	if (aead_open(&e->rx, h.counter, dgram, WIRE_HDR_LEN, dgram + WIRE_HDR_LEN,
+	if (aead_open(&ks->rx, h.counter, dgram, WIRE_HDR_LEN, dgram + WIRE_HDR_LEN,
 		      len - WIRE_HDR_LEN, e->rxbuf) < 0) {
 		e->stats.drop_bad_auth++;
 		return -EBADMSG;
@@ -417,7 +609,8 @@ int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *fro
 		e->stats.drop_unknown_peer++;
 		return j;
 	}
-	replay_update(&e->replay, h.counter);
+	replay_update(&ks->replay, h.counter);
+	ks->confirmed = true;
 	e->remotes[j].rx_packets++;
 	e->paths[path_index(local, (unsigned)j)].rx_packets++;
 	e->paths[path_index(local, (unsigned)j)].rx_bytes += len;
@@ -440,6 +633,12 @@ int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *fro
 
 	switch (f.kind) {
 	case WIRE_KIND_DATA:
+		if (e->resync && ks == &e->ks[e->cur]) {
+			/* the peer may have restarted its data sequence with the session */
+			e->resync = false;
+			if (e->reorder)
+				reorder_resync(e->reorder, deliver, e);
+		}
 		if (!rx->dirty) {
 			rx->dirty = true;
 			lower_deadline(e, rx->last_fb_ns + PATH_FEEDBACK_NS);
@@ -516,6 +715,13 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
 
+	maybe_handshake(e, now);
+	next = handshake_deadline(e);
+	if (!e->ks[e->cur].live) {
+		e->deadline = next;
+		return;
+	}
+
 	for (unsigned k = 0; k < e->nactive_rx; k++) {
 		uint8_t id = e->active_rx[k];
 		struct path_rx *rx = &e->rx_paths[id];
@@ -566,6 +772,11 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 uint64_t engine_deadline(const struct mpt_engine *e)
 {
 	return e->deadline;
+}
+
+bool engine_has_session(const struct mpt_engine *e)
+{
+	return e->ks[e->cur].live;
 }
 
 const struct engine_stats *engine_stats(const struct mpt_engine *e)

@@ -26,9 +26,20 @@ enum engine_role { ENGINE_CLIENT, ENGINE_SERVER };
 #define ENGINE_REORDER_AUTO (-1)
 #define ENGINE_REORDER_SLOTS 1024
 
+/* Sessions: the client opens one with an X25519 exchange (core/session.c) and renews it every
+ * ENGINE_REKEY_NS; the previous session's packets are accepted for ENGINE_GRACE_NS after a new
+ * one starts, then refused. */
+#define ENGINE_REKEY_NS (120ull * 1000000000)
+#define ENGINE_GRACE_NS (10ull * 1000000000)
+#define ENGINE_HS_RETRY_NS (1000ull * 1000000)
+#define ENGINE_COUNTER_LIMIT (1ull << 60)
+
 struct engine_config {
 	enum engine_role role;
 	uint8_t key[AEAD_KEY_LEN];	/* master key: from aead_key_from_secret or a key file */
+	/* Added to now for the client's handshake counters, which must grow across restarts:
+	 * the daemon passes the wall clock at start-up (ns), the simulator any constant. */
+	uint64_t epoch_ns;
 	bool cipher_none;		/* simulator only: same framing, no encryption */
 	unsigned nlocal;		/* local addresses (uplinks), 1..MPT_MAX_LOCAL */
 	const struct mpt_sched_ops *sched;
@@ -43,6 +54,8 @@ struct engine_io {
 	void (*send)(void *ctx, unsigned local, const struct mpt_addr *to,
 		     const uint8_t *dgram, size_t len);
 	void (*deliver)(void *ctx, const uint8_t *pkt, size_t len);
+	/* len bytes of randomness for ephemeral keys: a CSPRNG in the daemon. */
+	void (*random)(void *ctx, uint8_t *buf, size_t len);
 };
 
 struct engine_stats {
@@ -51,6 +64,7 @@ struct engine_stats {
 	uint64_t drop_malformed, drop_bad_auth, drop_replay, drop_unknown_peer;
 	uint64_t drop_no_path, drop_oversize;
 	uint64_t probes_sent, feedback_sent, path_ups, path_downs, reinjected;
+	uint64_t drop_no_session, drop_old_session, drop_rate_limited, handshakes_sent, sessions;
 };
 
 struct mpt_engine;
@@ -64,7 +78,8 @@ void engine_free(struct mpt_engine *e);
 int engine_add_remote(struct mpt_engine *e, const struct mpt_addr *addr, uint64_t now);
 void engine_set_writable(struct mpt_engine *e, unsigned local, bool writable);
 
-/* A plaintext packet from the tun side. 0, -EMSGSIZE (over the MTU) or -ENETUNREACH. */
+/* A plaintext packet from the tun side. 0, -EMSGSIZE (over the MTU), -ENOTCONN (no session
+ * yet) or -ENETUNREACH. */
 int engine_send(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint64_t now);
 /* A datagram that arrived on local from `from`. 0 or the -errno of the drop (counted). */
 int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
@@ -75,6 +90,8 @@ void engine_tick(struct mpt_engine *e, uint64_t now);
 uint64_t engine_deadline(const struct mpt_engine *e);
 
 const struct engine_stats *engine_stats(const struct mpt_engine *e);
+/* A session is established (keys agreed) and when it started. */
+bool engine_has_session(const struct mpt_engine *e);
 const struct reorder_stats *engine_reorder_stats(const struct mpt_engine *e);
 unsigned engine_nremote(const struct mpt_engine *e);
 const struct mpt_addr *engine_remote_addr(const struct mpt_engine *e, unsigned remote);

@@ -211,6 +211,22 @@ void reorder_release(struct reorder *r, uint32_t floor, uint64_t now, uint64_t t
 	}
 }
 
+void reorder_resync(struct reorder *r, reorder_deliver_fn fn, void *ctx)
+{
+	while (r->held) {
+		struct slot *s = slot_of(r, r->next);
+
+		if (s->present) {
+			s->present = false;
+			r->held--;
+			hand_over(r, r->next, bytes_of(r, r->next), s->len, fn, ctx);
+		}
+		r->next++;
+	}
+	r->started = false;
+	memset(r->done, 0, sizeof(r->done));
+}
+
 uint64_t reorder_deadline(const struct reorder *r, uint64_t timeout_ns)
 {
 	return r->held ? r->blocked_since + timeout_ns : UINT64_MAX;

@@ -27,6 +27,9 @@ void reorder_insert(struct reorder *r, uint32_t seq, const uint8_t *pkt, size_t 
 /* Skip gaps below floor (their packets were lost) and gaps older than timeout_ns. */
 void reorder_release(struct reorder *r, uint32_t floor, uint64_t now, uint64_t timeout_ns,
 		     reorder_deliver_fn fn, void *ctx);
+/* The sender's sequence may have restarted (a new session after its restart): deliver what is
+ * held, in order, and take the next packet as the new start. */
+void reorder_resync(struct reorder *r, reorder_deliver_fn fn, void *ctx);
 /* When the oldest held gap times out, or UINT64_MAX when nothing is held. */
 uint64_t reorder_deadline(const struct reorder *r, uint64_t timeout_ns);
 unsigned reorder_held(const struct reorder *r);

@@ -77,6 +77,7 @@ struct sim {
 	struct run_result *r;
 	struct eventq *q;
 	struct mpt_rng rng;
+	struct mpt_rng key_rng;		/* ephemeral keys: apart, so links draw the same numbers */
 	uint64_t now, end_ns, stop_ns;
 	struct endpoint client, server;
 	unsigned nserver;
@@ -535,6 +536,15 @@ static struct mpt_addr addr_of(char side, unsigned i)
 	return a;
 }
 
+/* Ephemeral keys from the run's seeded generator: a run stays a pure function of its seed. */
+static void on_random(void *ctx, uint8_t *buf, size_t len)
+{
+	struct endpoint *ep = ctx;
+
+	for (size_t k = 0; k < len; k++)
+		buf[k] = (uint8_t)rng_next(&ep->sim->key_rng);
+}
+
 static int make_engine(struct sim *sim, struct endpoint *ep, bool server, unsigned nlocal)
 {
 	struct engine_config cfg = {
@@ -546,8 +556,10 @@ static int make_engine(struct sim *sim, struct endpoint *ep, bool server, unsign
 		.mtu = MTU,
 		.reorder_ns = ENGINE_REORDER_AUTO,
 		.seed = sim->s->seed * 2 + (server ? 1 : 0),
+		.epoch_ns = 1000000000ull,
 	};
-	struct engine_io io = { .ctx = ep, .send = on_send, .deliver = on_deliver };
+	struct engine_io io = { .ctx = ep, .send = on_send, .deliver = on_deliver,
+				.random = on_random };
 	int err = 0;
 
 	memcpy(cfg.key, sim->o->key, sizeof(cfg.key));
@@ -566,6 +578,7 @@ static int setup(struct sim *sim)
 	int rc;
 
 	rng_seed(&sim->rng, s->seed);
+	rng_seed(&sim->key_rng, s->seed ^ 0x6b657973ull);
 	sim->end_ns = s->duration_ns;
 	sim->stop_ns = s->duration_ns + DRAIN_NS;
 	sim->nserver = s->nserver ? s->nserver : 1;
@@ -621,7 +634,6 @@ static int setup(struct sim *sim)
 				f->rcv = tcp_receiver_new(&c);
 				if (!f->snd || !f->rcv)
 					return -ENOMEM;
-				f->pump = true;
 				/* Stagger flow starts by a millisecond, as real clients never start at once. */
 				push(sim, 100000000ull + k * 1000000ull, EV_TCP_SND, f, 0);
 			} else {

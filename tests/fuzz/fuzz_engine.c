@@ -18,6 +18,12 @@ static void on_send(void *ctx, unsigned local, const struct mpt_addr *to, const 
 	(void)ctx; (void)local; (void)to; (void)b; (void)n;
 }
 
+static void on_random(void *ctx, uint8_t *buf, size_t n)
+{
+	(void)ctx;
+	memset(buf, 0x42, n);
+}
+
 static void on_deliver(void *ctx, const uint8_t *p, size_t n)
 {
 	(void)ctx;
@@ -34,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			.role = ENGINE_SERVER, .cipher_none = true, .nlocal = 2,
 			.sched = &sched_lossaware, .mtu = 1428, .reorder_ns = ENGINE_REORDER_AUTO,
 		};
-		struct engine_io io = { .send = on_send, .deliver = on_deliver };
+		struct engine_io io = { .send = on_send, .deliver = on_deliver, .random = on_random };
 
 		aead_global_init();
 		engine = engine_new(&cfg, &io, 0, NULL);

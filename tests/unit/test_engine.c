@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "core/engine.h"
+#include "core/session.h"
 #include "core/wire.h"
 #include "sched/registry.h"
 
@@ -34,6 +35,9 @@ struct net {
 	uint8_t last_server_pkt[1500];
 	size_t last_server_len;
 	uint32_t client_seen[256];
+	bool delay_resp;		/* hold the server's handshake answers back one step */
+	struct dg later[64];
+	unsigned nlater;
 };
 
 static struct net net;
@@ -92,6 +96,15 @@ static void srv_deliver(void *ctx, const uint8_t *p, size_t len)
 	net.last_server_len = len;
 }
 
+static uint8_t rnd_state;
+
+static void test_random(void *ctx, uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	for (size_t k = 0; k < len; k++)
+		buf[k] = (uint8_t)(rnd_state++ * 37 + 11);
+}
+
 static struct mpt_engine *make(bool server, const char *sched, unsigned nlocal, bool none)
 {
 	struct engine_config cfg = {
@@ -101,6 +114,7 @@ static struct mpt_engine *make(bool server, const char *sched, unsigned nlocal, 
 	};
 	struct engine_io io = {
 		.send = server ? srv_send : cli_send, .deliver = server ? srv_deliver : cli_deliver,
+		.random = test_random,
 	};
 	struct mpt_engine *e;
 	int err = 0;
@@ -133,22 +147,34 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Deliver everything queued (and whatever that triggers), dropping datagrams on a dead local. */
+/* Deliver everything queued (and whatever that triggers), dropping datagrams on a dead local.
+ * With delay_resp, a handshake answer reaches the client one step late, overtaken by the data
+ * the server sends meanwhile, as on a path slower than another. */
 static void flush(uint64_t now, int dead_client_local)
 {
-	unsigned k = 0;
+	static struct dg held[64];
+	unsigned k = 0, nheld = net.nlater;
 
+	memcpy(held, net.later, nheld * sizeof(held[0]));
+	net.nlater = 0;
 	while (k < net.nq) {
 		struct dg *d = &net.q[k++];
 
 		if ((int)(d->to_server ? d->local : d->dst) == dead_client_local)
 			continue;
-		if (d->to_server)
+		if (d->to_server) {
 			engine_recv(net.server, 0, &net.caddr[d->local], d->buf, d->len, now);
-		else
+		} else if (net.delay_resp && d->buf[0] == WIRE_TYPE_HS_RESP) {
+			assert_true(net.nlater < 64);
+			net.later[net.nlater++] = *d;
+		} else {
 			engine_recv(net.client, d->dst, &net.saddr, d->buf, d->len, now);
+		}
 	}
 	net.nq = 0;
+	/* last step's held answers arrive after this step's data */
+	for (unsigned h = 0; h < nheld; h++)
+		engine_recv(net.client, held[h].dst, &net.saddr, held[h].buf, held[h].len, now);
 }
 
 /* Run both engines' timers from t0 to t1 in 1 ms steps, delivering at once. */
@@ -221,10 +247,12 @@ static void test_flipped_bits_rejected(void **unused)
 	}
 	assert_int_equal(net.delivered_server, 0);
 	assert_int_equal(engine_nremote(net.server), nremote);
-	/* a flip in the counter may land on one already seen: a replay drop, just as good */
+	/* a flip in the counter may land on one already seen (a replay drop), one in the key
+	 * phase names no session: every flip is dropped and counted under some cause */
 	assert_int_equal(engine_stats(net.server)->drop_bad_auth + engine_stats(net.server)->drop_malformed +
-			 engine_stats(net.server)->drop_replay,
-			 before.drop_bad_auth + before.drop_malformed + before.drop_replay + len * 8);
+			 engine_stats(net.server)->drop_replay + engine_stats(net.server)->drop_old_session,
+			 before.drop_bad_auth + before.drop_malformed + before.drop_replay +
+			 before.drop_old_session + len * 8);
 	assert_int_equal(engine_stats(net.server)->tun_out, before.tun_out);
 	assert_int_equal(net.nq, 0);		/* nothing sent in answer */
 	/* the intact datagram still works afterwards: no window or counter moved */
@@ -261,6 +289,12 @@ static void test_replay_dropped(void **unused)
 	struct dg copy;
 
 	(void)unused;
+	assert_int_equal(engine_send(net.client, pkt, sizeof(pkt), 0), -ENOTCONN);
+	engine_tick(net.client, 0);
+	flush(0, -1);
+	assert_true(engine_has_session(net.client) && engine_has_session(net.server));
+	/* the INIT went out on both uplinks: its second copy was refused as a replay */
+	assert_int_equal(engine_stats(net.server)->drop_replay, 1);
 	assert_int_equal(engine_send(net.client, pkt, sizeof(pkt), MS), 0);
 	copy = net.q[0];
 	flush(MS, -1);
@@ -269,7 +303,7 @@ static void test_replay_dropped(void **unused)
 		assert_int_equal(engine_recv(net.server, 0, &net.caddr[copy.local], copy.buf, copy.len, 2 * MS),
 				 -EALREADY);
 	assert_int_equal(net.delivered_server, 1);
-	assert_int_equal(engine_stats(net.server)->drop_replay, 5);
+	assert_int_equal(engine_stats(net.server)->drop_replay, 1 + 5);
 }
 
 /* Feedback gives the sender RTT and loss; a silent uplink goes down within 1 s and comes back. */
@@ -347,10 +381,240 @@ static void test_reinjection_once(void **unused)
 	assert_int_equal(engine_stats(net.server)->tun_out, net.delivered_server);
 }
 
+static struct mpt_engine *make_epoch(bool server, uint8_t key_byte, uint64_t epoch_ns)
+{
+	struct engine_config cfg = {
+		.role = server ? ENGINE_SERVER : ENGINE_CLIENT, .nlocal = server ? 1 : 2,
+		.sched = sched_lookup("roundrobin", NULL), .mtu = 1400,
+		.reorder_ns = ENGINE_REORDER_AUTO, .seed = 3, .epoch_ns = epoch_ns,
+	};
+	struct engine_io io = {
+		.send = server ? srv_send : cli_send, .deliver = server ? srv_deliver : cli_deliver,
+		.random = test_random,
+	};
+
+	memset(cfg.key, key_byte, sizeof(cfg.key));
+	return engine_new(&cfg, &io, 0, NULL);
+}
+
+static struct mpt_engine *make_keyed(bool server, uint8_t key_byte)
+{
+	return make_epoch(server, key_byte, 0);
+}
+
+/* A server with another key never answers: no session, nothing delivered, drops counted. */
+static void test_wrong_key_no_session(void **unused)
+{
+	uint8_t pkt[100] = { 0 };
+
+	(void)unused;
+	engine_free(net.server);
+	net.server = make_keyed(true, 0x77);
+	run(0, 3000 * MS, -1);
+	assert_false(engine_has_session(net.client));
+	assert_false(engine_has_session(net.server));
+	assert_true(engine_stats(net.server)->drop_bad_auth >= 2);
+	assert_int_equal(engine_stats(net.server)->handshakes_sent, 0);
+	assert_int_equal(engine_send(net.client, pkt, sizeof(pkt), 3000 * MS), -ENOTCONN);
+	assert_int_equal(net.delivered_server, 0);
+	/* the client keeps trying, once a second, not per packet */
+	assert_true(engine_stats(net.client)->handshakes_sent <= 2 * 4);
+}
+
+/* Traffic across a rekey: nothing lost, the old key accepted during its grace, then refused. */
+static void test_rekey(void **unused)
+{
+	uint8_t pkt[200] = { 0 };
+	struct dg old;
+	unsigned sent = 0, sent_back = 0;
+	uint64_t t;
+
+	(void)unused;
+	net.delay_resp = true;	/* the RESP is in flight while the server already has keys */
+	for (t = 0; t < ENGINE_REKEY_NS + 5000 * MS; t += MS) {
+		if (t % (10 * MS) == 0 && engine_has_session(net.client)) {
+			engine_send(net.client, pkt, sizeof(pkt), t);
+			if (t == 60000 * MS)
+				old = net.q[net.nq - 1];	/* a packet under the first session */
+			sent++;
+		}
+		/* the other way too: the server must not send with keys the client lacks yet */
+		if (engine_has_session(net.server) && engine_has_session(net.client)) {
+			pkt[0] = (uint8_t)sent_back;
+			engine_send(net.server, pkt, sizeof(pkt), t);
+			sent_back++;
+		}
+		run(t, t, -1);
+	}
+	assert_int_equal(engine_stats(net.client)->sessions, 2);
+	assert_int_equal(engine_stats(net.server)->sessions, 2);
+	assert_int_equal(net.delivered_server, sent);
+	assert_int_equal(net.delivered_client, sent_back);
+	/* a packet of the old session, replayed within the grace period: the replay window of
+	 * that session still refuses it; a fresh counter under the old key would be accepted */
+	assert_int_equal(engine_recv(net.server, 0, &net.caddr[old.local], old.buf, old.len, t),
+			 -EALREADY);
+	/* after the grace period the old session is gone altogether */
+	t += ENGINE_GRACE_NS;
+	assert_int_equal(engine_recv(net.server, 0, &net.caddr[old.local], old.buf, old.len, t),
+			 -EBADMSG);
+	assert_true(engine_stats(net.server)->drop_old_session >= 1);
+}
+
+/* The server restarts: the client notices the silence and is back within 2 s; a capture from
+ * before the restart is refused by the new server. */
+static void test_server_restart(void **unused)
+{
+	uint8_t pkt[200] = { 0 };
+	struct dg old;
+	uint64_t t, back = 0;
+
+	(void)unused;
+	for (t = 0; t < 1000 * MS; t += MS) {
+		if (t % (10 * MS) == 0 && engine_has_session(net.client)) {
+			engine_send(net.client, pkt, sizeof(pkt), t);
+			old = net.q[net.nq - 1];
+		}
+		run(t, t, -1);
+	}
+	engine_free(net.server);
+	net.server = make_keyed(true, 0x5a);
+	assert_int_equal(engine_recv(net.server, 0, &net.caddr[old.local], old.buf, old.len, t),
+			 -EBADMSG);
+	for (; t < 5000 * MS && !back; t += MS) {
+		run(t, t, -1);
+		if (engine_has_session(net.server) && engine_stats(net.server)->tun_out == 0) {
+			engine_send(net.client, pkt, sizeof(pkt), t);
+			run(t, t, -1);
+		}
+		if (engine_stats(net.server)->tun_out > 0)
+			back = t;
+	}
+	assert_true(back > 0 && back - 1000 * MS <= 2000 * MS);
+}
+
+/* The client restarts (its epoch, the wall clock, has moved on): its new INIT is accepted, the
+ * tunnel carries traffic again, and a capture of the old client's traffic is refused. */
+static void test_client_restart(void **unused)
+{
+	uint8_t pkt[200] = { 0 };
+	struct dg old;
+	uint64_t t;
+	unsigned before;
+
+	(void)unused;
+	for (t = 0; t < 500 * MS; t += MS) {
+		if (t % (10 * MS) == 0 && engine_has_session(net.client)) {
+			engine_send(net.client, pkt, sizeof(pkt), t);
+			old = net.q[net.nq - 1];
+		}
+		run(t, t, -1);
+	}
+	before = net.delivered_server;
+	assert_true(before > 0);
+	engine_free(net.client);
+	net.client = make_epoch(false, 0x5a, 60ull * 1000 * MS);	/* a minute later */
+	assert_int_equal(engine_add_remote(net.client, &net.saddr, 0), 0);
+	for (uint64_t t2 = 0; t2 < 100 * MS; t2 += MS, t += MS) {
+		if (engine_has_session(net.client))
+			engine_send(net.client, pkt, sizeof(pkt), t2);
+		/* the new client's clock starts at 0; the server's goes on */
+		if (engine_deadline(net.client) <= t2)
+			engine_tick(net.client, t2);
+		if (engine_deadline(net.server) <= t)
+			engine_tick(net.server, t);
+		for (unsigned k = 0; k < net.nq; k++) {
+			struct dg *d = &net.q[k];
+
+			if (d->to_server)
+				engine_recv(net.server, 0, &net.caddr[d->local], d->buf, d->len, t);
+			else
+				engine_recv(net.client, d->dst, &net.saddr, d->buf, d->len, t2);
+		}
+		net.nq = 0;
+	}
+	assert_int_equal(engine_stats(net.server)->sessions, 2);
+	assert_true(net.delivered_server > before);
+	/* the old client's packet, replayed after the grace period: its session is gone (its key
+	 * phase may be the new session's; then the window or the tag refuses it) */
+	before = net.delivered_server;
+	assert_true(engine_recv(net.server, 0, &net.caddr[old.local], old.buf, old.len,
+				t + ENGINE_GRACE_NS) < 0);
+	assert_int_equal(net.delivered_server, before);
+}
+
+/* A recorded INIT sent again is refused before any key agreement: no new session, no answer. */
+static void test_replayed_init_refused(void **unused)
+{
+	struct dg init;
+
+	(void)unused;
+	engine_tick(net.client, 0);
+	assert_true(net.nq >= 1 && net.q[0].buf[0] == WIRE_TYPE_HS_INIT);
+	init = net.q[0];
+	flush(0, -1);
+	assert_int_equal(engine_stats(net.server)->sessions, 1);
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(engine_recv(net.server, 0, &net.caddr[1], init.buf, init.len, MS),
+				 -EALREADY);
+	assert_int_equal(engine_stats(net.server)->sessions, 1);
+	assert_int_equal(engine_stats(net.server)->handshakes_sent, 1);
+	assert_int_equal(net.nq, 0);
+}
+
+/* Forged and truncated handshakes change nothing and cost only a MAC check. */
+static void test_forged_handshake(void **unused)
+{
+	uint8_t buf[SESSION_INIT_LEN + 8];
+	struct dg init;
+
+	(void)unused;
+	engine_tick(net.client, 0);
+	init = net.q[0];
+	net.nq = 0;
+	memcpy(buf, init.buf, init.len);
+	buf[20] ^= 1;			/* a flipped bit in the public key */
+	assert_int_equal(engine_recv(net.server, 0, &net.caddr[0], buf, init.len, MS), -EBADMSG);
+	memcpy(buf, init.buf, init.len);
+	for (size_t n = 0; n < sizeof(buf); n++)	/* every truncation and overlong ones */
+		if (n != init.len)
+			assert_true(engine_recv(net.server, 0, &net.caddr[0], buf, n, MS) < 0);
+	buf[0] = WIRE_TYPE_HS_RESP;	/* a RESP nobody asked for, at the server and the client */
+	assert_true(engine_recv(net.server, 0, &net.caddr[0], buf, init.len, MS) < 0);
+	assert_true(engine_recv(net.client, 0, &net.saddr, buf, init.len, MS) < 0);
+	assert_int_equal(engine_stats(net.server)->sessions, 0);
+	assert_int_equal(engine_nremote(net.server), 0);
+	assert_false(engine_has_session(net.client));
+	assert_int_equal(net.nq, 0);
+}
+
+/* Key agreements are rationed: a burst of valid INITs (a key holder looping) gets at most
+ * 10 answers at once, then one per 100 ms. */
+static void test_handshake_rate_limited(void **unused)
+{
+	uint8_t master[AEAD_KEY_LEN], seed[SESSION_SEED_LEN] = { 9 }, init[SESSION_INIT_LEN];
+	struct session_hs hs;
+	unsigned answered = 0;
+
+	(void)unused;
+	memset(master, 0x5a, sizeof(master));
+	for (uint64_t c = 1; c <= 50; c++) {
+		session_init_create(master, seed, 1, c, &hs, init);
+		if (engine_recv(net.server, 0, &net.caddr[0], init, sizeof(init), MS) == 0)
+			answered++;
+	}
+	assert_int_equal(answered, 10);
+	assert_int_equal(engine_stats(net.server)->drop_rate_limited, 40);
+	session_init_create(master, seed, 1, 51, &hs, init);
+	assert_int_equal(engine_recv(net.server, 0, &net.caddr[0], init, sizeof(init), 200 * MS), 0);
+	session_wipe(&hs, sizeof(hs));
+	net.nq = 0;
+}
+
 static void test_bad_config(void **unused)
 {
 	struct engine_config cfg = { .nlocal = 0, .sched = &sched_roundrobin, .mtu = 1400 };
-	struct engine_io io = { .send = cli_send, .deliver = cli_deliver };
+	struct engine_io io = { .send = cli_send, .deliver = cli_deliver, .random = test_random };
 	int err = 0;
 
 	(void)unused;
@@ -371,20 +635,27 @@ static void test_bad_config(void **unused)
 /* --cipher none keeps every size: the simulator's cheap mode measures the same framing. */
 static void test_cipher_none_same_sizes(void **unused)
 {
-	struct mpt_engine *a = make(false, "roundrobin", 1, true);
 	uint8_t pkt[321] = { 0 };
 	size_t len_real, len_none;
 
 	(void)unused;
-	engine_add_remote(a, &net.saddr, 0);
+	engine_tick(net.client, 0);
+	flush(0, -1);
 	assert_int_equal(engine_send(net.client, pkt, sizeof(pkt), MS), 0);
 	len_real = net.q[net.nq - 1].len;
-	assert_int_equal(engine_send(a, pkt, sizeof(pkt), MS), 0);
+	net.nq = 0;
+	engine_free(net.client);
+	engine_free(net.server);
+	net.client = make(false, "roundrobin", 2, true);
+	net.server = make(true, "roundrobin", 1, true);
+	engine_add_remote(net.client, &net.saddr, 0);
+	engine_tick(net.client, 0);
+	flush(0, -1);
+	assert_int_equal(engine_send(net.client, pkt, sizeof(pkt), MS), 0);
 	len_none = net.q[net.nq - 1].len;
 	assert_int_equal(len_real, len_none);
 	assert_int_equal(len_real, sizeof(pkt) + WIRE_OVERHEAD);
 	net.nq = 0;
-	engine_free(a);
 }
 
 int main(void)
@@ -396,6 +667,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_feedback_and_liveness, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reinjection_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_key_no_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replayed_init_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forged_handshake, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_rate_limited, setup, teardown),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test_setup_teardown(test_cipher_none_same_sizes, setup, teardown),
 	};
