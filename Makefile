@@ -19,19 +19,26 @@ endif
 CORE_SRC  := $(wildcard core/*.c)
 SCHED_SRC := $(wildcard sched/*.c)
 SIM_LIB_SRC := $(filter-out sim/main.c,$(wildcard sim/*.c))
-UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+DAEMON_LIB_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+# unit tests of daemon/ modules link the daemon's objects; every other one the simulator's
+DAEMON_UNIT_SRC := tests/unit/test_config.c tests/unit/test_status.c
+UNIT_SRC  := $(filter-out $(DAEMON_UNIT_SRC),$(wildcard tests/unit/test_*.c))
 
 CORE_OBJ  := $(CORE_SRC:%.c=$(B)/obj/%.o)
 SCHED_OBJ := $(SCHED_SRC:%.c=$(B)/obj/%.o)
 SIM_LIB_OBJ := $(SIM_LIB_SRC:%.c=$(B)/obj/%.o)
+DAEMON_LIB_OBJ := $(DAEMON_LIB_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+DAEMON_UNIT_BIN := $(DAEMON_UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 DEPS_BUILD := gcc libc6-dev make pkg-config libsodium-dev libcmocka-dev
 DEPS_DEMO  := $(DEPS_BUILD) gnuplot-nox
-DEPS_TEST  := $(DEPS_DEMO) clang libclang-rt-14-dev
+# the netns tests: the real daemon between namespaces, checked with real tools
+DEPS_NETNS := iproute2 iputils-ping netcat-openbsd nftables iperf3 jq procps
+DEPS_TEST  := $(DEPS_DEMO) clang libclang-rt-14-dev $(DEPS_NETNS)
 
 .PHONY: all demo test unit simcheck asan clang-check bench plots fuzz fuzz-regress clean deps-demo deps-test
-all: $(B)/sim $(UNIT_BIN)
+all: $(B)/sim $(B)/mptun $(UNIT_BIN) $(DAEMON_UNIT_BIN)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -42,7 +49,16 @@ $(B)/sim: $(B)/obj/sim/main.o $(SIM_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
 	@[ "$(V)" != 0 ] || echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(SIM_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
+$(B)/mptun: $(B)/obj/daemon/main.o $(DAEMON_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
+	@[ "$(V)" != 0 ] || echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(DAEMON_UNIT_BIN): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(DAEMON_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" != 0 ] || echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+
+$(UNIT_BIN): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(SIM_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	@[ "$(V)" != 0 ] || echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)

@@ -779,6 +779,24 @@ bool engine_has_session(const struct mpt_engine *e)
 	return e->ks[e->cur].live;
 }
 
+uint64_t engine_session_born(const struct mpt_engine *e)
+{
+	return e->ks[e->cur].live ? e->ks[e->cur].born_ns : 0;
+}
+
+double engine_sched_weight(const struct mpt_engine *e, unsigned local, unsigned remote,
+			   uint64_t now)
+{
+	struct sched_view v = {
+		.now_ns = now, .paths = e->paths, .nlocal = e->cfg.nlocal, .nremote = e->nremote,
+		.writable_mask = e->writable_mask,
+	};
+
+	if (!e->cfg.sched->weight || local >= e->cfg.nlocal || remote >= e->nremote)
+		return -1.0;
+	return e->cfg.sched->weight(e->sched_state, &v, path_index(local, remote));
+}
+
 const struct engine_stats *engine_stats(const struct mpt_engine *e)
 {
 	return &e->stats;

@@ -90,8 +90,14 @@ void engine_tick(struct mpt_engine *e, uint64_t now);
 uint64_t engine_deadline(const struct mpt_engine *e);
 
 const struct engine_stats *engine_stats(const struct mpt_engine *e);
-/* A session is established (keys agreed) and when it started. */
+/* A session is established (keys agreed). */
 bool engine_has_session(const struct mpt_engine *e);
+/* When the current session started (its keys were installed), 0 without one. */
+uint64_t engine_session_born(const struct mpt_engine *e);
+/* The scheduler's relative weight for path (local, remote) now, for status; -1 when the
+ * scheduler does not say. */
+double engine_sched_weight(const struct mpt_engine *e, unsigned local, unsigned remote,
+			   uint64_t now);
 const struct reorder_stats *engine_reorder_stats(const struct mpt_engine *e);
 unsigned engine_nremote(const struct mpt_engine *e);
 const struct mpt_addr *engine_remote_addr(const struct mpt_engine *e, unsigned remote);

@@ -45,6 +45,9 @@ struct mpt_sched_ops {
 	/* When a path stalls, the engine sends its unacknowledged data again, once, on the
 	 * paths pick() chooses (a copy landing on the stalled path itself is not sent). */
 	bool reinject;
+	/* Optional, for status only: the relative weight this scheduler gives path now (the
+	 * caller normalises over all paths). */
+	double (*weight)(const void *state, const struct sched_view *v, unsigned path);
 };
 
 static inline bool sched_writable(const struct sched_view *v, unsigned local)

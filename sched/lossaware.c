@@ -154,12 +154,18 @@ static void lossaware_on_path_state(void *state, const struct sched_view *v, uns
 		s->rate_bps[pidx] = LOSSAWARE_RATE_MIN;
 }
 
+static double lossaware_weight_op(const void *state, const struct sched_view *v, unsigned path)
+{
+	return lossaware_weight(state, &v->paths[path], path, v->now_ns);
+}
+
 const struct mpt_sched_ops sched_lossaware = {
 	.name = "lossaware",
 	.summary = "weights from each path's delivery rate and loss; lossy paths get little, dead none",
 	.state_size = sizeof(struct lossaware_state),
 	.init = lossaware_init,
 	.pick = lossaware_pick,
+	.weight = lossaware_weight_op,
 	.on_feedback = lossaware_on_feedback,
 	.on_path_state = lossaware_on_path_state,
 	.on_remote_new = lossaware_on_remote_new,

@@ -47,10 +47,17 @@ static int roundrobin_pick(void *state, const struct sched_view *v, uint16_t *ou
 	return 1;
 }
 
+static double roundrobin_weight(const void *state, const struct sched_view *v, unsigned path)
+{
+	(void)state;
+	return v->paths[path].up && sched_writable(v, v->paths[path].local) ? 1.0 : 0.0;
+}
+
 const struct mpt_sched_ops sched_roundrobin = {
 	.name = "roundrobin",
 	.summary = "every live path in turn, one packet each",
 	.state_size = sizeof(struct roundrobin_state),
 	.init = roundrobin_init,
 	.pick = roundrobin_pick,
+	.weight = roundrobin_weight,
 };

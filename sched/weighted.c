@@ -79,12 +79,25 @@ static int weighted_pick(void *state, const struct sched_view *v, uint16_t *out,
 	return 1;
 }
 
+/* Local and remote are drawn independently: a path's weight is the product of theirs. */
+static double weighted_weight(const void *state, const struct sched_view *v, unsigned path)
+{
+	const struct weighted_state *w = state;
+	const struct mpt_path *p = &v->paths[path];
+
+	if (!sched_writable(v, p->local))
+		return 0.0;
+	return (double)(WEIGHTED_BASE + w->local_count[p->local]) *
+	       (double)(WEIGHTED_BASE + w->remote_count[p->remote]);
+}
+
 const struct mpt_sched_ops sched_weighted = {
 	.name = "weighted",
 	.summary = "the 2015 original: random draw weighted by datagrams received per address",
 	.state_size = sizeof(struct weighted_state),
 	.init = weighted_init,
 	.pick = weighted_pick,
+	.weight = weighted_weight,
 	.on_recv = weighted_on_recv,
 	.on_remote_new = weighted_on_remote_new,
 };

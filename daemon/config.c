@@ -1,0 +1,338 @@
+/* config: the command line. Every problem becomes one line in out and CONFIG_USAGE; nothing
+ * is silently ignored (a repeated single-valued option is an error, not "last one wins"). */
+#include "daemon/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/wire.h"
+#include "sched/registry.h"
+
+#define MPTUN_VERSION "0.1.0"
+
+static const char usage_text[] =
+"usage: mptun -i TUN -p PORT -v TUN_ADDR -t PEER_TUN_ADDR (-k SECRET | -K KEYFILE)\n"
+"             [-r SERVER_ADDR]... [-l LOCAL_ADDR]... [--sched NAME[:ARGS]] [--mtu N]\n"
+"             [--status PATH] [--user NAME] [-q | --verbose]\n"
+"       mptun genkey [FILE]      write a new random key (base64) to FILE or stdout\n"
+"       mptun status PATH        print a running daemon's state as JSON\n"
+"       mptun --sched list | --help | --version\n"
+"\n"
+"A multipath VPN: IP packets of a tun device over UDP, spread over every path between N\n"
+"local and M remote addresses. With -r it is a client; without, a server.\n"
+"\n"
+"  -i, --tun NAME       tun device to create (default mptun0)\n"
+"  -p, --port PORT      UDP port: the server listens on it, the client sends to it\n"
+"  -v, --addr ADDR      this end's IPv4 address inside the tunnel\n"
+"  -t, --peer ADDR      the other end's IPv4 address inside the tunnel\n"
+"  -r, --remote ADDR    a server address, IPv4 or IPv6 (up to 16)\n"
+"  -l, --local ADDR     a local address to send from, one per uplink (up to 16); a client\n"
+"                       without -l uses one wildcard socket, a server without -l listens on\n"
+"                       the wildcard and answers from the address each packet came to\n"
+"  -k, --secret TEXT    shared secret (stretched with Argon2id); -K is preferred\n"
+"  -K, --key-file FILE  32-byte key as written by `mptun genkey` (base64 or raw)\n"
+"      --sched NAME     path scheduler (default lossaware); `--sched list` shows them\n"
+"      --mtu N          tun MTU (default: outer datagrams fit 1500 bytes: 1428 over IPv4,\n"
+"                       1408 when any outer address is IPv6)\n"
+"      --status PATH    serve the state as JSON on this unix socket (`mptun status PATH`)\n"
+"      --user NAME      drop privileges to NAME after set-up\n"
+"  -q, --quiet          log only errors\n"
+"      --verbose        log more (every handshake)\n"
+"  -h, --help           this text\n"
+"      --version        print the version\n";
+
+const char *config_usage(void)
+{
+	return usage_text;
+}
+
+static enum config_result fail(char *out, size_t outlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out, outlen, fmt, ap);
+	va_end(ap);
+	return CONFIG_USAGE;
+}
+
+int config_parse_addr(const char *s, uint16_t port, struct sockaddr_storage *ss)
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(s);
+
+	memset(ss, 0, sizeof(*ss));
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		if (n - 2 >= sizeof(buf))
+			return -EINVAL;
+		memcpy(buf, s + 1, n - 2);
+		buf[n - 2] = '\0';
+		s = buf;
+	}
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	if (inet_pton(AF_INET, s, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		return 0;
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET6, s, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+const char *config_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		snprintf(buf, len, "%s:%u", ip, ntohs(in->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, len, "[%s]:%u", ip, ntohs(in6->sin6_port));
+	} else {
+		snprintf(buf, len, "?");
+	}
+	return buf;
+}
+
+static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
+}
+
+unsigned config_default_mtu(const struct config *c)
+{
+	bool v6 = false;
+
+	for (unsigned k = 0; k < c->nremote; k++)
+		v6 |= c->remote[k].ss_family == AF_INET6;
+	for (unsigned k = 0; k < c->nlocal; k++)
+		v6 |= c->local[k].ss_family == AF_INET6;
+	/* outer IPv4 + UDP is 28 bytes, IPv6 + UDP 48 */
+	return 1500 - (v6 ? 48 : 28) - WIRE_OVERHEAD;
+}
+
+enum opt_long { OPT_SCHED = 256, OPT_MTU, OPT_STATUS, OPT_USER, OPT_VERBOSE, OPT_VERSION };
+
+static const struct option long_opts[] = {
+	{ "tun", required_argument, NULL, 'i' },
+	{ "port", required_argument, NULL, 'p' },
+	{ "addr", required_argument, NULL, 'v' },
+	{ "peer", required_argument, NULL, 't' },
+	{ "remote", required_argument, NULL, 'r' },
+	{ "local", required_argument, NULL, 'l' },
+	{ "secret", required_argument, NULL, 'k' },
+	{ "key-file", required_argument, NULL, 'K' },
+	{ "sched", required_argument, NULL, OPT_SCHED },
+	{ "mtu", required_argument, NULL, OPT_MTU },
+	{ "status", required_argument, NULL, OPT_STATUS },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *v)
+{
+	char *end;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	return errno || *end || *v > max ? -EINVAL : 0;
+}
+
+static enum config_result sched_list(char *out, size_t outlen)
+{
+	size_t off = 0;
+
+	for (size_t k = 0; k < sched_registry_len && off < outlen; k++) {
+		int n = snprintf(out + off, outlen - off, "%-12s %s\n", sched_registry[k]->name,
+				 sched_registry[k]->summary);
+
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	return CONFIG_EXIT;
+}
+
+/* The name of the option being parsed, for messages. */
+static const char *opt_name(int c, char *buf, size_t len)
+{
+	for (const struct option *o = long_opts; o->name; o++)
+		if (o->val == c) {
+			if (c < 256)
+				snprintf(buf, len, "-%c", c);
+			else
+				snprintf(buf, len, "--%s", o->name);
+			return buf;
+		}
+	snprintf(buf, len, "-%c", c);
+	return buf;
+}
+
+enum config_result config_parse(struct config *c, int argc, char **argv, char *out, size_t outlen)
+{
+	const char *addr_args[2][CONFIG_MAX_ADDR];
+	bool seen[OPT_VERSION + 1] = { false };
+	unsigned long v;
+	char name[32];
+	int opt;
+
+	memset(c, 0, sizeof(*c));
+	c->tun_name = "mptun0";
+	c->sched = "lossaware";
+	c->verbosity = 1;
+	out[0] = '\0';
+	optind = 0;	/* GNU: reinitialise, so that parsing can run more than once */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":i:p:v:t:r:l:k:K:qh", long_opts, NULL)) != -1) {
+		if (opt == '?') {
+			if (optopt && optopt < 256)
+				return fail(out, outlen, "unknown option -%c (see mptun --help)", optopt);
+			return fail(out, outlen, "unknown option '%s' (see mptun --help)",
+				    argv[optind - 1]);
+		}
+		if (opt == ':')
+			return fail(out, outlen, "option %s needs a value",
+				    optopt ? opt_name(optopt, name, sizeof(name)) : argv[optind - 1]);
+		if (opt != 'r' && opt != 'l' && seen[opt])
+			return fail(out, outlen, "option %s given twice",
+				    opt_name(opt, name, sizeof(name)));
+		seen[opt] = true;
+		switch (opt) {
+		case 'i':
+			if (!*optarg || strlen(optarg) >= 16 || strchr(optarg, '/') ||
+			    strchr(optarg, ' '))
+				return fail(out, outlen, "-i: bad interface name '%s' (1-15 characters, "
+					    "no '/' or space)", optarg);
+			c->tun_name = optarg;
+			break;
+		case 'p':
+			if (parse_uint(optarg, 65535, &v) < 0 || v == 0)
+				return fail(out, outlen, "-p: bad port '%s' (1-65535)", optarg);
+			c->port = (uint16_t)v;
+			break;
+		case 'v':
+		case 't': {
+			struct in_addr *a = opt == 'v' ? &c->tun_addr : &c->tun_peer;
+
+			if (inet_pton(AF_INET, optarg, a) != 1)
+				return fail(out, outlen, "-%c: bad IPv4 address '%s'", opt, optarg);
+			*(opt == 'v' ? &c->have_tun_addr : &c->have_tun_peer) = true;
+			break;
+		}
+		case 'r':
+		case 'l': {
+			unsigned *n = opt == 'r' ? &c->nremote : &c->nlocal;
+
+			if (*n == CONFIG_MAX_ADDR)
+				return fail(out, outlen, "-%c: more than %d addresses", opt,
+					    CONFIG_MAX_ADDR);
+			addr_args[opt == 'l'][(*n)++] = optarg;
+			break;
+		}
+		case 'k':
+			if (!*optarg)
+				return fail(out, outlen, "-k: empty secret");
+			c->secret = optarg;
+			break;
+		case 'K':
+			c->key_file = optarg;
+			break;
+		case OPT_SCHED:
+			if (!strcmp(optarg, "list"))
+				return sched_list(out, outlen);
+			if (!sched_lookup(optarg, NULL))
+				return fail(out, outlen, "--sched: unknown scheduler '%s' (mptun --sched "
+					    "list shows them)", optarg);
+			c->sched = optarg;
+			break;
+		case OPT_MTU:
+			if (parse_uint(optarg, WIRE_MAX_PAYLOAD, &v) < 0 || v < 576)
+				return fail(out, outlen, "--mtu: bad MTU '%s' (576-%d)", optarg,
+					    WIRE_MAX_PAYLOAD);
+			c->mtu = (unsigned)v;
+			break;
+		case OPT_STATUS:
+			if (!*optarg || strlen(optarg) >= 108)
+				return fail(out, outlen, "--status: bad socket path (1-107 characters)");
+			c->status_path = optarg;
+			break;
+		case OPT_USER:
+			c->user = optarg;
+			break;
+		case 'q':
+			c->verbosity = 0;
+			break;
+		case OPT_VERBOSE:
+			c->verbosity = 2;
+			break;
+		case 'h':
+			snprintf(out, outlen, "%s", usage_text);
+			return CONFIG_EXIT;
+		case OPT_VERSION:
+			snprintf(out, outlen, "mptun %s\n", MPTUN_VERSION);
+			return CONFIG_EXIT;
+		}
+	}
+	if (optind < argc)
+		return fail(out, outlen, "unexpected argument '%s' (see mptun --help)", argv[optind]);
+	if (seen['q'] && seen[OPT_VERBOSE])
+		return fail(out, outlen, "-q and --verbose contradict each other");
+	if (!c->port)
+		return fail(out, outlen, "missing -p PORT");
+	if (!c->have_tun_addr || !c->have_tun_peer)
+		return fail(out, outlen, "missing %s (the tunnel's inner addresses)",
+			    !c->have_tun_addr ? "-v TUN_ADDR" : "-t PEER_TUN_ADDR");
+	if (c->tun_addr.s_addr == c->tun_peer.s_addr)
+		return fail(out, outlen, "-v and -t are the same address");
+	if (c->secret && c->key_file)
+		return fail(out, outlen, "-k and -K both given: choose one key");
+	if (!c->secret && !c->key_file)
+		return fail(out, outlen, "missing key: -K KEYFILE (see mptun genkey) or -k SECRET");
+	for (int side = 0; side < 2; side++) {
+		unsigned n = side ? c->nlocal : c->nremote;
+		struct sockaddr_storage *a = side ? c->local : c->remote;
+
+		for (unsigned k = 0; k < n; k++) {
+			/* a client's locals send from an ephemeral port; a server's listen on PORT */
+			uint16_t port = side && c->nremote ? 0 : c->port;
+
+			if (config_parse_addr(addr_args[side][k], port, &a[k]) < 0)
+				return fail(out, outlen, "-%c: bad address '%s' (IPv4 or IPv6)",
+					    side ? 'l' : 'r', addr_args[side][k]);
+			for (unsigned m = 0; m < k; m++)
+				if (same_ip(&a[m], &a[k]))
+					return fail(out, outlen, "-%c: address %s given twice",
+						    side ? 'l' : 'r', addr_args[side][k]);
+		}
+	}
+	return CONFIG_OK;
+}

@@ -1,0 +1,51 @@
+/* config: the daemon's command line, parsed into a struct config that the caller owns (on the
+ * stack or embedded; nothing is allocated). The 2015 tool's options keep their meaning:
+ * -i tun, -p port, -v tun address, -t peer tun address, -r remote, -l local, -k secret;
+ * without -r the daemon is a server. Parsing never exits and never prints: it returns
+ * CONFIG_OK, CONFIG_EXIT (help, version, list: out holds the text to print) or CONFIG_USAGE
+ * (out holds one line naming the problem). */
+#ifndef MPT_DAEMON_CONFIG_H
+#define MPT_DAEMON_CONFIG_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+
+#define CONFIG_MAX_ADDR 16
+
+enum config_result { CONFIG_OK, CONFIG_EXIT, CONFIG_USAGE };
+
+struct config {
+	const char *tun_name;		/* -i, default "mptun0" */
+	uint16_t port;			/* -p */
+	struct in_addr tun_addr;	/* -v */
+	struct in_addr tun_peer;	/* -t */
+	bool have_tun_addr, have_tun_peer;
+	struct sockaddr_storage remote[CONFIG_MAX_ADDR];	/* -r, port filled in */
+	unsigned nremote;
+	struct sockaddr_storage local[CONFIG_MAX_ADDR];		/* -l, port filled in */
+	unsigned nlocal;
+	const char *secret;		/* -k */
+	const char *key_file;		/* -K */
+	const char *sched;		/* --sched NAME[:ARGS], default "lossaware" */
+	unsigned mtu;			/* --mtu, 0: derived from the outer address family */
+	const char *status_path;	/* --status */
+	const char *user;		/* --user */
+	int verbosity;			/* 0 quiet, 1 default, 2 verbose */
+};
+
+/* argv as main gets it (argv[0] the program). out receives any text to print (size outlen). */
+enum config_result config_parse(struct config *c, int argc, char **argv, char *out, size_t outlen);
+/* The usage text. */
+const char *config_usage(void);
+/* Parse "1.2.3.4" or "2001:db8::1" (brackets allowed) into ss with port. 0 or -EINVAL. */
+int config_parse_addr(const char *s, uint16_t port, struct sockaddr_storage *ss);
+/* The tun MTU so that an outer datagram fits 1500 bytes over every outer family in use. */
+unsigned config_default_mtu(const struct config *c);
+/* "1.2.3.4:5000" or "[2001:db8::1]:5000" into buf. */
+const char *config_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,507 @@
+/* loop: tun, sockets and timers around one engine. The only place in mptun that waits. */
+#include "daemon/loop.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "core/engine.h"
+#include "daemon/status.h"
+#include "daemon/tun.h"
+#include "daemon/udp.h"
+#include "sched/registry.h"
+
+#define TUN_BATCH 64
+#define STATUS_DOC_LEN (256 * 1024)
+#define LOG_EVERY_NS (60ull * 1000000000)
+#define NO_ANSWER_NS (3ull * 1000000000)
+
+/* epoll tags: sockets are 0..nsock-1 */
+enum { TAG_TUN = 1000, TAG_STATUS };
+
+struct auth_log {
+	struct mpt_addr peer;
+	uint64_t last_ns, count;
+};
+
+struct loop {
+	struct config cfg;
+	bool server;
+	int tun_fd, epfd, status_fd;
+	unsigned nsock;
+	struct udp_sock *sock;
+	struct sockaddr_storage local[CONFIG_MAX_ADDR];
+	struct mpt_engine *engine;
+	uint64_t started_ns, now;
+	uint64_t tun_write_drops;
+	/* what was last logged, to log changes only */
+	bool path_up[CONFIG_MAX_ADDR][MPT_MAX_REMOTE];
+	uint64_t sessions_logged, no_answer_logged_ns;
+	struct auth_log auth[16];
+	unsigned auth_next;
+	struct udp_pkt rx[UDP_BATCH];
+	uint8_t tunbuf[WIRE_MAX_DGRAM];
+	char *status_doc;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void say(const struct loop *l, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (l->cfg.verbosity < level)
+		return;
+	fputs("mptun: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The engine's opaque address is the sockaddr itself, flow info cleared so that one peer
+ * always compares equal to itself. */
+static void to_mpt(const struct sockaddr_storage *ss, struct mpt_addr *a)
+{
+	socklen_t len = udp_addr_len(ss);
+
+	memset(a, 0, sizeof(*a));
+	memcpy(a->bytes, ss, len);
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)(void *)a->bytes)->sin6_flowinfo = 0;
+	a->len = (uint8_t)len;
+}
+
+static void from_mpt(const struct mpt_addr *a, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, a->bytes, a->len);
+}
+
+static void on_send(void *ctx, unsigned local, const struct mpt_addr *to, const uint8_t *dgram,
+		    size_t len)
+{
+	struct loop *l = ctx;
+	struct sockaddr_storage ss;
+
+	if (local >= l->nsock)
+		return;
+	from_mpt(to, &ss);
+	if (ss.ss_family != l->sock[local].family)
+		return;	/* an IPv4 uplink cannot reach an IPv6 peer: that path stays down */
+	udp_queue(&l->sock[local], &ss, to->len, dgram, len);
+}
+
+static void on_deliver(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct loop *l = ctx;
+
+	if (write(l->tun_fd, pkt, len) != (ssize_t)len)
+		l->tun_write_drops++;
+}
+
+static void on_random(void *ctx, uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	randombytes_buf(buf, len);
+}
+
+static int add_fd(struct loop *l, int fd, uint32_t events, uint64_t tag)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = tag };
+
+	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* A client checks at start that each uplink can reach a server: a typo in -l or a missing
+ * route is better said now than as a path that never comes up. */
+static int check_routes(struct loop *l, char *err, size_t errlen)
+{
+	char a[64], b[64];
+
+	for (unsigned i = 0; i < l->cfg.nlocal; i++) {
+		bool any = false;
+		int last = 0;
+
+		for (unsigned j = 0; j < l->cfg.nremote; j++) {
+			const struct sockaddr_storage *r = &l->cfg.remote[j];
+			int fd;
+
+			if (r->ss_family != l->cfg.local[i].ss_family)
+				continue;
+			fd = socket(r->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			if (fd < 0)
+				continue;
+			if (bind(fd, (const struct sockaddr *)&l->cfg.local[i],
+				 udp_addr_len(&l->cfg.local[i])) == 0 &&
+			    connect(fd, (const struct sockaddr *)r, udp_addr_len(r)) == 0)
+				any = true;
+			else
+				last = errno;
+			close(fd);
+		}
+		if (!any) {
+			config_addr_str(&l->cfg.local[i], a, sizeof(a));
+			if (last == EADDRNOTAVAIL)
+				snprintf(err, errlen, "-l %s: the address is not on this host", a);
+			else if (last)
+				snprintf(err, errlen, "no route from %s to %s: %s", a,
+					 config_addr_str(&l->cfg.remote[0], b, sizeof(b)),
+					 strerror(last));
+			else
+				snprintf(err, errlen, "-l %s: no -r address of its family (IPv4/IPv6)",
+					 a);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int open_sockets(struct loop *l, char *err, size_t errlen)
+{
+	struct sockaddr_storage addrs[CONFIG_MAX_ADDR];
+	unsigned n = l->cfg.nlocal;
+
+	if (n) {
+		memcpy(addrs, l->cfg.local, n * sizeof(addrs[0]));
+	} else {
+		/* one wildcard socket: a server listens on PORT, a client sends from any port */
+		int fam = l->cfg.nremote ? l->cfg.remote[0].ss_family : AF_INET;
+
+		for (unsigned j = 1; j < l->cfg.nremote; j++)
+			if (l->cfg.remote[j].ss_family != fam) {
+				snprintf(err, errlen, "-r addresses of both IPv4 and IPv6 need -l "
+					 "addresses of each family");
+				return -1;
+			}
+		config_parse_addr(fam == AF_INET6 ? "::" : "0.0.0.0",
+				  l->server ? l->cfg.port : 0, &addrs[0]);
+		n = 1;
+	}
+	l->sock = calloc(n, sizeof(*l->sock));
+	if (!l->sock) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (udp_open(&l->sock[i], &addrs[i], err, errlen) < 0)
+			return -1;
+		l->nsock++;
+		l->local[i] = l->sock[i].bound;
+		if (add_fd(l, l->sock[i].fd, EPOLLIN, i) < 0) {
+			snprintf(err, errlen, "epoll: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], char *err,
+		      size_t errlen)
+{
+	struct engine_config ec = { 0 };
+	struct engine_io io = { .send = on_send, .deliver = on_deliver, .random = on_random };
+	struct loop *l;
+	int rc = 0;
+
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	l->cfg = *c;
+	l->server = c->nremote == 0;
+	l->tun_fd = l->epfd = l->status_fd = -1;
+	l->started_ns = l->now = mono_ns();
+	if (!c->mtu)
+		l->cfg.mtu = config_default_mtu(c);
+	l->status_doc = malloc(STATUS_DOC_LEN);
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!l->status_doc || l->epfd < 0) {
+		snprintf(err, errlen, "set-up: %s", strerror(errno));
+		goto fail;
+	}
+	if (!l->server && check_routes(l, err, errlen) < 0)
+		goto fail;
+	/* the tun device first: without the capability for it, nothing else is worth doing */
+	l->tun_fd = tun_open(c->tun_name, err, errlen);
+	if (l->tun_fd < 0)
+		goto fail;
+	if (open_sockets(l, err, errlen) < 0)
+		goto fail;
+	if (tun_configure(c->tun_name, c->tun_addr, c->tun_peer, l->cfg.mtu, err, errlen) < 0)
+		goto fail;
+	if (add_fd(l, l->tun_fd, EPOLLIN, TAG_TUN) < 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		goto fail;
+	}
+	if (c->status_path) {
+		l->status_fd = status_listen(c->status_path, err, errlen);
+		if (l->status_fd < 0 || add_fd(l, l->status_fd, EPOLLIN, TAG_STATUS) < 0)
+			goto fail;
+	}
+	ec.role = l->server ? ENGINE_SERVER : ENGINE_CLIENT;
+	memcpy(ec.key, key, AEAD_KEY_LEN);
+	ec.epoch_ns = real_ns() - l->now;
+	ec.nlocal = l->nsock;
+	ec.sched = sched_lookup(c->sched, &ec.sched_args);
+	ec.mtu = l->cfg.mtu;
+	ec.reorder_ns = ENGINE_REORDER_AUTO;
+	randombytes_buf(&ec.seed, sizeof(ec.seed));
+	io.ctx = l;
+	l->engine = engine_new(&ec, &io, l->now, &rc);
+	sodium_memzero(ec.key, sizeof(ec.key));
+	if (!l->engine) {
+		snprintf(err, errlen, "--sched %s: %s", c->sched,
+			 rc == -EINVAL ? "bad arguments for this scheduler" : strerror(-rc));
+		goto fail;
+	}
+	for (unsigned j = 0; j < c->nremote; j++) {
+		struct mpt_addr a;
+
+		to_mpt(&c->remote[j], &a);
+		engine_add_remote(l->engine, &a, l->now);
+	}
+	return l;
+fail:
+	loop_free(l);
+	return NULL;
+}
+
+void loop_free(struct loop *l)
+{
+	if (!l)
+		return;
+	engine_free(l->engine);
+	for (unsigned i = 0; i < l->nsock; i++)
+		udp_close(&l->sock[i]);
+	free(l->sock);
+	if (l->status_fd >= 0) {
+		close(l->status_fd);
+		unlink(l->cfg.status_path);
+	}
+	if (l->tun_fd >= 0)
+		close(l->tun_fd);
+	if (l->epfd >= 0)
+		close(l->epfd);
+	free(l->status_doc);
+	sodium_memzero(l, sizeof(*l));
+	free(l);
+}
+
+static const char *peer_str(const struct mpt_addr *a, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+
+	from_mpt(a, &ss);
+	return config_addr_str(&ss, buf, len);
+}
+
+/* A datagram failed authentication: say so once per peer per minute, never per packet. */
+static void note_bad_auth(struct loop *l, const struct mpt_addr *from)
+{
+	struct auth_log *slot = NULL;
+	char a[64];
+
+	for (unsigned k = 0; k < 16; k++)
+		if (l->auth[k].peer.len == from->len &&
+		    !memcmp(l->auth[k].peer.bytes, from->bytes, from->len)) {
+			slot = &l->auth[k];
+			break;
+		}
+	if (!slot) {
+		slot = &l->auth[l->auth_next];
+		l->auth_next = (l->auth_next + 1) % 16;
+		slot->peer = *from;
+		slot->last_ns = 0;
+		slot->count = 0;
+	}
+	slot->count++;
+	if (slot->last_ns && l->now - slot->last_ns < LOG_EVERY_NS)
+		return;
+	say(l, 1, "datagrams from %s fail authentication (%llu so far): a peer with another key, "
+	    "or not mptun; dropped", peer_str(from, a, sizeof(a)), (unsigned long long)slot->count);
+	slot->last_ns = l->now;
+}
+
+static void log_changes(struct loop *l)
+{
+	const struct engine_stats *st = engine_stats(l->engine);
+	unsigned nremote = engine_nremote(l->engine);
+	char a[64], b[64];
+
+	if (st->sessions != l->sessions_logged) {
+		say(l, 1, l->sessions_logged ? "rekeyed: session %llu" : "session up",
+		    (unsigned long long)st->sessions);
+		l->sessions_logged = st->sessions;
+		l->no_answer_logged_ns = 0;
+	}
+	if (!l->server && !engine_has_session(l->engine) && st->handshakes_sent &&
+	    l->now - l->started_ns >= NO_ANSWER_NS &&
+	    (!l->no_answer_logged_ns || l->now - l->no_answer_logged_ns >= LOG_EVERY_NS)) {
+		say(l, 1, "no answer from the server to %llu handshakes: it is down, unreachable, "
+		    "or has another key", (unsigned long long)st->handshakes_sent);
+		l->no_answer_logged_ns = l->now;
+	}
+	/* paths are worth reporting once feedback can reach them, i.e. under a session */
+	for (unsigned i = 0; i < l->nsock && engine_has_session(l->engine); i++) {
+		for (unsigned j = 0; j < nremote && j < MPT_MAX_REMOTE; j++) {
+			const struct mpt_path *p = engine_path(l->engine, i, j);
+
+			if (p->up == l->path_up[i][j])
+				continue;
+			l->path_up[i][j] = p->up;
+			say(l, 1, "path %s -> %s %s", config_addr_str(&l->local[i], a, sizeof(a)),
+			    peer_str(engine_remote_addr(l->engine, j), b, sizeof(b)),
+			    p->up ? "up" : "down");
+		}
+	}
+}
+
+static void flush_all(struct loop *l)
+{
+	for (unsigned i = 0; i < l->nsock; i++) {
+		struct udp_sock *u = &l->sock[i];
+
+		if (!u->nq)
+			continue;
+		if (!udp_flush(u)) {
+			/* the socket buffer is full: tell the scheduler, wake when it drains */
+			struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.u64 = i };
+
+			engine_set_writable(l->engine, i, false);
+			epoll_ctl(l->epfd, EPOLL_CTL_MOD, u->fd, &ev);
+		}
+	}
+}
+
+static void read_tun(struct loop *l)
+{
+	for (int k = 0; k < TUN_BATCH; k++) {
+		ssize_t n = read(l->tun_fd, l->tunbuf, sizeof(l->tunbuf));
+
+		if (n <= 0)
+			break;
+		engine_send(l->engine, l->tunbuf, (size_t)n, l->now);
+	}
+}
+
+static void read_sock(struct loop *l, unsigned i)
+{
+	for (int round = 0; round < 4; round++) {
+		int n = udp_recv(&l->sock[i], l->rx, UDP_BATCH);
+
+		for (int k = 0; k < n; k++) {
+			struct mpt_addr from;
+			uint64_t bad = engine_stats(l->engine)->drop_bad_auth;
+
+			to_mpt(&l->rx[k].peer, &from);
+			engine_recv(l->engine, i, &from, l->rx[k].buf, l->rx[k].len, l->now);
+			if (engine_stats(l->engine)->drop_bad_auth != bad)
+				note_bad_auth(l, &from);
+		}
+		if (n < UDP_BATCH)
+			break;
+	}
+}
+
+static void serve_status(struct loop *l)
+{
+	uint64_t errors = 0, dropped = 0;
+	struct status_info si = {
+		.engine = l->engine, .role = l->server ? "server" : "client",
+		.tun = l->cfg.tun_name, .sched = l->cfg.sched, .now_ns = l->now,
+		.started_ns = l->started_ns, .nlocal = l->nsock, .local = l->local,
+	};
+	int n;
+
+	for (unsigned i = 0; i < l->nsock; i++) {
+		errors += l->sock[i].send_errors;
+		dropped += l->sock[i].send_dropped;
+	}
+	si.udp_send_errors = errors;
+	si.udp_send_dropped = dropped;
+	n = status_json(&si, l->status_doc, STATUS_DOC_LEN);
+	if (n < 0)
+		n = snprintf(l->status_doc, STATUS_DOC_LEN, "{\"error\":\"status too large\"}\n");
+	status_serve(l->status_fd, l->status_doc, (size_t)n);
+}
+
+int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+	struct epoll_event evs[CONFIG_MAX_ADDR + 4];
+	sigset_t waitmask;
+
+	/* signals are blocked (main.c) except inside the wait: none is lost between the check
+	 * of *stop and the wait */
+	sigprocmask(SIG_SETMASK, NULL, &waitmask);
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGTERM);
+	l->now = mono_ns();
+	engine_tick(l->engine, l->now);
+	flush_all(l);
+	while (!*stop) {
+		uint64_t deadline = engine_deadline(l->engine);
+		int timeout = 1000, n;
+
+		l->now = mono_ns();
+		if (deadline <= l->now)
+			timeout = 0;
+		else if (deadline - l->now < 1000000000ull)
+			timeout = (int)((deadline - l->now + 999999) / 1000000);
+		n = epoll_pwait(l->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout, &waitmask);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "epoll_wait: %s", strerror(errno));
+			return -1;
+		}
+		l->now = mono_ns();
+		for (int k = 0; k < n; k++) {
+			uint64_t tag = evs[k].data.u64;
+
+			if (tag == TAG_TUN) {
+				read_tun(l);
+			} else if (tag == TAG_STATUS) {
+				serve_status(l);
+			} else if (tag < l->nsock) {
+				if (evs[k].events & EPOLLOUT) {
+					struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+					engine_set_writable(l->engine, (unsigned)tag, true);
+					epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->sock[tag].fd, &ev);
+				}
+				if (evs[k].events & (EPOLLIN | EPOLLERR))
+					read_sock(l, (unsigned)tag);
+			}
+			flush_all(l);
+		}
+		if (engine_deadline(l->engine) <= l->now) {
+			engine_tick(l->engine, l->now);
+			flush_all(l);
+		}
+		log_changes(l);
+	}
+	return 0;
+}

@@ -1,0 +1,24 @@
+/* loop: the daemon's one event loop. loop_new sets everything up from a parsed config (tun,
+ * sockets, engine, status socket) and returns NULL with one line in err when anything fails,
+ * leaving nothing behind; loop_run waits on epoll with the engine's next deadline as timeout
+ * until *stop is set (by a signal handler in main.c); loop_free closes and wipes it all. */
+#ifndef MPT_DAEMON_LOOP_H
+#define MPT_DAEMON_LOOP_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/aead.h"
+#include "daemon/config.h"
+
+struct loop;
+
+/* key: the master key (from -K or from -k through Argon2id); the loop copies it. */
+struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], char *err,
+		      size_t errlen);
+/* 0 on a clean stop, -1 with err on a fatal error. */
+int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errlen);
+void loop_free(struct loop *l);
+
+#endif

@@ -1,0 +1,190 @@
+/* status: JSON over a unix socket. */
+#include "daemon/status.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon/config.h"
+
+struct out {
+	char *buf;
+	size_t len, off;
+	bool full;
+};
+
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->off, o->len - o->off, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->len - o->off)
+		o->full = true;
+	else
+		o->off += (size_t)n;
+}
+
+/* An mpt_addr holds a sockaddr (the daemon's convention); print it. */
+static const char *mpt_addr_str(const struct mpt_addr *a, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, a->bytes, a->len < sizeof(ss) ? a->len : sizeof(ss));
+	return config_addr_str(&ss, buf, len);
+}
+
+static double ms(uint64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+int status_json(const struct status_info *s, char *buf, size_t len)
+{
+	const struct engine_stats *st = engine_stats(s->engine);
+	uint64_t born = engine_session_born(s->engine);
+	unsigned nremote = engine_nremote(s->engine);
+	double wsum = 0;
+	struct out o = { buf, len, 0, false };
+	char a[64], b[64];
+	bool first = true;
+
+	put(&o, "{\"role\":\"%s\",\"tun\":\"%s\",\"sched\":\"%s\",\"uptime_s\":%.1f,",
+	    s->role, s->tun, s->sched, (double)(s->now_ns - s->started_ns) / 1e9);
+	put(&o, "\"session\":{\"established\":%s,\"age_s\":%.1f,\"sessions\":%llu,"
+	    "\"handshakes_sent\":%llu},",
+	    born ? "true" : "false", born ? (double)(s->now_ns - born) / 1e9 : 0.0,
+	    (unsigned long long)st->sessions, (unsigned long long)st->handshakes_sent);
+	put(&o, "\"drops\":{\"bad_auth\":%llu,\"replay\":%llu,\"malformed\":%llu,"
+	    "\"rate_limited\":%llu,\"old_session\":%llu,\"no_session\":%llu,\"unknown_peer\":%llu,"
+	    "\"no_path\":%llu,\"oversize\":%llu,\"udp_send_error\":%llu,\"udp_send_full\":%llu},",
+	    (unsigned long long)st->drop_bad_auth, (unsigned long long)st->drop_replay,
+	    (unsigned long long)st->drop_malformed, (unsigned long long)st->drop_rate_limited,
+	    (unsigned long long)st->drop_old_session, (unsigned long long)st->drop_no_session,
+	    (unsigned long long)st->drop_unknown_peer, (unsigned long long)st->drop_no_path,
+	    (unsigned long long)st->drop_oversize, (unsigned long long)s->udp_send_errors,
+	    (unsigned long long)s->udp_send_dropped);
+	put(&o, "\"tun_in\":%llu,\"tun_out\":%llu,\"udp_tx\":%llu,\"udp_rx\":%llu,\"paths\":[",
+	    (unsigned long long)st->tun_in, (unsigned long long)st->tun_out,
+	    (unsigned long long)st->tx_dgrams, (unsigned long long)st->rx_dgrams);
+	for (unsigned i = 0; i < s->nlocal; i++)
+		for (unsigned j = 0; j < nremote; j++) {
+			double w = engine_sched_weight(s->engine, i, j, s->now_ns);
+
+			wsum += w > 0 ? w : 0;
+		}
+	for (unsigned i = 0; i < s->nlocal; i++) {
+		for (unsigned j = 0; j < nremote; j++) {
+			const struct mpt_path *p = engine_path(s->engine, i, j);
+			double w = engine_sched_weight(s->engine, i, j, s->now_ns);
+			double loss = p->loss_ewma * 100.0;
+
+			put(&o, "%s{\"local\":\"%s\",\"remote\":\"%s\",\"up\":%s,\"srtt_ms\":%.2f,"
+			    "\"rttvar_ms\":%.2f,\"min_rtt_ms\":%.2f,\"loss_pct\":%.2f,"
+			    "\"delivery_rate_bps\":%llu,\"tx_bytes\":%llu,\"tx_packets\":%llu,"
+			    "\"rx_bytes\":%llu,\"rx_packets\":%llu,\"downs\":%llu,\"weight\":%.3f}",
+			    first ? "" : ",", config_addr_str(&s->local[i], a, sizeof(a)),
+			    mpt_addr_str(engine_remote_addr(s->engine, j), b, sizeof(b)),
+			    p->up ? "true" : "false", ms(p->srtt_ns), ms(p->rttvar_ns),
+			    ms(p->min_rtt_ns == UINT64_MAX ? 0 : p->min_rtt_ns), loss,
+			    (unsigned long long)p->delivery_rate_bps,
+			    (unsigned long long)p->tx_bytes, (unsigned long long)p->tx_packets,
+			    (unsigned long long)p->rx_bytes, (unsigned long long)p->rx_packets,
+			    (unsigned long long)p->downs, w < 0 ? -1.0 : wsum > 0 ? w / wsum : 0.0);
+			first = false;
+		}
+	}
+	put(&o, "]}\n");
+	return o.full ? -ENOSPC : (int)o.off;
+}
+
+int status_listen(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat sb;
+	int fd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "status socket: %s", strerror(errno));
+		return -1;
+	}
+	/* a socket file left by a daemon that died: replace it, but never another kind of file */
+	if (lstat(path, &sb) == 0) {
+		if (!S_ISSOCK(sb.st_mode)) {
+			snprintf(err, errlen, "--status %s: exists and is not a socket", path);
+			close(fd);
+			return -1;
+		}
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			snprintf(err, errlen, "--status %s: another daemon is serving it", path);
+			close(fd);
+			return -1;
+		}
+		unlink(path);
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 8) < 0) {
+		snprintf(err, errlen, "--status %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	chmod(path, 0660);
+	return fd;
+}
+
+void status_serve(int lfd, const char *doc, size_t len)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	size_t off = 0;
+
+	if (fd < 0)
+		return;
+	/* a reader that does not read gets what fits in its socket buffer, then is dropped */
+	while (off < len) {
+		ssize_t n = send(fd, doc + off, len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+}
+
+int status_query(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char buf[4096];
+	ssize_t n;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "status: path too long");
+		return -1;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		snprintf(err, errlen, "status: cannot connect to %s: %s (is mptun running with "
+			 "--status %s?)", path, strerror(errno), path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+			break;
+	close(fd);
+	return 0;
+}

@@ -1,0 +1,31 @@
+/* status: the daemon's state as JSON. status_json writes into the caller's buffer; the unix
+ * socket side (status_listen, status_serve) answers each connection with one document and
+ * closes it; status_query is `mptun status PATH`. Nothing here keeps state of its own. */
+#ifndef MPT_DAEMON_STATUS_H
+#define MPT_DAEMON_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/engine.h"
+
+struct status_info {
+	const struct mpt_engine *engine;
+	const char *role, *tun, *sched;
+	uint64_t now_ns, started_ns;
+	unsigned nlocal;
+	const struct sockaddr_storage *local;		/* nlocal bound addresses */
+	uint64_t udp_send_errors, udp_send_dropped;
+};
+
+/* Writes one JSON object and a newline; returns its length, or -ENOSPC. */
+int status_json(const struct status_info *s, char *buf, size_t len);
+/* A listening unix socket at path (a stale socket file is replaced). fd or -1 with err. */
+int status_listen(const char *path, char *err, size_t errlen);
+/* Accept one pending connection and write doc to it, without blocking the caller for long. */
+void status_serve(int lfd, const char *doc, size_t len);
+/* Connect to path, copy the document to stdout. 0, or -1 with err. */
+int status_query(const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,235 @@
+/* udp: sockets bound per local address, recvmmsg/sendmmsg batches, PKTINFO on wildcards. */
+#include "daemon/udp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/config.h"
+
+#define CMSG_SPACE_PKTINFO CMSG_SPACE(sizeof(struct in6_pktinfo))
+
+socklen_t udp_addr_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static bool is_wildcard(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+int udp_open(struct udp_sock *u, const struct sockaddr_storage *addr, char *err, size_t errlen)
+{
+	char name[64];
+	int one = 1, bufsz = 4 << 20, e;
+
+	memset(u, 0, sizeof(*u));
+	u->family = addr->ss_family;
+	u->bound = *addr;
+	u->wildcard = is_wildcard(addr);
+	u->fd = socket(u->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (u->fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (u->family == AF_INET6)
+		setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (u->wildcard) {
+		if (u->family == AF_INET)
+			setsockopt(u->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+		else
+			setsockopt(u->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	}
+	/* bursts of a fast uplink: room for a few milliseconds at gigabit rates */
+	setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	setsockopt(u->fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	if (bind(u->fd, (const struct sockaddr *)addr, udp_addr_len(addr)) < 0) {
+		e = errno;
+		config_addr_str(addr, name, sizeof(name));
+		if (e == EADDRINUSE)
+			snprintf(err, errlen, "cannot listen on %s: the port is in use", name);
+		else if (e == EADDRNOTAVAIL)
+			snprintf(err, errlen, "cannot bind to %s: the address is not on this host",
+				 name);
+		else
+			snprintf(err, errlen, "cannot bind to %s: %s", name, strerror(e));
+		close(u->fd);
+		u->fd = -1;
+		return -1;
+	}
+	if (((struct sockaddr_in *)&u->bound)->sin_port == 0) {
+		socklen_t len = sizeof(u->bound);
+
+		getsockname(u->fd, (struct sockaddr *)&u->bound, &len);
+	}
+	return 0;
+}
+
+void udp_close(struct udp_sock *u)
+{
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+}
+
+static bool same_peer(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	return a->ss_family == b->ss_family && !memcmp(a, b, udp_addr_len(a));
+}
+
+static void remember_dst(struct udp_sock *u, const struct sockaddr_storage *peer,
+			 struct msghdr *mh)
+{
+	struct udp_peer_dst *slot = NULL;
+
+	for (unsigned k = 0; k < UDP_PEERS; k++)
+		if (u->dst[k].used && same_peer(&u->dst[k].peer, peer)) {
+			slot = &u->dst[k];
+			break;
+		}
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO;
+		bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO;
+
+		if (!v4 && !v6)
+			continue;
+		if (!slot) {
+			/* a new peer takes the oldest slot: a client that moved leaves its old one */
+			slot = &u->dst[u->dst_next];
+			u->dst_next = (u->dst_next + 1) % UDP_PEERS;
+			slot->peer = *peer;
+			slot->used = true;
+		}
+		if (v4) {
+			memcpy(&slot->dst.v4, CMSG_DATA(c), sizeof(slot->dst.v4));
+			/* answer from the address it came to, out of whichever interface routes */
+			slot->dst.v4.ipi_spec_dst = slot->dst.v4.ipi_addr;
+			slot->dst.v4.ipi_ifindex = 0;
+		} else {
+			memcpy(&slot->dst.v6, CMSG_DATA(c), sizeof(slot->dst.v6));
+			slot->dst.v6.ipi6_ifindex = 0;
+		}
+		return;
+	}
+}
+
+int udp_recv(struct udp_sock *u, struct udp_pkt *pkts, unsigned max)
+{
+	struct mmsghdr mm[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	uint8_t ctl[UDP_BATCH][CMSG_SPACE_PKTINFO];
+	int n;
+
+	if (max > UDP_BATCH)
+		max = UDP_BATCH;
+	for (unsigned k = 0; k < max; k++) {
+		iov[k] = (struct iovec){ pkts[k].buf, sizeof(pkts[k].buf) };
+		mm[k].msg_hdr = (struct msghdr){
+			.msg_name = &pkts[k].peer, .msg_namelen = sizeof(pkts[k].peer),
+			.msg_iov = &iov[k], .msg_iovlen = 1,
+			.msg_control = u->wildcard ? ctl[k] : NULL,
+			.msg_controllen = u->wildcard ? sizeof(ctl[k]) : 0,
+		};
+	}
+	n = recvmmsg(u->fd, mm, max, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return 0;
+	for (int k = 0; k < n; k++) {
+		pkts[k].len = mm[k].msg_len;
+		pkts[k].peer_len = mm[k].msg_hdr.msg_namelen;
+		/* a datagram longer than any of ours was truncated: mark it so the engine drops it */
+		if (mm[k].msg_hdr.msg_flags & MSG_TRUNC)
+			pkts[k].len = 0;
+		if (u->wildcard)
+			remember_dst(u, &pkts[k].peer, &mm[k].msg_hdr);
+	}
+	return n;
+}
+
+void udp_queue(struct udp_sock *u, const struct sockaddr_storage *to, socklen_t tolen,
+	       const uint8_t *buf, size_t len)
+{
+	struct udp_pkt *p;
+
+	if (u->nq == UDP_BATCH)
+		udp_flush(u);
+	p = &u->q[u->nq++];
+	memcpy(&p->peer, to, tolen);
+	p->peer_len = tolen;
+	p->len = len;
+	memcpy(p->buf, buf, len);
+}
+
+static size_t set_src(struct udp_sock *u, const struct udp_pkt *p, uint8_t *ctl)
+{
+	struct msghdr mh = { .msg_control = ctl, .msg_controllen = CMSG_SPACE_PKTINFO };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	for (unsigned k = 0; k < UDP_PEERS; k++) {
+		const struct udp_peer_dst *d = &u->dst[k];
+
+		if (!d->used || !same_peer(&d->peer, &p->peer))
+			continue;
+		memset(ctl, 0, CMSG_SPACE_PKTINFO);
+		if (u->family == AF_INET) {
+			c->cmsg_level = IPPROTO_IP;
+			c->cmsg_type = IP_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(d->dst.v4));
+			memcpy(CMSG_DATA(c), &d->dst.v4, sizeof(d->dst.v4));
+			return CMSG_SPACE(sizeof(d->dst.v4));
+		}
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(d->dst.v6));
+		memcpy(CMSG_DATA(c), &d->dst.v6, sizeof(d->dst.v6));
+		return CMSG_SPACE(sizeof(d->dst.v6));
+	}
+	return 0;
+}
+
+bool udp_flush(struct udp_sock *u)
+{
+	struct mmsghdr mm[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	uint8_t ctl[UDP_BATCH][CMSG_SPACE_PKTINFO];
+	unsigned done = 0;
+	bool ok = true;
+
+	for (unsigned k = 0; k < u->nq; k++) {
+		size_t clen = u->wildcard ? set_src(u, &u->q[k], ctl[k]) : 0;
+
+		iov[k] = (struct iovec){ u->q[k].buf, u->q[k].len };
+		mm[k].msg_hdr = (struct msghdr){
+			.msg_name = &u->q[k].peer, .msg_namelen = u->q[k].peer_len,
+			.msg_iov = &iov[k], .msg_iovlen = 1,
+			.msg_control = clen ? ctl[k] : NULL, .msg_controllen = clen,
+		};
+	}
+	while (done < u->nq) {
+		int n = sendmmsg(u->fd, mm + done, u->nq - done, MSG_DONTWAIT);
+
+		if (n > 0) {
+			done += (unsigned)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			ok = false;
+			u->send_dropped += u->nq - done;
+			break;
+		}
+		/* this datagram cannot go (no route, wrong family, ...): skip it, keep the rest */
+		u->last_send_errno = n < 0 ? errno : EIO;
+		u->send_errors++;
+		done++;
+	}
+	u->nq = 0;
+	return ok;
+}

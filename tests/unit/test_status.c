@@ -1,0 +1,92 @@
+/* The status document: what `mptun status` prints, from an engine with two paths. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/engine.h"
+#include "daemon/config.h"
+#include "daemon/status.h"
+#include "sched/registry.h"
+
+static void nosend(void *ctx, unsigned local, const struct mpt_addr *to, const uint8_t *b,
+		   size_t len)
+{
+	(void)ctx, (void)local, (void)to, (void)b, (void)len;
+}
+
+static void nodeliver(void *ctx, const uint8_t *p, size_t len)
+{
+	(void)ctx, (void)p, (void)len;
+}
+
+static void zeros(void *ctx, uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	memset(buf, 7, len);
+}
+
+static void test_document(void **unused)
+{
+	struct engine_config ec = {
+		.role = ENGINE_CLIENT, .nlocal = 2, .sched = &sched_lossaware, .mtu = 1428,
+	};
+	struct engine_io io = { .send = nosend, .deliver = nodeliver, .random = zeros };
+	struct sockaddr_storage local[2], remote;
+	struct mpt_addr ra;
+	struct mpt_engine *e;
+	static char buf[65536];
+	int n, err = 0;
+
+	(void)unused;
+	e = engine_new(&ec, &io, 0, &err);
+	assert_non_null(e);
+	config_parse_addr("192.0.2.1", 4000, &local[0]);
+	config_parse_addr("192.0.2.2", 4001, &local[1]);
+	config_parse_addr("198.51.100.7", 5000, &remote);
+	memset(&ra, 0, sizeof(ra));
+	ra.len = sizeof(struct sockaddr_in);
+	memcpy(ra.bytes, &remote, ra.len);
+	assert_int_equal(engine_add_remote(e, &ra, 0), 0);
+	engine_tick(e, 0);
+
+	struct status_info si = {
+		.engine = e, .role = "client", .tun = "tun0", .sched = "lossaware",
+		.now_ns = 2000000000ull, .started_ns = 0, .nlocal = 2, .local = local,
+	};
+	n = status_json(&si, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal((size_t)n, strlen(buf));
+	assert_int_equal(buf[n - 1], '\n');
+	assert_non_null(strstr(buf, "\"role\":\"client\""));
+	assert_non_null(strstr(buf, "\"established\":false"));
+	assert_non_null(strstr(buf, "\"local\":\"192.0.2.2:4001\",\"remote\":\"198.51.100.7:5000\""));
+	assert_non_null(strstr(buf, "\"bad_auth\":0"));
+	assert_non_null(strstr(buf, "\"uptime_s\":2.0"));
+	/* braces and brackets balance: the document is one object */
+	int depth = 0;
+	for (int k = 0; k < n; k++) {
+		depth += buf[k] == '{' || buf[k] == '[';
+		depth -= buf[k] == '}' || buf[k] == ']';
+		assert_true(depth >= 0);
+	}
+	assert_int_equal(depth, 0);
+	/* too small a buffer is an error, never a cut document */
+	assert_int_equal(status_json(&si, buf, 100), -ENOSPC);
+	engine_free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_document),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
