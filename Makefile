@@ -37,8 +37,8 @@ DEPS_DEMO  := $(DEPS_BUILD) gnuplot-nox
 DEPS_NETNS := iproute2 iputils-ping netcat-openbsd nftables iperf3 jq procps
 DEPS_TEST  := $(DEPS_DEMO) clang libclang-rt-14-dev $(DEPS_NETNS)
 
-.PHONY: all demo test unit simcheck asan clang-check bench plots fuzz fuzz-regress clean deps-demo deps-test
-all: $(B)/sim $(B)/mptun $(UNIT_BIN) $(DAEMON_UNIT_BIN)
+.PHONY: all demo test netns unit simcheck asan clang-check bench plots fuzz fuzz-regress clean deps-demo deps-test
+all: $(B)/sim $(B)/mptun $(B)/wiretool $(UNIT_BIN) $(DAEMON_UNIT_BIN)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -52,6 +52,11 @@ $(B)/sim: $(B)/obj/sim/main.o $(SIM_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
 $(B)/mptun: $(B)/obj/daemon/main.o $(DAEMON_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
 	@[ "$(V)" != 0 ] || echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# the netns tests' attacker: records and replays frames, throws junk (tests/netns/)
+$(B)/wiretool: tests/netns/wiretool.c
+	@[ "$(V)" != 0 ] || echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $<
 
 $(DAEMON_UNIT_BIN): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(DAEMON_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -109,6 +114,11 @@ test: deps-test
 	$(Q)$(MAKE) --no-print-directory fuzz-regress
 	$(Q)$(MAKE) --no-print-directory asan
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory netns
+
+# the real daemon between network namespaces (root; skips with a reason otherwise)
+netns: all
+	$(Q)tests/netns/daemon.sh $(B)
 
 bench: deps-demo
 	$(Q)$(MAKE) --no-print-directory all
