@@ -12,7 +12,7 @@ MPTUN=$(pwd)/$B/mptun
 . tests/netns/lib.sh
 
 need_root_and_tools iperf3 ping wireguard-go wg
-A=$(ns_new ba); Z=$(ns_new bz)
+ns_new A ba; ns_new Z bz
 ip link add va netns "$A" type veth peer name vz netns "$Z"
 ip -n "$A" addr add 10.210.0.1/24 dev va
 ip -n "$Z" addr add 10.210.0.2/24 dev vz

@@ -25,6 +25,11 @@ ns_cleanup() {
 		ip netns del "$n" 2>/dev/null
 	done
 	rm -rf "$TMP"
+	left=$(ip netns list 2>/dev/null | grep -c -- "-$SFX" || true)
+	if [ "$left" -ne 0 ]; then
+		echo "FAIL cleanup: $left namespaces with suffix $SFX left behind"
+		exit 1
+	fi
 }
 trap ns_cleanup EXIT
 trap 'exit 130' INT TERM
@@ -50,16 +55,17 @@ need_root_and_tools() {
 	ip netns del "mptun-probe-$SFX"
 }
 
-ns_new() {	# ns_new NAME -> creates NAME-$SFX, echoes it
-	n="$1-$SFX"
-	ip netns add "$n"
-	NS_LIST="$NS_LIST $n"
-	ip -n "$n" link set lo up
-	echo "$n"
+ns_new() {	# ns_new VAR NAME: creates NAME-$SFX and sets VAR to it (not in a subshell, so
+		# that the cleanup list survives)
+	_n="$2-$SFX"
+	ip netns add "$_n" || exit 1
+	NS_LIST="$NS_LIST $_n"
+	ip -n "$_n" link set lo up
+	eval "$1=\$_n"
 }
 
 ns_setup_topology() {
-	C=$(ns_new mc); R=$(ns_new mr); S=$(ns_new ms)
+	ns_new C mc; ns_new R mr; ns_new S ms
 	ip link add c1 netns "$C" type veth peer name r1 netns "$R"
 	ip link add c2 netns "$C" type veth peer name r2 netns "$R"
 	ip link add r3 netns "$R" type veth peer name s1 netns "$S"
