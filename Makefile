@@ -123,6 +123,7 @@ netns: all
 bench: deps-demo
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench.sh $(B)/sim
+	$(Q)tests/netns/bench-daemon.sh $(B) 10
 
 clean:
 	rm -rf build plots/out

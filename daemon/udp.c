@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -63,6 +64,8 @@ int udp_open(struct udp_sock *u, const struct sockaddr_storage *addr, char *err,
 		u->fd = -1;
 		return -1;
 	}
+	/* GSO where the kernel has it (4.18+); a refusal only costs the optimisation */
+	u->gso = setsockopt(u->fd, SOL_UDP, UDP_SEGMENT, &(int){ 0 }, sizeof(int)) == 0;
 	if (((struct sockaddr_in *)&u->bound)->sin_port == 0) {
 		socklen_t len = sizeof(u->bound);
 
@@ -193,26 +196,59 @@ static size_t set_src(struct udp_sock *u, const struct udp_pkt *p, uint8_t *ctl)
 	return 0;
 }
 
+/* Consecutive datagrams to one peer with one length leave as one GSO send (UDP_SEGMENT):
+ * the kernel walks its stack once for all of them. The last of a run may be shorter. */
+#define GSO_MAX_SEGS 64
+#define GSO_MAX_BYTES 65000
+
 bool udp_flush(struct udp_sock *u)
 {
 	struct mmsghdr mm[UDP_BATCH];
 	struct iovec iov[UDP_BATCH];
-	uint8_t ctl[UDP_BATCH][CMSG_SPACE_PKTINFO];
-	unsigned done = 0;
+	uint8_t ctl[UDP_BATCH][CMSG_SPACE_PKTINFO + CMSG_SPACE(sizeof(uint16_t))];
+	unsigned nmsg = 0, count[UDP_BATCH], done = 0;
 	bool ok = true;
 
-	for (unsigned k = 0; k < u->nq; k++) {
-		size_t clen = u->wildcard ? set_src(u, &u->q[k], ctl[k]) : 0;
+	for (unsigned k = 0; k < u->nq;) {
+		const struct udp_pkt *p = &u->q[k];
+		unsigned n = 1;
+		size_t clen = u->wildcard ? set_src(u, p, ctl[nmsg]) : 0, total = p->len;
 
-		iov[k] = (struct iovec){ u->q[k].buf, u->q[k].len };
-		mm[k].msg_hdr = (struct msghdr){
-			.msg_name = &u->q[k].peer, .msg_namelen = u->q[k].peer_len,
-			.msg_iov = &iov[k], .msg_iovlen = 1,
-			.msg_control = clen ? ctl[k] : NULL, .msg_controllen = clen,
+		if (u->gso) {
+			while (k + n < u->nq && n < GSO_MAX_SEGS &&
+			       total + u->q[k + n].len <= GSO_MAX_BYTES &&
+			       u->q[k + n].len <= p->len && u->q[k + n - 1].len == p->len &&
+			       same_peer(&u->q[k + n].peer, &p->peer)) {
+				total += u->q[k + n].len;
+				n++;
+			}
+		}
+		for (unsigned m = 0; m < n; m++)
+			iov[k + m] = (struct iovec){ u->q[k + m].buf, u->q[k + m].len };
+		if (n > 1) {
+			struct msghdr tmp = { .msg_control = ctl[nmsg] + clen,
+					      .msg_controllen = CMSG_SPACE(sizeof(uint16_t)) };
+			struct cmsghdr *c = CMSG_FIRSTHDR(&tmp);
+			uint16_t seg = (uint16_t)p->len;
+
+			memset(c, 0, CMSG_SPACE(sizeof(uint16_t)));
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(seg));
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+			clen += CMSG_SPACE(sizeof(uint16_t));
+		}
+		mm[nmsg].msg_hdr = (struct msghdr){
+			.msg_name = (void *)&p->peer, .msg_namelen = p->peer_len,
+			.msg_iov = &iov[k], .msg_iovlen = n,
+			.msg_control = clen ? ctl[nmsg] : NULL, .msg_controllen = clen,
 		};
+		count[nmsg] = n;
+		nmsg++;
+		k += n;
 	}
-	while (done < u->nq) {
-		int n = sendmmsg(u->fd, mm + done, u->nq - done, MSG_DONTWAIT);
+	while (done < nmsg) {
+		int n = sendmmsg(u->fd, mm + done, nmsg - done, MSG_DONTWAIT);
 
 		if (n > 0) {
 			done += (unsigned)n;
@@ -222,12 +258,17 @@ bool udp_flush(struct udp_sock *u)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			ok = false;
-			u->send_dropped += u->nq - done;
+			for (unsigned m = done; m < nmsg; m++)
+				u->send_dropped += count[m];
 			break;
 		}
-		/* this datagram cannot go (no route, wrong family, ...): skip it, keep the rest */
+		if (n < 0 && errno == EIO && count[done] > 1) {
+			/* the device cannot segment (checksum offload off, ...): never again */
+			u->gso = false;
+		}
+		/* this message cannot go (no route, wrong family, ...): skip it, keep the rest */
 		u->last_send_errno = n < 0 ? errno : EIO;
-		u->send_errors++;
+		u->send_errors += count[done];
 		done++;
 	}
 	u->nq = 0;

@@ -1,7 +1,8 @@
 /* udp: the daemon's UDP sockets, one per local address, and batched I/O on them. A struct
  * udp_sock is the caller's (embedded in the loop's state); udp_open fills it, udp_close
  * closes it. Datagrams to send are queued with udp_queue and leave in one sendmmsg per
- * udp_flush; udp_recv reads a batch with recvmmsg. A socket bound to a wildcard address
+ * udp_flush (runs of equal-length datagrams to one peer as one UDP GSO send); udp_recv
+ * reads a batch with recvmmsg. A socket bound to a wildcard address
  * records each datagram's destination (IP_PKTINFO / IPV6_RECVPKTINFO) and sends to a peer
  * from the address that peer last reached. Nothing is allocated after udp_open. */
 #ifndef MPT_DAEMON_UDP_H
@@ -39,6 +40,7 @@ struct udp_sock {
 	int fd;
 	int family;
 	bool wildcard;
+	bool gso;			/* UDP_SEGMENT works on this socket */
 	struct sockaddr_storage bound;
 	/* send queue */
 	unsigned nq;
