@@ -193,4 +193,20 @@ bad port-in-use 1 "port is in use" "$S" "$MPTUN" -i mtbad $A -K "$TMP/key" -l 10
 bad not-local 1 "not on this host" "$C" "$MPTUN" -i mtbad $A -K "$TMP/key" -r 10.202.0.2 -l 10.9.9.9
 # the router has no default route: nothing reaches 10.203.0.9 from it
 bad no-route 1 "no route from" "$R" "$MPTUN" -i mtbad $A -K "$TMP/key" -r 10.203.0.9 -l 10.201.1.1
+
+# ---- IPv6 outer addresses: a server on the IPv6 wildcard (answers by IPV6_PKTINFO), a client
+# with one IPv6 -r and no -l
+ns_new X6 m6c; ns_new Y6 m6s
+ip link add x6 netns "$X6" type veth peer name y6 netns "$Y6"
+ip -n "$X6" addr add fd00:6::1/64 dev x6 nodad
+ip -n "$Y6" addr add fd00:6::2/64 dev y6 nodad
+ip -n "$X6" link set x6 up
+ip -n "$Y6" link set y6 up
+ns_bg "$Y6" "$TMP/v6s.log" "$MPTUN" -i mt6 -p $PORT -v 10.99.6.2 -t 10.99.6.1 -l :: -K "$TMP/key"
+ns_bg "$X6" "$TMP/v6c.log" "$MPTUN" -i mt6 -p $PORT -v 10.99.6.1 -t 10.99.6.2 -r fd00:6::2 -K "$TMP/key" \
+	--status "$TMP/v6.sock"
+wait_for "ip netns exec $X6 ping -c 1 -W 1 10.99.6.2" 5; rc=$?
+mtu=$(ip -n "$X6" -o link show mt6 | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
+[ $rc -eq 0 ] && [ "$mtu" = 1408 ]
+check ipv6-outer $? "ping through a tunnel over IPv6: $([ $rc -eq 0 ] && echo answered || echo lost); tun MTU $mtu (1408 over IPv6); path $(jqs "$TMP/v6.sock" '.paths[0] | "\(.local) -> \(.remote) up=\(.up)"')"
 finish

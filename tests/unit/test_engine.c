@@ -611,6 +611,37 @@ static void test_handshake_rate_limited(void **unused)
 	net.nq = 0;
 }
 
+/* Roaming (a NAT rebinding): the client's uplink 0 appears from a new address. Only an
+ * authenticated datagram makes the server use it; a forged one from a third address does not. */
+static void test_roaming(void **unused)
+{
+	uint8_t pkt[200] = { 0 }, junk[120];
+	struct mpt_addr moved = addr('c', 0), evil = addr('x', 7);
+	uint64_t t;
+
+	(void)unused;
+	moved.bytes[2] = 1;	/* same uplink (delivery index 0), another address */
+	run(0, 300 * MS, -1);
+	assert_int_equal(engine_nremote(net.server), 2);
+	memset(junk, 0x33, sizeof(junk));
+	junk[0] = WIRE_TYPE_DATA;
+	junk[1] = 1;
+	assert_true(engine_recv(net.server, 0, &evil, junk, sizeof(junk), 300 * MS) < 0);
+	assert_int_equal(engine_nremote(net.server), 2);
+	net.caddr[0] = moved;
+	for (t = 300 * MS; t < 1500 * MS; t += MS) {
+		if (t % (10 * MS) == 0)
+			engine_send(net.client, pkt, sizeof(pkt), t);
+		run(t, t, -1);
+	}
+	/* the server learned the new address from the client's authenticated datagrams ... */
+	assert_int_equal(engine_nremote(net.server), 3);
+	assert_memory_equal(engine_remote_addr(net.server, 2), &moved, sizeof(moved));
+	/* ... and its path to it is up (feedback answered from there) */
+	assert_true(engine_path(net.server, 0, 2)->up);
+	assert_true(engine_path(net.server, 0, 2)->tx_packets > 0);
+}
+
 static void test_bad_config(void **unused)
 {
 	struct engine_config cfg = { .nlocal = 0, .sched = &sched_roundrobin, .mtu = 1400 };
@@ -674,6 +705,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replayed_init_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged_handshake, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handshake_rate_limited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roaming, setup, teardown),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test_setup_teardown(test_cipher_none_same_sizes, setup, teardown),
 	};
