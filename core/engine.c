@@ -464,9 +464,12 @@ static int on_init(struct mpt_engine *e, unsigned local, const struct mpt_addr *
 	/* the X25519 work behind it is rationed, so that nothing (a replayed INIT after a
 	 * restart, a peer that loops) can make us spend it without bound */
 	if (now - e->hs_refill_ns >= HS_REFILL_NS) {
-		e->hs_refill_ns = now;
-		if (e->hs_tokens < HS_BURST)
-			e->hs_tokens++;
+		uint64_t add = (now - e->hs_refill_ns) / HS_REFILL_NS;
+
+		e->hs_tokens = add >= HS_BURST ? HS_BURST : (unsigned)(e->hs_tokens + add);
+		if (e->hs_tokens > HS_BURST)
+			e->hs_tokens = HS_BURST;
+		e->hs_refill_ns += add * HS_REFILL_NS;
 	}
 	if (e->hs_tokens == 0) {
 		sodium_memzero(&hs, sizeof(hs));
@@ -532,8 +535,11 @@ static void maybe_handshake(struct mpt_engine *e, uint64_t now)
 	for (unsigned i = 0; i < e->cfg.nlocal; i++)
 		for (unsigned j = 0; j < e->nremote; j++)
 			any_up |= e->paths[path_index(i, j)].up;
+	/* silence on every path means the server lost our session (it restarted), unless the
+	 * session is younger than a retry: its paths may not have answered yet */
 	need = !cur->live || now - cur->born_ns >= ENGINE_REKEY_NS ||
-	       cur->tx_counter >= ENGINE_COUNTER_LIMIT || !any_up;
+	       cur->tx_counter >= ENGINE_COUNTER_LIMIT ||
+	       (!any_up && now - cur->born_ns >= ENGINE_HS_RETRY_NS);
 	if (!need || (e->hs_pending && now - e->hs_sent_ns < ENGINE_HS_RETRY_NS))
 		return;
 	e->io.random(e->io.ctx, seed, sizeof(seed));

@@ -42,7 +42,7 @@ static const char usage_text[] =
 "      --status PATH    serve the state as JSON on this unix socket (`mptun status PATH`)\n"
 "      --user NAME      drop privileges to NAME after set-up\n"
 "  -q, --quiet          log only errors\n"
-"      --verbose        log more (every handshake)\n"
+"      --verbose        log more (handshakes sent, handshakes refused by the rate limit)\n"
 "  -h, --help           this text\n"
 "      --version        print the version\n";
 

@@ -43,7 +43,7 @@ struct loop {
 	uint64_t tun_write_drops;
 	/* what was last logged, to log changes only */
 	bool path_up[CONFIG_MAX_ADDR][MPT_MAX_REMOTE];
-	uint64_t sessions_logged, no_answer_logged_ns;
+	uint64_t sessions_logged, no_answer_logged_ns, handshakes_logged, rate_limited_logged;
 	struct auth_log auth[16];
 	unsigned auth_next;
 	struct udp_pkt rx[UDP_BATCH];
@@ -351,6 +351,15 @@ static void log_changes(struct loop *l)
 	unsigned nremote = engine_nremote(l->engine);
 	char a[64], b[64];
 
+	if (st->handshakes_sent != l->handshakes_logged) {
+		say(l, 2, "handshake datagrams sent: %llu", (unsigned long long)st->handshakes_sent);
+		l->handshakes_logged = st->handshakes_sent;
+	}
+	if (st->drop_rate_limited != l->rate_limited_logged) {
+		say(l, 2, "handshakes refused by the rate limit: %llu",
+		    (unsigned long long)st->drop_rate_limited);
+		l->rate_limited_logged = st->drop_rate_limited;
+	}
 	if (st->sessions != l->sessions_logged) {
 		say(l, 1, l->sessions_logged ? "rekeyed: session %llu" : "session up",
 		    (unsigned long long)st->sessions);

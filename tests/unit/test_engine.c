@@ -360,24 +360,29 @@ static void test_reinjection_once(void **unused)
 	/* warm up: both uplinks carry data and learn an RTT */
 	for (uint64_t t = 0; t < 500 * MS; t += MS) {
 		pkt[0] = (uint8_t)sent;
-		engine_send(net.client, pkt, sizeof(pkt), t);
-		sent++;
+		sent += engine_send(net.client, pkt, sizeof(pkt), t) == 0;	/* not before the session */
 		run(t, t, -1);
 	}
 	/* uplink 1 goes silent: what it swallows must come through uplink 0 */
+	uint64_t into_dead = engine_path(net.client, 1, 0)->tx_data;
+
 	for (uint64_t t = 500 * MS; t < 1500 * MS; t += MS) {
-		if (t < 520 * MS) {
-			engine_send(net.client, pkt, sizeof(pkt), t);
-			sent++;
-		}
+		if (t < 520 * MS)
+			sent += engine_send(net.client, pkt, sizeof(pkt), t) == 0;
 		run(t, t, 1);
 	}
+	into_dead = engine_path(net.client, 1, 0)->tx_data - into_dead;
+	assert_true(into_dead > 0);
 	assert_true(engine_stats(net.client)->reinjected > 0);
 	assert_true(engine_stats(net.client)->reinjected <= 8);
-	/* everything sent in the last 20 ms before the cut was either on uplink 0 or reinjected,
-	 * except what exceeds the reinjection cap; nothing is delivered twice */
+	/* only what went into the dead uplink may be missing (the 8 reinjected are its oldest
+	 * unacknowledged packets, which may have arrived before the cut: then the copy is the
+	 * duplicate); nothing is delivered twice */
 	assert_true(net.delivered_server <= sent);
-	assert_true(net.delivered_server >= sent - 8);
+	assert_true(net.delivered_server + into_dead >= sent);
+	/* and, the stall being caught within srtt + 4 rttvar + 20 ms, the reinjected copies
+	 * rescue some of what went into it: at most the cap of 8 is missing */
+	assert_true(net.delivered_server + 8 >= sent);
 	assert_int_equal(engine_stats(net.server)->tun_out, net.delivered_server);
 }
 
@@ -491,6 +496,10 @@ static void test_server_restart(void **unused)
 			back = t;
 	}
 	assert_true(back > 0 && back - 1000 * MS <= 2000 * MS);
+	/* one new session, not a handshake per tick while its paths come back */
+	run(t, t + 3000 * MS, -1);
+	assert_int_equal(engine_stats(net.client)->sessions, 2);
+	assert_int_equal(engine_stats(net.server)->sessions, 1);
 }
 
 /* The client restarts (its epoch, the wall clock, has moved on): its new INIT is accepted, the
