@@ -26,8 +26,11 @@ uint32_t path_on_send(struct mpt_path *p, uint64_t now, size_t len, bool elicits
 	p->tx_bytes += len;
 	p->inflight_bytes += (uint32_t)len;
 	p->sent_cum[seq % PATH_SENT_RING] = (uint32_t)p->tx_bytes;
-	if (elicits)
+	if (elicits) {
 		p->last_elicit_ns = now;
+		p->elicit_seq = seq;
+		p->elicit_pending = true;
+	}
 	return seq;
 }
 
@@ -147,13 +150,17 @@ void path_on_feedback(struct mpt_path *p, uint64_t now, const struct wire_fb_blo
 		p->rate_bytes0 = b->recv_bytes;
 	}
 	p->fb_high_seq = b->high_seq;
+	if (p->elicit_pending && !seq_lt(b->high_seq, p->elicit_seq))
+		p->elicit_pending = false;
 	p->fb_recv_count = b->recv_count;
 	p->fb_recv_bytes = b->recv_bytes;
 }
 
 uint64_t path_stall_deadline(const struct mpt_path *p)
 {
-	if (!p->srtt_ns || p->inflight_bytes == 0)
+	/* only what asks for feedback (data, probes) can be overdue: our own feedback datagrams
+	 * are never answered, and counting them made every idle path look stalled */
+	if (!p->srtt_ns || !p->elicit_pending)
 		return UINT64_MAX;
 	return p->last_fb_ns + p->srtt_ns + 4 * p->rttvar_ns + PATH_STALL_NS;
 }

@@ -50,6 +50,8 @@ struct mpt_path {
 	uint64_t tx_packets, tx_bytes;
 	uint64_t tx_data;		/* tun packets among tx_packets */
 	uint64_t last_elicit_ns;	/* last data or probe: things that ask for feedback */
+	uint32_t elicit_seq;		/* its sequence number */
+	bool elicit_pending;		/* no feedback has covered it yet */
 	uint32_t sent_cum[PATH_SENT_RING];
 	/* estimators */
 	uint64_t srtt_ns, rttvar_ns, min_rtt_ns, latest_rtt_ns, min_rtt_stamp_ns;

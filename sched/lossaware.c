@@ -79,10 +79,28 @@ static void lossaware_on_feedback(void *state, const struct sched_view *v, unsig
 	if (qdelay > qlimit) {
 		if (s->sent_bps[pidx] > delivered * LOSSAWARE_EXCESS)
 			*rate = delivered;
-	} else if (*rate < 2 * delivered) {
-		*rate += *rate / LOSSAWARE_GROWTH;
-		if (*rate > 2 * delivered)
-			*rate = 2 * delivered;
+	} else {
+		/* Room to grow: to twice what it delivers, or to the mean of the live paths. The
+		 * second bound matters when nothing is a bottleneck: then any split is a fixed
+		 * point of "twice what it delivers", and a path that fell behind (a stall, a late
+		 * start) would stay behind for good; this one lets equal paths even out, and a
+		 * path that cannot carry its share shows queueing and is cut above. */
+		double cap = 2 * delivered, sum = 0;
+		unsigned n = 0;
+
+		for (unsigned i = 0; i < v->nlocal; i++)
+			for (unsigned j = 0; j < v->nremote; j++)
+				if (v->paths[path_index(i, j)].up) {
+					sum += s->rate_bps[path_index(i, j)];
+					n++;
+				}
+		if (n && sum / n > cap)
+			cap = sum / n;
+		if (*rate < cap) {
+			*rate += *rate / LOSSAWARE_GROWTH;
+			if (*rate > cap)
+				*rate = cap;
+		}
 	}
 	if (*rate < LOSSAWARE_RATE_MIN)
 		*rate = LOSSAWARE_RATE_MIN;

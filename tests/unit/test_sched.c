@@ -271,12 +271,12 @@ static void test_lossaware_stalled_path(void **unused)
 	p->srtt_ns = 50 * ms;
 	p->rttvar_ns = 5 * ms;
 	p->last_fb_ns = 1000 * ms;
-	p->inflight_bytes = 3000;
+	p->elicit_pending = true;	/* a data packet or probe not yet covered by feedback */
 	t.v.now_ns = p->last_fb_ns + 90 * ms - 1;	/* limit is 50 + 20 + 20 = 90 ms */
 	assert_true(lossaware_weight(s, p, 0, t.v.now_ns) > 0);
 	t.v.now_ns = p->last_fb_ns + 90 * ms + 1;
 	assert_true(lossaware_weight(s, p, 0, t.v.now_ns) == 0);
-	p->inflight_bytes = 0;		/* nothing outstanding: silence is just idleness */
+	p->elicit_pending = false;	/* nothing outstanding: silence is just idleness */
 	assert_true(lossaware_weight(s, p, 0, t.v.now_ns) > 0);
 	state_free(&sched_lossaware, s);
 }
