@@ -34,11 +34,11 @@ DAEMON_UNIT_BIN := $(DAEMON_UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 DEPS_BUILD := gcc libc6-dev make pkg-config libsodium-dev libcmocka-dev
 DEPS_DEMO  := $(DEPS_BUILD) gnuplot-nox
 # the netns tests: the real daemon between namespaces, checked with real tools
-DEPS_NETNS := iproute2 iputils-ping netcat-openbsd nftables iperf3 jq procps
+DEPS_NETNS := iproute2 iputils-ping netcat-openbsd nftables iperf3 jq procps ethtool mptcpize
 DEPS_TEST  := $(DEPS_DEMO) clang libclang-rt-14-dev $(DEPS_NETNS)
 
-.PHONY: all demo test netns unit simcheck asan clang-check bench plots fuzz fuzz-regress clean deps-demo deps-test
-all: $(B)/sim $(B)/mptun $(B)/wiretool $(UNIT_BIN) $(DAEMON_UNIT_BIN)
+.PHONY: all demo test netns netem-test unit simcheck asan clang-check bench plots fuzz fuzz-regress clean deps-demo deps-test
+all: $(B)/sim $(B)/mptun $(B)/wiretool $(B)/linkemu $(UNIT_BIN) $(DAEMON_UNIT_BIN)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -57,6 +57,12 @@ $(B)/mptun: $(B)/obj/daemon/main.o $(DAEMON_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
 $(B)/wiretool: tests/netns/wiretool.c
 	@[ "$(V)" != 0 ] || echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $<
+
+# the real-time link emulator of the netem tests: the simulator's link model on the wall clock
+$(B)/linkemu: $(B)/obj/tests/netem/linkemu.o $(B)/obj/sim/link.o $(B)/obj/sim/trace.o \
+		$(B)/obj/sim/scenario.o $(B)/obj/core/rng.o
+	@[ "$(V)" != 0 ] || echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(DAEMON_UNIT_BIN): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(DAEMON_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -119,6 +125,11 @@ test: deps-test
 # the real daemon between network namespaces (root; skips with a reason otherwise)
 netns: all
 	$(Q)tests/netns/daemon.sh $(B)
+
+# the real daemon over four emulated uplinks, against one uplink, MPTCP and the simulator
+netem-test: deps-test
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/netem/suite.sh $(B)
 
 bench: deps-demo
 	$(Q)$(MAKE) --no-print-directory all

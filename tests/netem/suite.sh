@@ -1,0 +1,258 @@
+#!/bin/sh
+# make netem-test: the real mptun daemon over four emulated uplinks, against one uplink alone,
+# MPTCP over the same uplinks, and the simulator on the same parameters.
+#
+#   client c1..c4 --- [emu: e1a..e4a <link model> e1b..e4b] --- r1..r4 router rs --- s0 server
+#   10.30.X.2                                                   10.30.X.1       10.40.0.1  10.40.0.2
+#
+# Link emulation: netem (tc) where the kernel has sch_netem, otherwise linkemu, the simulator's
+# own link model (sim/link.c) driven by the wall clock over AF_PACKET; the output says which.
+# Usage: tests/netem/suite.sh [BUILD_DIR]   DUR=seconds per iperf3 run (default 20);
+#        BENCH_TSV=FILE also writes the aggregation and heterogeneous figures for make bench.
+cd "$(dirname "$0")/../.." || exit 1
+B=${1:-build}
+DUR=${DUR:-20}
+MPTUN=$(pwd)/$B/mptun
+EMU=$(pwd)/$B/linkemu
+SIM=$(pwd)/$B/sim
+LTE=sim/traces/TMobile-LTE-short
+. tests/netns/lib.sh
+
+need_root_and_tools iperf3 jq nft ethtool tc mptcpize
+for f in "$MPTUN" "$EMU" "$SIM"; do [ -x "$f" ] || { echo "FAIL build: $f missing"; exit 1; }; done
+
+ns_new C nc; ns_new E ne; ns_new R nr; ns_new S ns
+EMU_PID=""
+cleanup_emu() { [ -n "$EMU_PID" ] && { kill "$EMU_PID" 2>/dev/null; wait "$EMU_PID" 2>/dev/null; }; EMU_PID=""; }
+
+for x in 1 2 3 4; do
+	ip link add "c$x" netns "$C" type veth peer name "e${x}a" netns "$E"
+	ip link add "e${x}b" netns "$E" type veth peer name "r$x" netns "$R"
+	ip -n "$C" addr add "10.30.$x.2/24" dev "c$x"
+	ip -n "$R" addr add "10.30.$x.1/24" dev "r$x"
+	# frames cross the emulator as they are: no segmentation, no checksum left to offload
+	for dev in "$C:c$x" "$E:e${x}a" "$E:e${x}b" "$R:r$x"; do
+		ip netns exec "${dev%%:*}" ethtool -K "${dev#*:}" tso off gso off gro off tx off >/dev/null 2>&1
+		ip -n "${dev%%:*}" link set "${dev#*:}" up
+	done
+	ip -n "$C" route add default via "10.30.$x.1" dev "c$x" table $((100 + x))
+	ip -n "$C" rule add from "10.30.$x.2" table $((100 + x))
+done
+ip -n "$C" route add default via 10.30.1.1 dev c1
+ip link add rs netns "$R" type veth peer name s0 netns "$S"
+ip -n "$R" addr add 10.40.0.1/24 dev rs
+ip -n "$S" addr add 10.40.0.2/24 dev s0
+ip -n "$R" link set rs up
+ip -n "$S" link set s0 up
+ip -n "$S" route add default via 10.40.0.1
+ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1
+
+# netem or the emulator
+if ip netns exec "$E" tc qdisc add dev e1a root netem delay 1ms 2>/dev/null; then
+	ip netns exec "$E" tc qdisc del dev e1a root
+	EMULATION=netem
+else
+	EMULATION=linkemu
+fi
+if [ "$EMULATION" = netem ]; then
+	info "link emulation: netem (tc qdisc netem on each uplink, both directions); the LTE trace check uses linkemu, netem replays no traces"
+else
+	info "link emulation: linkemu (this kernel has no sch_netem): the simulator's link model (sim/link.c) on the wall clock, frames forwarded with AF_PACKET"
+fi
+
+# emulate SPEC1 SPEC2 SPEC3 SPEC4: (re)start the uplinks' emulation
+emulate() {
+	cleanup_emu
+	ip -n "$E" link del br0 2>/dev/null
+	if [ "$EMULATION" = netem ] && ! echo "$*" | grep -q trace=; then
+		ip -n "$E" link add br0 type bridge
+		ip -n "$E" link set br0 up
+		x=1
+		for spec in "$@"; do
+			args=$(echo "$spec" | tr ',' '\n' | awk -F= '
+				$1 == "rate" {printf " rate %sbit", tolower($2)}
+				$1 == "delay" {d = $2} $1 == "jitter" {j = $2}
+				$1 == "loss" {printf " loss %s", $2}
+				END {if (d) printf " delay %s %s", d, j}')
+			for dev in "e${x}a" "e${x}b"; do
+				ip -n "$E" link set "$dev" master br0
+				ip netns exec "$E" tc qdisc replace dev "$dev" root netem $args limit 1000
+			done
+			x=$((x + 1))
+		done
+		return
+	fi
+	pairs=""
+	x=1
+	for spec in "$@"; do
+		pairs="$pairs --pair e${x}a,e${x}b,$spec"
+		x=$((x + 1))
+	done
+	# shellcheck disable=SC2086
+	ip netns exec "$E" "$EMU" --seed 1 $pairs >"$TMP/emu.log" 2>&1 &
+	EMU_PID=$!
+	PIDS="$PIDS $EMU_PID"
+	sleep 0.3
+	kill -0 "$EMU_PID" 2>/dev/null || { echo "FAIL linkemu did not start: $(cat "$TMP/emu.log")"; exit 1; }
+}
+
+"$MPTUN" genkey "$TMP/key" >/dev/null
+ns_bg "$S" "$TMP/iperf.log" iperf3 -s
+ns_bg "$S" "$TMP/iperf-mptcp.log" mptcpize run iperf3 -s -p 5202
+# MPTCP: one subflow per uplink (the first from the connection's own address)
+ip netns exec "$C" sysctl -qw net.mptcp.enabled=1
+ip netns exec "$S" sysctl -qw net.mptcp.enabled=1
+ip -n "$C" mptcp limits set subflow 8 add_addr_accepted 8
+ip -n "$S" mptcp limits set subflow 8 add_addr_accepted 8
+for x in 2 3 4; do ip -n "$C" mptcp endpoint add "10.30.$x.2" dev "c$x" subflow; done
+
+MS=""; MC=""
+tunnel_up() {	# tunnel_up SCHED
+	tunnel_down
+	ns_bg "$S" "$TMP/ms.log" "$MPTUN" -i mt0 -p 5000 -v 10.99.0.2 -t 10.99.0.1 -l 10.40.0.2 \
+		-K "$TMP/key" --sched "$1" -q
+	MS=$LAST_PID
+	sleep 0.2
+	ns_bg "$C" "$TMP/mc.log" "$MPTUN" -i mt0 -p 5000 -v 10.99.0.1 -t 10.99.0.2 -r 10.40.0.2 \
+		-l 10.30.1.2 -l 10.30.2.2 -l 10.30.3.2 -l 10.30.4.2 -K "$TMP/key" --sched "$1" -q \
+		--status "$TMP/mc.sock"
+	MC=$LAST_PID
+	wait_for "ip netns exec $C ping -c 1 -W 1 10.99.0.2" 10 || { echo "FAIL tunnel with $1 did not come up"; return 1; }
+	sleep 1	# every path up and measured
+}
+tunnel_down() {
+	for p in $MC $MS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	MC=""; MS=""
+}
+# tcp DEST [iperf3 args...]: Mbit/s received
+tcp() {
+	_d=$1; shift
+	ip netns exec "$C" iperf3 -c "$_d" -t "$DUR" -J "$@" >"$TMP/last.json" 2>&1
+	jq '.end.sum_received.bits_per_second / 1e6 | . * 10 | floor / 10' "$TMP/last.json" 2>/dev/null || echo 0
+}
+mptcp_run() {
+	ip netns exec "$C" mptcpize run iperf3 -c 10.40.0.2 -p 5202 -B 10.30.1.2 -t "$DUR" -J \
+		>"$TMP/last.json" 2>&1
+	jq '.end.sum_received.bits_per_second / 1e6 | . * 10 | floor / 10' "$TMP/last.json" 2>/dev/null || echo 0
+}
+sim_tcp() {	# sim_tcp SCHED LINKSPEC...: the simulator's goodput on the same links
+	_s=$1; shift
+	_args=""
+	for l in "$@"; do _args="$_args --link $l"; done
+	# shellcheck disable=SC2086
+	"$SIM" $_args --sched "$_s" --traffic tcp --duration "$DUR" --tsv | awk -F'\t' 'NR == 2 {print $2}'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "inf"}'; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a >= b)}'; }
+within() { awk -v a="$1" -v b="$2" -v p="$3" 'BEGIN {r = (b > 0 ? a / b : 0); exit !(r >= 1 - p && r <= 1 + p)}'; }
+SCHEDS="weighted lossaware roundrobin"
+[ -n "${BENCH_TSV:-}" ] && printf 'mix\tconfig\tmbps\n' >"$BENCH_TSV"
+bench() { [ -n "${BENCH_TSV:-}" ] && printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$BENCH_TSV"; }
+
+# ---- aggregation: 4 x 20 Mbit/s, 20 ms one-way
+L20=rate=20M,delay=20ms
+emulate $L20 $L20 $L20 $L20
+single=$(tcp 10.40.0.2 -B 10.30.1.2)
+mptcp=$(mptcp_run)
+best=0; bests=""; line=""
+for s in $SCHEDS; do
+	tunnel_up "$s" || continue
+	g=$(tcp 10.99.0.2)
+	eval "agg_$s=$g"
+	line="$line $s $g"
+	bench aggregation "$s" "$g"
+	if ge "$g" "$best"; then best=$g; bests=$s; fi
+done
+tunnel_down
+bench aggregation single "$single"; bench aggregation mptcp "$mptcp"
+ge "$best" "$(awk -v s="$single" 'BEGIN {print 3.5 * s}')"
+check aggregation $? "4 x 20 Mbit/s: single uplink $single, MPTCP $mptcp, mptun:$line Mbit/s; best $bests = $(ratio "$best" "$single")x single (>= 3.5), $(ratio "$best" "$mptcp")x MPTCP"
+sim_agg=$(sim_tcp lossaware $L20 $L20 $L20 $L20)
+within "${agg_lossaware:-0}" "$sim_agg" 0.25
+check sim-aggregation $? "lossaware testbed ${agg_lossaware:-0} / sim $sim_agg Mbit/s = $(ratio "${agg_lossaware:-0}" "$sim_agg") (within 25 %)"
+
+# ---- heterogeneous: 50/30/10/10 Mbit/s at 10/20/30/40 ms
+H1=rate=50M,delay=10ms; H2=rate=30M,delay=20ms; H3=rate=10M,delay=30ms; H4=rate=10M,delay=40ms
+emulate $H1 $H2 $H3 $H4
+single=$(tcp 10.40.0.2 -B 10.30.1.2)
+mptcp=$(mptcp_run)
+best=0; bests=""; line=""
+for s in $SCHEDS; do
+	tunnel_up "$s" || continue
+	g=$(tcp 10.99.0.2)
+	eval "het_$s=$g"
+	line="$line $s $g ($(awk -v g="$g" 'BEGIN {printf "%.0f", g}') %)"
+	bench heterogeneous "$s" "$g"
+	if ge "$g" "$best"; then best=$g; bests=$s; fi
+done
+tunnel_down
+bench heterogeneous single "$single"; bench heterogeneous mptcp "$mptcp"
+awk -v b="$best" -v s="$single" 'BEGIN {exit !(b > s)}'
+check heterogeneous $? "of 100 Mbit/s summed: fastest uplink alone $single, MPTCP $mptcp, mptun:$line; best $bests beats the fastest uplink: $(ratio "$best" "$single")x"
+sim_het=$(sim_tcp lossaware $H1 $H2 $H3 $H4)
+within "${het_lossaware:-0}" "$sim_het" 0.25
+check sim-heterogeneous $? "lossaware testbed ${het_lossaware:-0} / sim $sim_het Mbit/s = $(ratio "${het_lossaware:-0}" "$sim_het") (within 25 %)"
+
+# ---- lossy: uplink 2 at 10 % loss
+LL=rate=20M,delay=20ms,loss=10%
+emulate $L20 $LL $L20 $L20
+line=""
+for s in lossaware weighted roundrobin; do
+	tunnel_up "$s" || continue
+	ip netns exec "$C" iperf3 -c 10.99.0.2 -u -b 50M -l 1300 -t "$DUR" -J >"$TMP/udp.json" 2>&1
+	loss=$(jq '.end.sum.lost_percent | . * 100 | floor / 100' "$TMP/udp.json" 2>/dev/null || echo 100)
+	g=$(tcp 10.99.0.2)
+	eval "udp_$s=$loss; lossy_$s=$g"
+	line="$line $s: UDP loss $loss %, TCP $g Mbit/s;"
+done
+tunnel_down
+awk -v l="${udp_lossaware:-100}" 'BEGIN {exit !(l <= 1)}'
+check lossy-udp $? "UDP 50 Mbit/s: lossaware loss ${udp_lossaware:-?} % (<= 1); weighted ${udp_weighted:-?} %, roundrobin ${udp_roundrobin:-?} %"
+ge "${lossy_lossaware:-0}" 48
+check lossy-tcp $? "TCP: lossaware ${lossy_lossaware:-0} Mbit/s (>= 48, 80 % of the three clean uplinks); weighted ${lossy_weighted:-?}, roundrobin ${lossy_roundrobin:-?}"
+sim_lossy=$(sim_tcp lossaware $L20 $LL $L20 $L20)
+within "${lossy_lossaware:-0}" "$sim_lossy" 0.25
+check sim-lossy $? "lossaware testbed ${lossy_lossaware:-0} / sim $sim_lossy Mbit/s = $(ratio "${lossy_lossaware:-0}" "$sim_lossy") (within 25 %)"
+
+# ---- failover: uplink 3 down from 5 s to 12 s of a 20 s run (nftables on the router)
+emulate $L20 $L20 $L20 $L20
+tunnel_up lossaware
+ip netns exec "$C" iperf3 -c 10.99.0.2 -t 20 -i 1 -J >"$TMP/fo.json" 2>&1 & IP=$!
+sleep 5
+ip netns exec "$R" nft -f - <<EOF
+table inet cut {
+	chain f {
+		type filter hook forward priority 0;
+		iifname "r3" drop
+		oifname "r3" drop
+	}
+}
+EOF
+sleep 7
+ip netns exec "$R" nft delete table inet cut
+p3a=$("$MPTUN" status "$TMP/mc.sock" | jq '[.paths[] | select(.local | startswith("10.30.3.2")) | .tx_packets] | add')
+wait $IP
+p3b=$("$MPTUN" status "$TMP/mc.sock" | jq '[.paths[] | select(.local | startswith("10.30.3.2")) | .tx_packets] | add')
+tunnel_down
+ivals=$(jq -r '[.intervals[].sum.bits_per_second / 1e6 | . * 10 | floor / 10] | map(tostring) | join(" ")' "$TMP/fo.json" 2>/dev/null)
+minv=$(jq '[.intervals[].sum.bits_per_second] | min' "$TMP/fo.json" 2>/dev/null || echo 0)
+total=$(jq '.end.sum_received.bits_per_second / 1e6 | . * 10 | floor / 10' "$TMP/fo.json" 2>/dev/null || echo 0)
+[ -n "$ivals" ] && ge "$minv" 1 && [ "${p3b:-0}" -gt "$((${p3a:-0} + 100))" ]
+check failover $? "uplink 3 down 5-12 s: run completed at $total Mbit/s, per second: $ivals; packets into uplink 3 after it came back: $((${p3b:-0} - ${p3a:-0}))"
+
+# ---- trace: uplink 4 replays the LTE trace shipped in sim/traces
+LT=trace=$LTE,delay=20ms
+emulate $L20 $L20 $L20 $LT
+tunnel_up lossaware
+g=$(tcp 10.99.0.2)
+shares=$("$MPTUN" status "$TMP/mc.sock" | jq -r '[.paths[] | .tx_bytes] as $b | ($b | add) as $t | $b | map(. / $t * 100 | floor) | map(tostring) | join(" ")')
+lte_share=$(echo "$shares" | awk '{print $4}')
+tunnel_down
+lte_mbps=$(awk 'NR == 1 {t0 = $1} {n++; t = $1} END {printf "%.1f", n * 1500 * 8 / ((t - t0 + 1) / 1000) / 1e6}' "$LTE.up")
+cap_share=$(awk -v l="$lte_mbps" 'BEGIN {printf "%.0f", l / (60 + l) * 100}')
+ge "$g" 20 && awk -v s="$lte_share" -v c="$cap_share" 'BEGIN {exit !(s >= c / 2 && s <= c * 2 + 2)}'
+check trace $? "3 x 20 Mbit/s + LTE trace (mean $lte_mbps Mbit/s up): TCP $g Mbit/s; byte shares per uplink $shares %; LTE $lte_share % for $cap_share % of the capacity (within 0.5-2x)"
+
+cleanup_emu
+[ "$EMULATION" = linkemu ] && info "emulator counters of the last run: see linkemu's output (dropped frames count as the link's own loss)"
+finish
