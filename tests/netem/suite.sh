@@ -145,7 +145,7 @@ sim_tcp() {	# sim_tcp SCHED LINKSPEC...: the simulator's goodput on the same lin
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "inf"}'; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a >= b)}'; }
 within() { awk -v a="$1" -v b="$2" -v p="$3" 'BEGIN {r = (b > 0 ? a / b : 0); exit !(r >= 1 - p && r <= 1 + p)}'; }
-SCHEDS="weighted lossaware roundrobin"
+SCHEDS=${SCHEDS:-"weighted lossaware roundrobin arrival"}
 [ -n "${BENCH_TSV:-}" ] && printf 'mix\tconfig\tmbps\n' >"$BENCH_TSV"
 bench() { [ -n "${BENCH_TSV:-}" ] && printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$BENCH_TSV"; }
 

@@ -339,6 +339,37 @@ static void test_lossaware_rate_estimate(void **unused)
 	state_free(&sched_lossaware, s);
 }
 
+/* arrival: the nearest path while it has room; the farther one once the near one holds a
+ * queue that would make a packet later than the far path's delay. */
+static void test_arrival_nearest_first(void **unused)
+{
+	const uint64_t ms = 1000000;
+	struct toy t;
+	uint16_t out[SCHED_MAX_PICK];
+	void *s;
+
+	(void)unused;
+	toy_init(&t, 2, 1);
+	s = state_new(&sched_arrival, NULL);
+	/* equal rates (lossaware's initial estimate, 1 Mbit/s); 10 ms and 40 ms base RTT */
+	t.paths[0].min_rtt_ns = t.paths[0].srtt_ns = 10 * ms;
+	t.paths[path_index(1, 0)].min_rtt_ns = t.paths[path_index(1, 0)].srtt_ns = 40 * ms;
+	assert_int_equal(sched_arrival.pick(s, &t.v, out, SCHED_MAX_PICK), 1);
+	assert_int_equal(out[0], 0);
+	/* 1 Mbit/s for 10 ms is 1250 bytes in flight without a queue; 6000 more take 48 ms to
+	 * drain: later than 20 ms one-way on the other path */
+	t.paths[0].inflight_bytes = 1250 + 6000;
+	assert_int_equal(sched_arrival.pick(s, &t.v, out, SCHED_MAX_PICK), 1);
+	assert_int_equal(out[0], path_index(1, 0));
+	/* a down path is never picked, however near */
+	t.paths[0].inflight_bytes = 0;
+	t.paths[0].up = false;
+	assert_int_equal(sched_arrival.pick(s, &t.v, out, SCHED_MAX_PICK), 1);
+	assert_int_equal(out[0], path_index(1, 0));
+	assert_int_equal(sched_arrival.init(s, "bogus"), -EINVAL);
+	state_free(&sched_arrival, s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_lossaware_stalled_path),
 		cmocka_unit_test(test_lossaware_congestion_loss_ignored),
 		cmocka_unit_test(test_lossaware_rate_estimate),
+		cmocka_unit_test(test_arrival_nearest_first),
 	};
 
 	return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
