@@ -135,6 +135,7 @@ bench: deps-demo
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench.sh $(B)/sim
 	$(Q)tests/netns/bench-daemon.sh $(B) 10
+	$(Q)scripts/bench-testbed.sh $(B)
 
 clean:
 	rm -rf build plots/out

@@ -8,7 +8,9 @@
 # Link emulation: netem (tc) where the kernel has sch_netem, otherwise linkemu, the simulator's
 # own link model (sim/link.c) driven by the wall clock over AF_PACKET; the output says which.
 # Usage: tests/netem/suite.sh [BUILD_DIR]   DUR=seconds per iperf3 run (default 20);
-#        BENCH_TSV=FILE also writes the aggregation and heterogeneous figures for make bench.
+#        BENCH_TSV=FILE also writes the aggregation and heterogeneous figures for make bench;
+#        ONLY="aggregation heterogeneous lossy failover trace" runs those parts alone;
+#        SCHEDS="..." the schedulers compared (default: all four).
 cd "$(dirname "$0")/../.." || exit 1
 B=${1:-build}
 DUR=${DUR:-20}
@@ -63,6 +65,7 @@ fi
 # emulate SPEC1 SPEC2 SPEC3 SPEC4: (re)start the uplinks' emulation
 emulate() {
 	cleanup_emu
+	EMU_T0=$(date +%s.%N)
 	ip -n "$E" link del br0 2>/dev/null
 	if [ "$EMULATION" = netem ] && ! echo "$*" | grep -q trace=; then
 		ip -n "$E" link add br0 type bridge
@@ -146,112 +149,127 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else 
 ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a >= b)}'; }
 within() { awk -v a="$1" -v b="$2" -v p="$3" 'BEGIN {r = (b > 0 ? a / b : 0); exit !(r >= 1 - p && r <= 1 + p)}'; }
 SCHEDS=${SCHEDS:-"weighted lossaware roundrobin arrival"}
+ONLY=${ONLY:-"aggregation heterogeneous lossy failover trace"}
+want() { case " $ONLY " in *" $1 "*) return 0;; esac; return 1; }
 [ -n "${BENCH_TSV:-}" ] && printf 'mix\tconfig\tmbps\n' >"$BENCH_TSV"
 bench() { [ -n "${BENCH_TSV:-}" ] && printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$BENCH_TSV"; }
 
-# ---- aggregation: 4 x 20 Mbit/s, 20 ms one-way
 L20=rate=20M,delay=20ms
-emulate $L20 $L20 $L20 $L20
-single=$(tcp 10.40.0.2 -B 10.30.1.2)
-mptcp=$(mptcp_run)
-best=0; bests=""; line=""
-for s in $SCHEDS; do
-	tunnel_up "$s" || continue
-	g=$(tcp 10.99.0.2)
-	eval "agg_$s=$g"
-	line="$line $s $g"
-	bench aggregation "$s" "$g"
-	if ge "$g" "$best"; then best=$g; bests=$s; fi
-done
-tunnel_down
-bench aggregation single "$single"; bench aggregation mptcp "$mptcp"
-ge "$best" "$(awk -v s="$single" 'BEGIN {print 3.5 * s}')"
-check aggregation $? "4 x 20 Mbit/s: single uplink $single, MPTCP $mptcp, mptun:$line Mbit/s; best $bests = $(ratio "$best" "$single")x single (>= 3.5), $(ratio "$best" "$mptcp")x MPTCP"
-sim_agg=$(sim_tcp lossaware $L20 $L20 $L20 $L20)
-within "${agg_lossaware:-0}" "$sim_agg" 0.25
-check sim-aggregation $? "lossaware testbed ${agg_lossaware:-0} / sim $sim_agg Mbit/s = $(ratio "${agg_lossaware:-0}" "$sim_agg") (within 25 %)"
+
+# ---- aggregation: 4 x 20 Mbit/s, 20 ms one-way
+if want aggregation; then
+	emulate $L20 $L20 $L20 $L20
+	single=$(tcp 10.40.0.2 -B 10.30.1.2)
+	mptcp=$(mptcp_run)
+	best=0; bests=""; line=""
+	for s in $SCHEDS; do
+		tunnel_up "$s" || continue
+		g=$(tcp 10.99.0.2)
+		eval "agg_$s=$g"
+		line="$line $s $g"
+		bench aggregation "$s" "$g"
+		if ge "$g" "$best"; then best=$g; bests=$s; fi
+	done
+	tunnel_down
+	bench aggregation single "$single"; bench aggregation mptcp "$mptcp"
+	ge "$best" "$(awk -v s="$single" 'BEGIN {print 3.5 * s}')"
+	check aggregation $? "4 x 20 Mbit/s: single uplink $single, MPTCP $mptcp, mptun:$line Mbit/s; best $bests = $(ratio "$best" "$single")x single (>= 3.5), $(ratio "$best" "$mptcp")x MPTCP"
+	sim_agg=$(sim_tcp lossaware $L20 $L20 $L20 $L20)
+	within "${agg_lossaware:-0}" "$sim_agg" 0.25
+	check sim-aggregation $? "lossaware testbed ${agg_lossaware:-0} / sim $sim_agg Mbit/s = $(ratio "${agg_lossaware:-0}" "$sim_agg") (within 25 %)"
+fi
 
 # ---- heterogeneous: 50/30/10/10 Mbit/s at 10/20/30/40 ms
-H1=rate=50M,delay=10ms; H2=rate=30M,delay=20ms; H3=rate=10M,delay=30ms; H4=rate=10M,delay=40ms
-emulate $H1 $H2 $H3 $H4
-single=$(tcp 10.40.0.2 -B 10.30.1.2)
-mptcp=$(mptcp_run)
-best=0; bests=""; line=""
-for s in $SCHEDS; do
-	tunnel_up "$s" || continue
-	g=$(tcp 10.99.0.2)
-	eval "het_$s=$g"
-	line="$line $s $g ($(awk -v g="$g" 'BEGIN {printf "%.0f", g}') %)"
-	bench heterogeneous "$s" "$g"
-	if ge "$g" "$best"; then best=$g; bests=$s; fi
-done
-tunnel_down
-bench heterogeneous single "$single"; bench heterogeneous mptcp "$mptcp"
-awk -v b="$best" -v s="$single" 'BEGIN {exit !(b > s)}'
-check heterogeneous $? "of 100 Mbit/s summed: fastest uplink alone $single, MPTCP $mptcp, mptun:$line; best $bests beats the fastest uplink: $(ratio "$best" "$single")x"
-sim_het=$(sim_tcp lossaware $H1 $H2 $H3 $H4)
-within "${het_lossaware:-0}" "$sim_het" 0.25
-check sim-heterogeneous $? "lossaware testbed ${het_lossaware:-0} / sim $sim_het Mbit/s = $(ratio "${het_lossaware:-0}" "$sim_het") (within 25 %)"
+if want heterogeneous; then
+	H1=rate=50M,delay=10ms; H2=rate=30M,delay=20ms; H3=rate=10M,delay=30ms; H4=rate=10M,delay=40ms
+	emulate $H1 $H2 $H3 $H4
+	single=$(tcp 10.40.0.2 -B 10.30.1.2)
+	mptcp=$(mptcp_run)
+	best=0; bests=""; line=""
+	for s in $SCHEDS; do
+		tunnel_up "$s" || continue
+		g=$(tcp 10.99.0.2)
+		eval "het_$s=$g"
+		line="$line $s $g ($(awk -v g="$g" 'BEGIN {printf "%.0f", g}') %)"
+		bench heterogeneous "$s" "$g"
+		if ge "$g" "$best"; then best=$g; bests=$s; fi
+	done
+	tunnel_down
+	bench heterogeneous single "$single"; bench heterogeneous mptcp "$mptcp"
+	awk -v b="$best" -v s="$single" 'BEGIN {exit !(b > s)}'
+	check heterogeneous $? "of 100 Mbit/s summed: fastest uplink alone $single, MPTCP $mptcp, mptun:$line; best $bests beats the fastest uplink: $(ratio "$best" "$single")x"
+	sim_het=$(sim_tcp lossaware $H1 $H2 $H3 $H4)
+	within "${het_lossaware:-0}" "$sim_het" 0.25
+	check sim-heterogeneous $? "lossaware testbed ${het_lossaware:-0} / sim $sim_het Mbit/s = $(ratio "${het_lossaware:-0}" "$sim_het") (within 25 %)"
+fi
 
 # ---- lossy: uplink 2 at 10 % loss
-LL=rate=20M,delay=20ms,loss=10%
-emulate $L20 $LL $L20 $L20
-line=""
-for s in lossaware weighted roundrobin; do
-	tunnel_up "$s" || continue
-	ip netns exec "$C" iperf3 -c 10.99.0.2 -u -b 50M -l 1300 -t "$DUR" -J >"$TMP/udp.json" 2>&1
-	loss=$(jq '.end.sum.lost_percent | . * 100 | floor / 100' "$TMP/udp.json" 2>/dev/null || echo 100)
-	g=$(tcp 10.99.0.2)
-	eval "udp_$s=$loss; lossy_$s=$g"
-	line="$line $s: UDP loss $loss %, TCP $g Mbit/s;"
-done
-tunnel_down
-awk -v l="${udp_lossaware:-100}" 'BEGIN {exit !(l <= 1)}'
-check lossy-udp $? "UDP 50 Mbit/s: lossaware loss ${udp_lossaware:-?} % (<= 1); weighted ${udp_weighted:-?} %, roundrobin ${udp_roundrobin:-?} %"
-ge "${lossy_lossaware:-0}" 48
-check lossy-tcp $? "TCP: lossaware ${lossy_lossaware:-0} Mbit/s (>= 48, 80 % of the three clean uplinks); weighted ${lossy_weighted:-?}, roundrobin ${lossy_roundrobin:-?}"
-sim_lossy=$(sim_tcp lossaware $L20 $LL $L20 $L20)
-within "${lossy_lossaware:-0}" "$sim_lossy" 0.25
-check sim-lossy $? "lossaware testbed ${lossy_lossaware:-0} / sim $sim_lossy Mbit/s = $(ratio "${lossy_lossaware:-0}" "$sim_lossy") (within 25 %)"
+if want lossy; then
+	LL=rate=20M,delay=20ms,loss=10%
+	emulate $L20 $LL $L20 $L20
+	line=""
+	for s in lossaware weighted roundrobin; do
+		tunnel_up "$s" || continue
+		ip netns exec "$C" iperf3 -c 10.99.0.2 -u -b 50M -l 1300 -t "$DUR" -J >"$TMP/udp.json" 2>&1
+		loss=$(jq '.end.sum.lost_percent | . * 100 | floor / 100' "$TMP/udp.json" 2>/dev/null || echo 100)
+		g=$(tcp 10.99.0.2)
+		eval "udp_$s=$loss; lossy_$s=$g"
+		line="$line $s: UDP loss $loss %, TCP $g Mbit/s;"
+	done
+	tunnel_down
+	awk -v l="${udp_lossaware:-100}" 'BEGIN {exit !(l <= 1)}'
+	check lossy-udp $? "UDP 50 Mbit/s: lossaware loss ${udp_lossaware:-?} % (<= 1); weighted ${udp_weighted:-?} %, roundrobin ${udp_roundrobin:-?} %"
+	ge "${lossy_lossaware:-0}" 48
+	check lossy-tcp $? "TCP: lossaware ${lossy_lossaware:-0} Mbit/s (>= 48, 80 % of the three clean uplinks); weighted ${lossy_weighted:-?}, roundrobin ${lossy_roundrobin:-?}"
+	sim_lossy=$(sim_tcp lossaware $L20 $LL $L20 $L20)
+	within "${lossy_lossaware:-0}" "$sim_lossy" 0.25
+	check sim-lossy $? "lossaware testbed ${lossy_lossaware:-0} / sim $sim_lossy Mbit/s = $(ratio "${lossy_lossaware:-0}" "$sim_lossy") (within 25 %)"
+fi
 
 # ---- failover: uplink 3 down from 5 s to 12 s of a 20 s run (nftables on the router)
-emulate $L20 $L20 $L20 $L20
-tunnel_up lossaware
-ip netns exec "$C" iperf3 -c 10.99.0.2 -t 20 -i 1 -J >"$TMP/fo.json" 2>&1 & IP=$!
-sleep 5
-ip netns exec "$R" nft -f - <<EOF
-table inet cut {
-	chain f {
-		type filter hook forward priority 0;
-		iifname "r3" drop
-		oifname "r3" drop
+if want failover; then
+	emulate $L20 $L20 $L20 $L20
+	tunnel_up lossaware
+	ip netns exec "$C" iperf3 -c 10.99.0.2 -t 20 -i 1 -J >"$TMP/fo.json" 2>&1 & IP=$!
+	sleep 5
+	ip netns exec "$R" nft -f - <<-EOF
+	table inet cut {
+		chain f {
+			type filter hook forward priority 0;
+			iifname "r3" drop
+			oifname "r3" drop
+		}
 	}
-}
-EOF
-sleep 7
-ip netns exec "$R" nft delete table inet cut
-p3a=$("$MPTUN" status "$TMP/mc.sock" | jq '[.paths[] | select(.local | startswith("10.30.3.2")) | .tx_packets] | add')
-wait $IP
-p3b=$("$MPTUN" status "$TMP/mc.sock" | jq '[.paths[] | select(.local | startswith("10.30.3.2")) | .tx_packets] | add')
-tunnel_down
-ivals=$(jq -r '[.intervals[].sum.bits_per_second / 1e6 | . * 10 | floor / 10] | map(tostring) | join(" ")' "$TMP/fo.json" 2>/dev/null)
-minv=$(jq '[.intervals[].sum.bits_per_second] | min' "$TMP/fo.json" 2>/dev/null || echo 0)
-total=$(jq '.end.sum_received.bits_per_second / 1e6 | . * 10 | floor / 10' "$TMP/fo.json" 2>/dev/null || echo 0)
-[ -n "$ivals" ] && ge "$minv" 1 && [ "${p3b:-0}" -gt "$((${p3a:-0} + 100))" ]
-check failover $? "uplink 3 down 5-12 s: run completed at $total Mbit/s, per second: $ivals; packets into uplink 3 after it came back: $((${p3b:-0} - ${p3a:-0}))"
+	EOF
+	sleep 7
+	ip netns exec "$R" nft delete table inet cut
+	p3a=$("$MPTUN" status "$TMP/mc.sock" | jq '[.paths[] | select(.local | startswith("10.30.3.2")) | .tx_packets] | add')
+	wait $IP
+	p3b=$("$MPTUN" status "$TMP/mc.sock" | jq '[.paths[] | select(.local | startswith("10.30.3.2")) | .tx_packets] | add')
+	tunnel_down
+	ivals=$(jq -r '[.intervals[].sum.bits_per_second / 1e6 | . * 10 | floor / 10] | map(tostring) | join(" ")' "$TMP/fo.json" 2>/dev/null)
+	minv=$(jq '[.intervals[].sum.bits_per_second] | min' "$TMP/fo.json" 2>/dev/null || echo 0)
+	total=$(jq '.end.sum_received.bits_per_second / 1e6 | . * 10 | floor / 10' "$TMP/fo.json" 2>/dev/null || echo 0)
+	[ -n "$ivals" ] && ge "$minv" 1 && [ "${p3b:-0}" -gt "$((${p3a:-0} + 100))" ]
+	check failover $? "uplink 3 down 5-12 s: run completed at $total Mbit/s, per second: $ivals; packets into uplink 3 after it came back: $((${p3b:-0} - ${p3a:-0}))"
+fi
 
 # ---- trace: uplink 4 replays the LTE trace shipped in sim/traces
-LT=trace=$LTE,delay=20ms
-emulate $L20 $L20 $L20 $LT
-tunnel_up lossaware
-g=$(tcp 10.99.0.2)
-shares=$("$MPTUN" status "$TMP/mc.sock" | jq -r '[.paths[] | .tx_bytes] as $b | ($b | add) as $t | $b | map(. / $t * 100 | floor) | map(tostring) | join(" ")')
-lte_share=$(echo "$shares" | awk '{print $4}')
-tunnel_down
-lte_mbps=$(awk 'NR == 1 {t0 = $1} {n++; t = $1} END {printf "%.1f", n * 1500 * 8 / ((t - t0 + 1) / 1000) / 1e6}' "$LTE.up")
-cap_share=$(awk -v l="$lte_mbps" 'BEGIN {printf "%.0f", l / (60 + l) * 100}')
-ge "$g" 20 && awk -v s="$lte_share" -v c="$cap_share" 'BEGIN {exit !(s >= c / 2 && s <= c * 2 + 2)}'
-check trace $? "3 x 20 Mbit/s + LTE trace (mean $lte_mbps Mbit/s up): TCP $g Mbit/s; byte shares per uplink $shares %; LTE $lte_share % for $cap_share % of the capacity (within 0.5-2x)"
+if want trace; then
+	LT=trace=$LTE,delay=20ms
+	emulate $L20 $L20 $L20 $LT
+	tunnel_up "${TRACE_SCHED:-lossaware}"
+	off=$(echo "$(date +%s.%N) $EMU_T0" | awk '{printf "%d", ($1 - $2) * 1000}')
+	g=$(tcp 10.99.0.2)
+	shares=$("$MPTUN" status "$TMP/mc.sock" | jq -r '[.paths[] | .tx_bytes] as $b | ($b | add) as $t | $b | map(. / $t * 100 | floor) | map(tostring) | join(" ")')
+	lte_share=$(echo "$shares" | awk '{print $4}')
+	tunnel_down
+	# the trace's capacity over the run's own window (its rate varies by the second)
+	lte_mbps=$(awk -v a="$off" -v b="$((off + DUR * 1000))" '$1 >= a && $1 < b {n++} END {printf "%.1f", n * 1500 * 8 / ((b - a) / 1000) / 1e6}' "$LTE.up")
+	cap_share=$(awk -v l="$lte_mbps" 'BEGIN {printf "%.0f", l / (60 + l) * 100}')
+	ge "$g" 20 && awk -v s="$lte_share" -v c="$cap_share" 'BEGIN {exit !(s >= c / 2 && s <= c * 2 + 2)}'
+	check trace $? "3 x 20 Mbit/s + LTE trace ($lte_mbps Mbit/s up during the run): TCP $g Mbit/s; byte shares per uplink $shares %; LTE $lte_share % for $cap_share % of the capacity (within 0.5-2x)"
+fi
 
 cleanup_emu
 [ "$EMULATION" = linkemu ] && info "emulator counters of the last run: see linkemu's output (dropped frames count as the link's own loss)"
