@@ -105,7 +105,7 @@ struct mpt_engine *engine_new(const struct engine_config *cfg, const struct engi
 	struct mpt_engine *e;
 	int rc = -EINVAL;
 
-	if (!ops || !ops->init || !ops->pick || !io->send || !io->deliver || !io->random ||
+	if (!ops || !ops->init || !ops->pick || !io->send || !io->deliver || !io->entropy ||
 	    cfg->nlocal == 0 || cfg->nlocal > MPT_MAX_LOCAL ||
 	    cfg->mtu == 0 || cfg->mtu > WIRE_MAX_DGRAM - WIRE_OVERHEAD)
 		goto fail;
@@ -482,7 +482,7 @@ static int on_init(struct mpt_engine *e, unsigned local, const struct mpt_addr *
 		e->stats.drop_unknown_peer++;
 		return j;
 	}
-	e->io.random(e->io.ctx, seed, sizeof(seed));
+	e->io.entropy(e->io.ctx, seed, sizeof(seed));
 	rc = session_resp_create(e->master, seed, &hs, resp, &keys);
 	sodium_memzero(seed, sizeof(seed));
 	if (rc < 0) {
@@ -542,7 +542,7 @@ static void maybe_handshake(struct mpt_engine *e, uint64_t now)
 	       (!any_up && now - cur->born_ns >= ENGINE_HS_RETRY_NS);
 	if (!need || (e->hs_pending && now - e->hs_sent_ns < ENGINE_HS_RETRY_NS))
 		return;
-	e->io.random(e->io.ctx, seed, sizeof(seed));
+	e->io.entropy(e->io.ctx, seed, sizeof(seed));
 	/* + 1: the responder accepts only counters above the last one, which starts at 0 */
 	session_init_create(e->master, seed, (uint8_t)(cur->phase + 1), e->cfg.epoch_ns + now + 1,
 			    &e->hs, init);

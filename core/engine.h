@@ -55,7 +55,7 @@ struct engine_io {
 		     const uint8_t *dgram, size_t len);
 	void (*deliver)(void *ctx, const uint8_t *pkt, size_t len);
 	/* len bytes of randomness for ephemeral keys: a CSPRNG in the daemon. */
-	void (*random)(void *ctx, uint8_t *buf, size_t len);
+	void (*entropy)(void *ctx, uint8_t *buf, size_t len);
 };
 
 struct engine_stats {

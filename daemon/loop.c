@@ -221,7 +221,7 @@ struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], c
 		      size_t errlen)
 {
 	struct engine_config ec = { 0 };
-	struct engine_io io = { .send = on_send, .deliver = on_deliver, .random = on_random };
+	struct engine_io io = { .send = on_send, .deliver = on_deliver, .entropy = on_random };
 	struct loop *l;
 	int rc = 0;
 

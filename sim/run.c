@@ -559,7 +559,7 @@ static int make_engine(struct sim *sim, struct endpoint *ep, bool server, unsign
 		.epoch_ns = 1000000000ull,
 	};
 	struct engine_io io = { .ctx = ep, .send = on_send, .deliver = on_deliver,
-				.random = on_random };
+				.entropy = on_random };
 	int err = 0;
 
 	memcpy(cfg.key, sim->o->key, sizeof(cfg.key));

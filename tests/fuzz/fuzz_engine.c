@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			.sched = &sched_lossaware, .mtu = 1428, .reorder_ns = ENGINE_REORDER_AUTO,
 		};
 		struct engine_io io = { .ctx = &hs_len, .send = on_send, .deliver = on_deliver,
-					.random = on_random };
+					.entropy = on_random };
 		struct mpt_addr server = { .len = 1, .bytes = { 0x80 } };
 
 		aead_global_init();

@@ -114,7 +114,7 @@ static struct mpt_engine *make(bool server, const char *sched, unsigned nlocal, 
 	};
 	struct engine_io io = {
 		.send = server ? srv_send : cli_send, .deliver = server ? srv_deliver : cli_deliver,
-		.random = test_random,
+		.entropy = test_random,
 	};
 	struct mpt_engine *e;
 	int err = 0;
@@ -395,7 +395,7 @@ static struct mpt_engine *make_epoch(bool server, uint8_t key_byte, uint64_t epo
 	};
 	struct engine_io io = {
 		.send = server ? srv_send : cli_send, .deliver = server ? srv_deliver : cli_deliver,
-		.random = test_random,
+		.entropy = test_random,
 	};
 
 	memset(cfg.key, key_byte, sizeof(cfg.key));
@@ -654,7 +654,7 @@ static void test_roaming(void **unused)
 static void test_bad_config(void **unused)
 {
 	struct engine_config cfg = { .nlocal = 0, .sched = &sched_roundrobin, .mtu = 1400 };
-	struct engine_io io = { .send = cli_send, .deliver = cli_deliver, .random = test_random };
+	struct engine_io io = { .send = cli_send, .deliver = cli_deliver, .entropy = test_random };
 	int err = 0;
 
 	(void)unused;

@@ -37,7 +37,7 @@ static void test_document(void **unused)
 	struct engine_config ec = {
 		.role = ENGINE_CLIENT, .nlocal = 2, .sched = &sched_lossaware, .mtu = 1428,
 	};
-	struct engine_io io = { .send = nosend, .deliver = nodeliver, .random = zeros };
+	struct engine_io io = { .send = nosend, .deliver = nodeliver, .entropy = zeros };
 	struct sockaddr_storage local[2], remote;
 	struct mpt_addr ra;
 	struct mpt_engine *e;
