@@ -180,22 +180,29 @@ bench() { [ -n "${BENCH_TSV:-}" ] && printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$BE
 
 L20=rate=20M,delay=20ms
 
-# ---- aggregation: 4 x 20 Mbit/s, 20 ms one-way
-if want aggregation; then
-	emulate $L20 $L20 $L20 $L20
+# run_mix MIX PREFIX: on the links emulated now, TCP through uplink 1 alone, MPTCP, and mptun
+# with each scheduler (figures in ${PREFIX}_SCHED); sets single, mptcp, best, bests, line
+run_mix() {
 	single=$(tcp 10.40.0.2 -B 10.30.1.2)
 	mptcp=$(mptcp_run)
 	best=0; bests=""; line=""
 	for s in $SCHEDS; do
 		tunnel_up "$s" || continue
 		g=$(tcp 10.99.0.2)
-		eval "agg_$s=$g"
+		eval "${2}_$s=$g"
 		line="$line $s $g"
-		bench aggregation "$s" "$g"
+		bench "$1" "$s" "$g"
 		if ge "$g" "$best"; then best=$g; bests=$s; fi
 	done
 	tunnel_down
-	bench aggregation single "$single"; bench aggregation mptcp "$mptcp"
+	bench "$1" single "$single"
+	bench "$1" mptcp "$mptcp"
+}
+
+# ---- aggregation: 4 x 20 Mbit/s, 20 ms one-way
+if want aggregation; then
+	emulate $L20 $L20 $L20 $L20
+	run_mix aggregation agg
 	ge "$best" "$(awk -v s="$single" 'BEGIN {print 3.5 * s}')"
 	check aggregation $? "4 x 20 Mbit/s: single uplink $single, MPTCP $mptcp, mptun:$line Mbit/s; best $bests = $(ratio "$best" "$single")x single (>= 3.5), $(ratio "$best" "$mptcp")x MPTCP"
 	sim_agree aggregation agg $L20 $L20 $L20 $L20
@@ -205,21 +212,9 @@ fi
 if want heterogeneous; then
 	H1=rate=50M,delay=10ms; H2=rate=30M,delay=20ms; H3=rate=10M,delay=30ms; H4=rate=10M,delay=40ms
 	emulate $H1 $H2 $H3 $H4
-	single=$(tcp 10.40.0.2 -B 10.30.1.2)
-	mptcp=$(mptcp_run)
-	best=0; bests=""; line=""
-	for s in $SCHEDS; do
-		tunnel_up "$s" || continue
-		g=$(tcp 10.99.0.2)
-		eval "het_$s=$g"
-		line="$line $s $g ($(awk -v g="$g" 'BEGIN {printf "%.0f", g}') %)"
-		bench heterogeneous "$s" "$g"
-		if ge "$g" "$best"; then best=$g; bests=$s; fi
-	done
-	tunnel_down
-	bench heterogeneous single "$single"; bench heterogeneous mptcp "$mptcp"
+	run_mix heterogeneous het
 	awk -v b="$best" -v s="$single" 'BEGIN {exit !(b > s)}'
-	check heterogeneous $? "of 100 Mbit/s summed: fastest uplink alone $single, MPTCP $mptcp, mptun:$line; best $bests beats the fastest uplink: $(ratio "$best" "$single")x"
+	check heterogeneous $? "in Mbit/s of 100 summed (so also %): fastest uplink alone $single, MPTCP $mptcp, mptun:$line; best $bests beats the fastest uplink: $(ratio "$best" "$single")x"
 	sim_agree heterogeneous het $H1 $H2 $H3 $H4
 fi
 
