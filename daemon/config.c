@@ -36,7 +36,7 @@ static const char usage_text[] =
 "                       the wildcard and answers from the address each packet came to\n"
 "  -k, --secret TEXT    shared secret (stretched with Argon2id); -K is preferred\n"
 "  -K, --key-file FILE  32-byte key as written by `mptun genkey` (base64 or raw)\n"
-"      --sched NAME     path scheduler (default lossaware); `--sched list` shows them\n"
+"      --sched NAME     path scheduler (default arrival); `--sched list` shows them\n"
 "      --mtu N          tun MTU (default: outer datagrams fit 1500 bytes: 1428 over IPv4,\n"
 "                       1408 when any outer address is IPv6)\n"
 "      --status PATH    serve the state as JSON on this unix socket (`mptun status PATH`)\n"
@@ -207,7 +207,7 @@ enum config_result config_parse(struct config *c, int argc, char **argv, char *o
 
 	memset(c, 0, sizeof(*c));
 	c->tun_name = "mptun0";
-	c->sched = "lossaware";
+	c->sched = "arrival";	/* best or equal-best in every testbed mix (README) */
 	c->verbosity = 1;
 	out[0] = '\0';
 	optind = 0;	/* GNU: reinitialise, so that parsing can run more than once */

@@ -30,7 +30,7 @@ struct config {
 	unsigned nlocal;
 	const char *secret;		/* -k */
 	const char *key_file;		/* -K */
-	const char *sched;		/* --sched NAME[:ARGS], default "lossaware" */
+	const char *sched;		/* --sched NAME[:ARGS], default "arrival" */
 	unsigned mtu;			/* --mtu, 0: derived from the outer address family */
 	const char *status_path;	/* --status */
 	const char *user;		/* --user */
