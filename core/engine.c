@@ -323,13 +323,24 @@ static void deliver(void *ctx, const uint8_t *pkt, size_t len)
 	e->io.deliver(e->io.ctx, pkt, len);
 }
 
+/* How many of our paths are up. */
+static unsigned paths_up(const struct mpt_engine *e)
+{
+	unsigned up = 0;
+
+	for (unsigned i = 0; i < e->cfg.nlocal; i++)
+		for (unsigned j = 0; j < e->nremote; j++)
+			up += e->paths[path_index(i, j)].up;
+	return up;
+}
+
 /* The lowest data_seq that may still be in flight on some peer path. It proves a gap lost
  * only when every path is accounted for: as many recently heard peer paths as we have live
  * paths of our own (the same links, the other way). A path not heard from yet may still carry
  * any sequence number. Returns false when the floor proves nothing. */
 static bool reorder_floor(const struct mpt_engine *e, uint64_t now, uint32_t *floor)
 {
-	unsigned heard = 0, up = 0;
+	unsigned heard = 0;
 
 	for (unsigned k = 0; k < e->nactive_rx; k++) {
 		const struct path_rx *rx = &e->rx_paths[e->active_rx[k]];
@@ -340,10 +351,7 @@ static bool reorder_floor(const struct mpt_engine *e, uint64_t now, uint32_t *fl
 			*floor = rx->data_floor;
 		heard++;
 	}
-	for (unsigned i = 0; i < e->cfg.nlocal; i++)
-		for (unsigned j = 0; j < e->nremote; j++)
-			up += e->paths[path_index(i, j)].up;
-	return heard > 0 && heard >= up;
+	return heard > 0 && heard >= paths_up(e);
 }
 
 static void release_held(struct mpt_engine *e, uint64_t now)
@@ -466,9 +474,7 @@ static int on_init(struct mpt_engine *e, unsigned local, const struct mpt_addr *
 	if (now - e->hs_refill_ns >= HS_REFILL_NS) {
 		uint64_t add = (now - e->hs_refill_ns) / HS_REFILL_NS;
 
-		e->hs_tokens = add >= HS_BURST ? HS_BURST : (unsigned)(e->hs_tokens + add);
-		if (e->hs_tokens > HS_BURST)
-			e->hs_tokens = HS_BURST;
+		e->hs_tokens = e->hs_tokens + add >= HS_BURST ? HS_BURST : e->hs_tokens + (unsigned)add;
 		e->hs_refill_ns += add * HS_REFILL_NS;
 	}
 	if (e->hs_tokens == 0) {
@@ -528,18 +534,15 @@ static void maybe_handshake(struct mpt_engine *e, uint64_t now)
 {
 	struct keyset *cur = &e->ks[e->cur];
 	uint8_t seed[SESSION_SEED_LEN], init[SESSION_INIT_LEN];
-	bool any_up = false, need;
+	bool need;
 
 	if (e->cfg.role != ENGINE_CLIENT || e->nremote == 0)
 		return;
-	for (unsigned i = 0; i < e->cfg.nlocal; i++)
-		for (unsigned j = 0; j < e->nremote; j++)
-			any_up |= e->paths[path_index(i, j)].up;
 	/* silence on every path means the server lost our session (it restarted), unless the
 	 * session is younger than a retry: its paths may not have answered yet */
 	need = !cur->live || now - cur->born_ns >= ENGINE_REKEY_NS ||
 	       cur->tx_counter >= ENGINE_COUNTER_LIMIT ||
-	       (!any_up && now - cur->born_ns >= ENGINE_HS_RETRY_NS);
+	       (!paths_up(e) && now - cur->born_ns >= ENGINE_HS_RETRY_NS);
 	if (!need || (e->hs_pending && now - e->hs_sent_ns < ENGINE_HS_RETRY_NS))
 		return;
 	e->io.entropy(e->io.ctx, seed, sizeof(seed));

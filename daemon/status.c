@@ -55,7 +55,7 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 	const struct engine_stats *st = engine_stats(s->engine);
 	uint64_t born = engine_session_born(s->engine);
 	unsigned nremote = engine_nremote(s->engine);
-	double wsum = 0;
+	double wsum = 0, weight[MPT_MAX_PATHS];
 	struct out o = { buf, len, 0, false };
 	char a[64], b[64];
 	bool first = true;
@@ -78,16 +78,16 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 	put(&o, "\"tun_in\":%llu,\"tun_out\":%llu,\"udp_tx\":%llu,\"udp_rx\":%llu,\"paths\":[",
 	    (unsigned long long)st->tun_in, (unsigned long long)st->tun_out,
 	    (unsigned long long)st->tx_dgrams, (unsigned long long)st->rx_dgrams);
+	/* the scheduler's weights, asked once each, then shown as shares of their sum */
 	for (unsigned i = 0; i < s->nlocal; i++)
 		for (unsigned j = 0; j < nremote; j++) {
-			double w = engine_sched_weight(s->engine, i, j, s->now_ns);
-
-			wsum += w > 0 ? w : 0;
+			weight[path_index(i, j)] = engine_sched_weight(s->engine, i, j, s->now_ns);
+			wsum += weight[path_index(i, j)] > 0 ? weight[path_index(i, j)] : 0;
 		}
 	for (unsigned i = 0; i < s->nlocal; i++) {
 		for (unsigned j = 0; j < nremote; j++) {
 			const struct mpt_path *p = engine_path(s->engine, i, j);
-			double w = engine_sched_weight(s->engine, i, j, s->now_ns);
+			double w = weight[path_index(i, j)];
 			double loss = p->loss_ewma * 100.0;
 
 			put(&o, "%s{\"local\":\"%s\",\"remote\":\"%s\",\"up\":%s,\"srtt_ms\":%.2f,"
