@@ -245,17 +245,9 @@ if want failover; then
 	tunnel_up lossaware
 	ip netns exec "$C" iperf3 -c 10.99.0.2 -t 20 -i 1 -J >"$TMP/fo.json" 2>&1 & IP=$!
 	sleep 5
-	ip netns exec "$R" nft -f - <<-EOF
-	table inet cut {
-		chain f {
-			type filter hook forward priority 0;
-			iifname "r3" drop
-			oifname "r3" drop
-		}
-	}
-	EOF
+	uplink_cut "$R" r3
 	sleep 7
-	ip netns exec "$R" nft delete table inet cut
+	uplink_restore "$R"
 	p3a=$("$MPTUN" status "$TMP/mc.sock" | jq '[.paths[] | select(.local | startswith("10.30.3.2")) | .tx_packets] | add')
 	wait $IP
 	p3b=$("$MPTUN" status "$TMP/mc.sock" | jq '[.paths[] | select(.local | startswith("10.30.3.2")) | .tx_packets] | add')

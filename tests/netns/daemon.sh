@@ -87,15 +87,7 @@ info "server RSS at rest: $(pid_rss_kb "$SPID") kB, client $(pid_rss_kb "$CPID")
 max_gap() { awk -F'[][]' '/bytes from/ {t = $2; if (p && t - p > g) g = t - p; p = t} END {printf "%.2f", g}' "$1"; }
 ip netns exec "$C" ping -D -i 0.05 -c 100 -W 1 10.99.0.2 >"$TMP/ping1" 2>&1 & PP=$!
 sleep 1
-ip netns exec "$R" nft -f - <<EOF
-table inet cut {
-	chain f {
-		type filter hook forward priority 0;
-		iifname "r2" drop
-		oifname "r2" drop
-	}
-}
-EOF
+uplink_cut "$R" r2
 sleep 3.5
 wait $PP
 g=$(max_gap "$TMP/ping1")
@@ -104,7 +96,7 @@ check failover-gap "$(awk "BEGIN {exit !($g <= 1.0)}"; echo $?)" "uplink 2 cut a
 n=$(jqs "$TMP/c.sock" '[.paths[] | select(.local | startswith("10.201.2.2")) | select(.up)] | length')
 check failover-down "$([ "$n" = 0 ]; echo $?)" "paths over uplink 2 marked down: $((2 - n)) of 2"
 before=$(jqs "$TMP/c.sock" '[.paths[] | select(.local | startswith("10.201.2.2")) | .tx_packets] | add')
-ip netns exec "$R" nft delete table inet cut
+uplink_restore "$R"
 t0=$(now)
 ip netns exec "$C" ping -i 0.05 -c 60 -q 10.99.0.2 >/dev/null 2>&1 & PP=$!
 back=""

@@ -97,6 +97,21 @@ ns_bg() {	# ns_bg NS LOGFILE CMD...
 	PIDS="$PIDS $LAST_PID"
 }
 
+# Cut an uplink where it enters a router: every frame in or out of IF is dropped (nftables),
+# until uplink_restore. The link itself stays up, as when an ISP fails upstream.
+uplink_cut() {	# uplink_cut NS IF
+	ip netns exec "$1" nft -f - <<-EOF
+	table inet cut {
+		chain f {
+			type filter hook forward priority 0;
+			iifname "$2" drop
+			oifname "$2" drop
+		}
+	}
+	EOF
+}
+uplink_restore() { ip netns exec "$1" nft delete table inet cut; }
+
 # Wait up to $2 seconds (in 0.1 s steps) for a command to succeed.
 wait_for() {	# wait_for "CMD" SECONDS
 	_n=$(($2 * 10))
