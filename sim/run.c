@@ -337,7 +337,7 @@ static void tcp_pump(struct sim *sim, struct flow *f)
 
 	f->pump = false;
 	while (sim->now < sim->end_ns && tcp_sender_next(f->snd, sim->now, &seg)) {
-		size_t len = inner_init(p, IN_TCP_SEG, 40 + (size_t)seg.len, f->index, sim->now);
+		size_t len = inner_init(p, IN_TCP_SEG, 52 + (size_t)seg.len, f->index, seg.ts);
 
 		put32(p + 24, seg.seq);
 		put16(p + 28, seg.len);
@@ -357,10 +357,13 @@ static void pump_flows(struct sim *sim)
 static void send_ack(struct sim *sim, struct flow *f, const struct tcp_ack *a)
 {
 	uint8_t p[128];
-	size_t len = inner_init(p, IN_TCP_ACK, a->nsack ? 52 + 8u * a->nsack : 40, f->index, 0);
+	/* IP, TCP and the timestamp option, 2 + 8 per block of the SACK option and 2 of padding */
+	size_t len = inner_init(p, IN_TCP_ACK, a->nsack ? 56 + 8u * a->nsack : 52, f->index,
+				a->tsecr);
 
 	put32(p + 24, a->cum);
 	p[28] = a->nsack;
+	p[29] = a->dsack;
 	for (unsigned k = 0; k < a->nsack && k < 3; k++) {
 		put32(p + 32 + 8 * k, a->sack[k].start);
 		put32(p + 36 + 8 * k, a->sack[k].end);
@@ -416,7 +419,8 @@ static void client_deliver(struct sim *sim, const uint8_t *p, size_t len)
 	}
 	if (fi < sim->nflows && sim->flows[fi].rcv) {
 		struct flow *f = &sim->flows[fi];
-		struct tcp_seg seg = { .seq = get32(p + 24), .len = get16(p + 28), .retx = p[30] };
+		struct tcp_seg seg = { .seq = get32(p + 24), .len = get16(p + 28), .retx = p[30],
+				       .ts = get64(p + 16) };
 
 		if (tcp_receiver_on_seg(f->rcv, sim->now, &seg, &ack))
 			send_ack(sim, f, &ack);
@@ -437,7 +441,8 @@ static void server_deliver(struct sim *sim, const uint8_t *p, size_t len)
 		app_emit(&sim->server, reply, PING_LEN);
 	} else if (kind == IN_TCP_ACK && fi < sim->nflows && sim->flows[fi].snd) {
 		struct flow *f = &sim->flows[fi];
-		struct tcp_ack a = { .cum = get32(p + 24), .nsack = p[28] };
+		struct tcp_ack a = { .cum = get32(p + 24), .nsack = p[28], .dsack = p[29] != 0,
+				     .tsecr = get64(p + 16) };
 
 		if (a.nsack > 3)
 			a.nsack = 3;
@@ -629,7 +634,7 @@ static int setup(struct sim *sim)
 			if (ts->kind == TRAFFIC_TCP) {
 				struct tcp_config c;
 
-				tcp_config_default(&c, MTU - 40);
+				tcp_config_default(&c, MTU - 52);	/* IP, TCP, timestamps */
 				f->snd = tcp_sender_new(&c);
 				f->rcv = tcp_receiver_new(&c);
 				if (!f->snd || !f->rcv)

@@ -12,12 +12,15 @@
 #include "core/path.h"
 
 #define DUPTHRESH 3
+#define MAX_REORDERING 300	/* Linux's net.ipv4.tcp_max_reordering */
 #define MAX_RTO_NS (60ull * 1000000000)
 #define INIT_RTO_NS (1000ull * 1000000)
 #define DELACK_NS (40ull * 1000000)
 #define MAX_INTERVALS 64
 
-enum { SACKED = 1, LOST = 2, RETX = 4 };
+/* EVER_RETX outlives the segment's acknowledgement (until its ring slot is reused), so that a
+ * D-SACK for it below snd_una can still be told from a tunnel's duplicate */
+enum { SACKED = 1, LOST = 2, RETX = 4, EVER_RETX = 8 };
 enum state { OPEN, RECOVERY, LOSS };
 
 struct tcp_sender {
@@ -27,8 +30,17 @@ struct tcp_sender {
 	uint64_t *sent_ns;
 	uint32_t una, nxt, high_sacked, lost_edge, retx_next, recovery_point;
 	uint32_t sacked_out, lost_out, retrans_out, dupacks;
+	/* how far below the highest SACKed segment a hole may be before it counts as lost: 3,
+	 * then the deepest reordering seen (Linux's tp->reordering) */
+	uint32_t reordering;
 	uint32_t cwnd, cwnd_cnt, ssthresh;
 	enum state state;
+	bool fast_retransmit;		/* the first lost segment goes now, whatever the pipe */
+	/* undo of the last reduction: what it replaced, where it began, its retransmissions
+	 * not yet reported as duplicates, and when the first of them left (0: none yet) */
+	bool undo_armed;
+	uint32_t prior_cwnd, prior_ssthresh, undo_marker, undo_retrans;
+	uint64_t retrans_stamp;
 	uint64_t srtt, rttvar, rto, rto_at;
 	struct tcp_sender_stats stats;
 };
@@ -48,6 +60,8 @@ struct tcp_receiver {
 	uint64_t delack_at;
 	uint64_t dups;
 	int32_t last_interval;		/* the interval the latest segment went into, or -1 */
+	uint32_t last_ack_cum;		/* Last.ACK.sent of RFC 7323 */
+	uint64_t ts_recent;
 };
 
 static bool before(uint32_t a, uint32_t b)
@@ -96,6 +110,7 @@ struct tcp_sender *tcp_sender_new(const struct tcp_config *c)
 	}
 	s->cwnd = c->init_cwnd;
 	s->ssthresh = c->max_cwnd;
+	s->reordering = DUPTHRESH;
 	s->rto = INIT_RTO_NS;
 	s->rto_at = UINT64_MAX;
 	return s;
@@ -140,19 +155,32 @@ static void set_flag(struct tcp_sender *s, uint32_t seq, uint8_t f)
 	}
 }
 
+/* A segment sent once arrived `depth` segments below the highest SACKed one: that is
+ * reordering, not loss; holes that shallow are not lost from now on. */
+static void saw_reordering(struct tcp_sender *s, uint32_t seq)
+{
+	uint32_t depth = s->high_sacked - seq;
+
+	if (!before(seq, s->high_sacked) || (s->flags[seq & s->mask] & (SACKED | EVER_RETX)))
+		return;
+	if (depth > s->reordering)
+		s->reordering = depth < MAX_REORDERING ? depth : MAX_REORDERING;
+}
+
 /* Segments below cum have left: forget their flags and counts. */
 static void advance_una(struct tcp_sender *s, uint32_t cum)
 {
 	while (before(s->una, cum)) {
 		uint8_t *p = &s->flags[s->una & s->mask];
 
+		saw_reordering(s, s->una);
 		if (*p & SACKED)
 			s->sacked_out--;
 		if (*p & LOST)
 			s->lost_out--;
 		if (*p & RETX)
 			s->retrans_out--;
-		*p = 0;
+		*p &= EVER_RETX;
 		s->una++;
 	}
 	if (before(s->lost_edge, s->una))
@@ -175,20 +203,24 @@ static void apply_sack(struct tcp_sender *s, uint32_t start, uint32_t end)
 		end = s->nxt;
 	if (!before(start, end))
 		return;
-	for (k = end; before(start, k) && !(s->flags[(k - 1) & s->mask] & SACKED); k--)
+	for (k = end; before(start, k) && !(s->flags[(k - 1) & s->mask] & SACKED); k--) {
+		saw_reordering(s, k - 1);
 		set_flag(s, k - 1, SACKED);
-	for (k = start; before(k, end) && !(s->flags[k & s->mask] & SACKED); k++)
+	}
+	for (k = start; before(k, end) && !(s->flags[k & s->mask] & SACKED); k++) {
+		saw_reordering(s, k);
 		set_flag(s, k, SACKED);
+	}
 	if (before(s->high_sacked, end))
 		s->high_sacked = end;
 }
 
-/* Forward acknowledgement: a hole DUPTHRESH segments below the highest SACKed one is lost. */
+/* Forward acknowledgement: a hole `reordering` segments below the highest SACKed one is lost. */
 static void mark_losses(struct tcp_sender *s)
 {
-	uint32_t limit = s->high_sacked - DUPTHRESH;
+	uint32_t limit = s->high_sacked - s->reordering;
 
-	if (!before(s->una + DUPTHRESH, s->high_sacked + 1))
+	if (!before(s->una + s->reordering, s->high_sacked + 1))
 		return;
 	for (; before(s->lost_edge, limit); s->lost_edge++)
 		if (!(s->flags[s->lost_edge & s->mask] & SACKED))
@@ -220,6 +252,63 @@ static void grow_cwnd(struct tcp_sender *s, uint32_t acked)
 		s->cwnd = s->c.max_cwnd;
 }
 
+/* A reduction begins (recovery or RTO): remember what to return to if it proves spurious.
+ * Linux keeps the older values when an RTO interrupts a recovery. */
+static void arm_undo(struct tcp_sender *s)
+{
+	uint32_t cur = s->cwnd / 2 + s->cwnd / 4;
+
+	if (s->state != OPEN)
+		return;
+	s->prior_cwnd = s->cwnd;
+	s->prior_ssthresh = s->ssthresh > cur ? s->ssthresh : cur;
+	s->undo_armed = true;
+	s->undo_marker = s->una;
+	s->undo_retrans = 0;
+	s->retrans_stamp = 0;
+}
+
+/* Linux's tcp_undo_cwnd_reduction with Reno's undo_cwnd: back to the window before, and to
+ * slow start if that is where the reduction caught the flow. */
+static void undo(struct tcp_sender *s)
+{
+	if (s->cwnd < s->prior_cwnd)
+		s->cwnd = s->prior_cwnd;
+	if (s->ssthresh < s->prior_ssthresh)
+		s->ssthresh = s->prior_ssthresh;
+	/* the hole was reordering: as deep as it reached (Linux: tcp_check_sack_reordering) */
+	if (before(s->undo_marker, s->high_sacked) && s->high_sacked - s->undo_marker > s->reordering)
+		s->reordering = s->high_sacked - s->undo_marker < MAX_REORDERING ?
+				s->high_sacked - s->undo_marker : MAX_REORDERING;
+	s->undo_armed = false;
+	s->state = OPEN;
+	s->stats.undos++;
+}
+
+/* Did this episode retransmit seq? (Only then does a D-SACK for it say the retransmission
+ * was needless; the tunnel may duplicate a segment on its own.) */
+static bool was_retransmitted(const struct tcp_sender *s, uint32_t seq)
+{
+	return !before(seq, s->undo_marker) && before(seq, s->nxt) &&
+	       s->nxt - seq <= s->mask + 1 && (s->flags[seq & s->mask] & EVER_RETX);
+}
+
+/* Was the reduction spurious? D-SACKs for every retransmission, or an ACK past them that
+ * echoes a timestamp older than the first retransmission (the original got there). */
+static void check_undo(struct tcp_sender *s, const struct tcp_ack *a, uint32_t acked)
+{
+	if (!s->undo_armed)
+		return;
+	if (a->dsack && a->nsack && was_retransmitted(s, a->sack[0].start) &&
+	    s->undo_retrans > 0 && --s->undo_retrans == 0) {
+		undo(s);
+		return;
+	}
+	if (s->state != OPEN && acked && s->retrans_stamp && a->tsecr &&
+	    a->tsecr < s->retrans_stamp && s->retrans_out == 0)
+		undo(s);
+}
+
 void tcp_sender_on_ack(struct tcp_sender *s, uint64_t now, const struct tcp_ack *a)
 {
 	uint32_t acked = 0;
@@ -238,18 +327,21 @@ void tcp_sender_on_ack(struct tcp_sender *s, uint64_t now, const struct tcp_ack 
 	} else if (a->cum == s->una && s->una != s->nxt) {
 		s->dupacks++;	/* RFC 5681: same cumulative point; an older ACK is no duplicate */
 	}
-	for (unsigned k = 0; k < a->nsack && k < 3; k++)
+	for (unsigned k = a->dsack ? 1 : 0; k < a->nsack && k < 3; k++)
 		apply_sack(s, a->sack[k].start, a->sack[k].end);
 	mark_losses(s);
-	if (s->state == OPEN && (s->lost_out || s->dupacks >= DUPTHRESH)) {
+	check_undo(s, a, acked);
+	if (s->state == OPEN && (s->lost_out || s->dupacks >= s->reordering)) {
 		if (!s->lost_out && !(s->flags[s->una & s->mask] & SACKED))
 			set_flag(s, s->una, LOST);	/* dupacks without SACK: the first hole */
+		arm_undo(s);
 		s->state = RECOVERY;
 		s->recovery_point = s->nxt;
 		s->ssthresh = s->cwnd / 2 > 2 ? s->cwnd / 2 : 2;
 		s->cwnd = s->ssthresh;
 		s->cwnd_cnt = 0;
 		s->retx_next = s->una;
+		s->fast_retransmit = true;	/* RFC 6675 4.2; Linux's PRR sends it at once too */
 		s->stats.fast_recoveries++;
 	} else if (s->state != OPEN && !before(s->una, s->recovery_point)) {
 		s->state = OPEN;
@@ -263,32 +355,39 @@ void tcp_sender_on_ack(struct tcp_sender *s, uint64_t now, const struct tcp_ack 
 
 int tcp_sender_next(struct tcp_sender *s, uint64_t now, struct tcp_seg *out)
 {
+	bool forced = s->fast_retransmit;
 	uint32_t seq;
 
-	if (pipe_of(s) >= s->cwnd)
+	s->fast_retransmit = false;
+	if (pipe_of(s) >= s->cwnd && !forced)
 		return 0;
 	/* lost segments first */
 	while (s->lost_out > s->retrans_out && before(s->retx_next, s->nxt)) {
 		seq = s->retx_next++;
 		if ((s->flags[seq & s->mask] & (LOST | RETX)) == LOST) {
 			set_flag(s, seq, RETX);
+			s->flags[seq & s->mask] |= EVER_RETX;
 			s->sent_ns[seq & s->mask] = now;
 			s->stats.retransmits++;
 			s->stats.segs_sent++;
-			*out = (struct tcp_seg){ .seq = seq, .len = (uint16_t)s->c.mss, .retx = 1 };
+			s->undo_retrans++;
+			if (!s->retrans_stamp)
+				s->retrans_stamp = now;
+			*out = (struct tcp_seg){ .seq = seq, .len = (uint16_t)s->c.mss, .retx = 1,
+						 .ts = now };
 			if (s->rto_at == UINT64_MAX)
 				s->rto_at = now + s->rto;
 			return 1;
 		}
 	}
-	if (s->nxt - s->una >= s->c.max_cwnd ||
+	if (pipe_of(s) >= s->cwnd || s->nxt - s->una >= s->c.max_cwnd ||
 	    (s->c.limit_segments && !before(s->nxt, s->c.limit_segments)))
 		return 0;
 	seq = s->nxt++;
 	s->flags[seq & s->mask] = 0;
 	s->sent_ns[seq & s->mask] = now;
 	s->stats.segs_sent++;
-	*out = (struct tcp_seg){ .seq = seq, .len = (uint16_t)s->c.mss, .retx = 0 };
+	*out = (struct tcp_seg){ .seq = seq, .len = (uint16_t)s->c.mss, .retx = 0, .ts = now };
 	if (s->rto_at == UINT64_MAX)
 		s->rto_at = now + s->rto;
 	return 1;
@@ -310,6 +409,7 @@ void tcp_sender_on_timer(struct tcp_sender *s, uint64_t now)
 		return;
 	}
 	s->stats.timeouts++;
+	arm_undo(s);
 	flight = (s->nxt - s->una) - s->sacked_out;
 	s->ssthresh = flight / 2 > 2 ? flight / 2 : 2;
 	s->cwnd = 1;
@@ -363,13 +463,22 @@ void tcp_receiver_free(struct tcp_receiver *r)
 	free(r);
 }
 
-/* The ACK: cumulative point, then the freshest intervals, the latest segment's first. */
-static void make_ack(struct tcp_receiver *r, struct tcp_ack *a)
+/* The ACK: a D-SACK for dup_seq if dup (RFC 2883), the cumulative point, then the freshest
+ * intervals, the latest segment's first. */
+static void make_ack(struct tcp_receiver *r, struct tcp_ack *a, bool dup, uint32_t dup_seq)
 {
 	bool used[MAX_INTERVALS] = { false };
 
 	a->cum = r->rcv_nxt;
 	a->nsack = 0;
+	a->dsack = dup;
+	a->tsecr = r->ts_recent;
+	r->last_ack_cum = r->rcv_nxt;
+	if (dup) {
+		a->sack[0].start = dup_seq;
+		a->sack[0].end = dup_seq + 1;
+		a->nsack = 1;
+	}
 	if (r->last_interval >= 0 && (unsigned)r->last_interval < r->nint) {
 		a->sack[a->nsack].start = r->in[r->last_interval].start;
 		a->sack[a->nsack].end = r->in[r->last_interval].end;
@@ -432,9 +541,12 @@ int tcp_receiver_on_seg(struct tcp_receiver *r, uint64_t now, const struct tcp_s
 	uint32_t seq = seg->seq;
 	int k;
 
+	/* RFC 7323: echo the segment that the last ACK asked for, not a later one */
+	if (!before(r->last_ack_cum, seq) && seg->ts >= r->ts_recent)
+		r->ts_recent = seg->ts;
 	if (before(seq, r->rcv_nxt) || !before(seq, r->rcv_nxt + r->c.max_cwnd)) {
 		r->dups += before(seq, r->rcv_nxt);
-		make_ack(r, ack_out);
+		make_ack(r, ack_out, before(seq, r->rcv_nxt), seq);
 		return 1;
 	}
 	if (seq == r->rcv_nxt) {
@@ -448,7 +560,7 @@ int tcp_receiver_on_seg(struct tcp_receiver *r, uint64_t now, const struct tcp_s
 		}
 		r->last_interval = -1;
 		if (filled || !r->c.delayed_ack || ++r->unacked >= 2) {
-			make_ack(r, ack_out);
+			make_ack(r, ack_out, false, 0);
 			return 1;
 		}
 		if (r->delack_at == UINT64_MAX)
@@ -456,10 +568,17 @@ int tcp_receiver_on_seg(struct tcp_receiver *r, uint64_t now, const struct tcp_s
 		return 0;
 	}
 	k = insert_interval(r, seq);
-	if (k == -1)
+	if (k == -1) {
 		r->dups++;
+		/* RFC 2883: after the D-SACK, the block the duplicate lies in */
+		for (k = 0; k < (int)r->nint && before(r->in[k].end, seq + 1); k++)
+			;
+		r->last_interval = k;
+		make_ack(r, ack_out, true, seq);
+		return 1;
+	}
 	r->last_interval = k >= 0 ? k : -1;
-	make_ack(r, ack_out);
+	make_ack(r, ack_out, false, 0);
 	return 1;
 }
 
@@ -472,7 +591,7 @@ int tcp_receiver_on_timer(struct tcp_receiver *r, uint64_t now, struct tcp_ack *
 {
 	if (now < r->delack_at)
 		return 0;
-	make_ack(r, ack_out);
+	make_ack(r, ack_out, false, 0);
 	return 1;
 }
 

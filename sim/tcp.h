@@ -2,7 +2,12 @@
  * of `mss` bytes numbered from 0. Good enough to show what reordering and loss across tunnel
  * paths do to TCP: slow start, Reno congestion avoidance, SACK-based fast recovery with
  * forward-acknowledgement loss marking (a hole DupThresh segments below the highest SACKed one
- * is lost), one window reduction per recovery, RFC 6298 RTO with backoff and Karn's rule.
+ * is lost), one window reduction per recovery, RFC 6298 RTO with backoff and Karn's rule, and
+ * Linux's undo of a reduction that proves spurious: by timestamps (Eifel, RFC 3522: the ACK
+ * that covers a retransmitted hole echoes the original's send time) or by D-SACK (RFC 2883:
+ * every retransmission of the episode is reported as a duplicate). Without undo, a hole that
+ * the tunnel's reorder buffer releases early and that is then filled late would cost a whole
+ * window reduction here and nothing on a real host.
  * _new allocates every ring once, _free frees; the per-segment calls never allocate. No clock:
  * time comes in as nanoseconds. */
 #ifndef MPT_TCP_H
@@ -14,12 +19,15 @@ struct tcp_seg {
 	uint32_t seq;		/* segment number */
 	uint16_t len;
 	uint8_t retx;
+	uint64_t ts;		/* TSval: the sender's clock when this copy left */
 };
 
 struct tcp_ack {
 	uint32_t cum;		/* next segment expected */
 	uint8_t nsack;
+	uint8_t dsack;		/* sack[0] reports a segment received twice (RFC 2883) */
 	struct { uint32_t start, end; } sack[3];	/* [start, end), most recent first */
+	uint64_t tsecr;		/* TSecr: TS.Recent of RFC 7323, 0 before any */
 };
 
 struct tcp_config {
@@ -32,7 +40,7 @@ struct tcp_config {
 };
 
 struct tcp_sender_stats {
-	uint64_t segs_sent, retransmits, fast_recoveries, timeouts;
+	uint64_t segs_sent, retransmits, fast_recoveries, timeouts, undos;
 	uint32_t cwnd, ssthresh, snd_una;
 	uint64_t srtt_ns;
 };

@@ -31,6 +31,9 @@ struct net {
 	unsigned n;
 	bool (*drop)(const struct tcp_seg *seg, uint64_t now);
 	bool swap_next;			/* deliver the next two segments swapped */
+	uint32_t late_seq;		/* this segment's first copy arrives late_by later */
+	uint64_t late_by;
+	bool no_ts;			/* strip timestamps (a path that drops the option) */
 	uint32_t max_cwnd_seen;
 };
 
@@ -62,6 +65,10 @@ static void pump(struct net *n)
 			at += 2 * (uint64_t)MSS * 8 * 1000000000ull / n->rate_bps;	/* overtaken by the next */
 			n->swap_next = false;
 		}
+		if (seg.seq == n->late_seq && !seg.retx)
+			at += n->late_by;
+		if (n->no_ts)
+			seg.ts = 0;
 		add(n, (struct pkt){ .at = at, .seg = seg });
 	}
 }
@@ -115,6 +122,7 @@ static struct net *net_new(uint64_t rate, uint64_t delay, bool delack)
 	n->r = tcp_receiver_new(&c);
 	n->rate_bps = rate;
 	n->delay = delay;
+	n->late_seq = UINT32_MAX;
 	return n;
 }
 
@@ -177,7 +185,45 @@ static void test_one_loss_fast_recovery(void **unused)
 	assert_int_equal(stats(n).fast_recoveries, 1);
 	assert_int_equal(stats(n).retransmits, 1);
 	assert_int_equal(stats(n).timeouts, 0);
+	assert_int_equal(stats(n).undos, 0);		/* a real loss stays a reduction */
 	assert_true(stats(n).ssthresh <= n->max_cwnd_seen / 2 + 1);
+	net_free(n);
+}
+
+/* Segment 100 is not lost but 5 ms late: 60 later ones overtake it, so it is retransmitted
+ * and the window halved; then the original fills the hole. The ACK that covers it echoes the
+ * original's timestamp, older than the retransmission: the reduction is undone (Eifel), and
+ * the flow, caught in slow start, is back in slow start. */
+static void test_late_segment_undone_by_timestamp(void **unused)
+{
+	struct net *n = net_new(100000000, 10 * MS, true);
+
+	(void)unused;
+	n->late_seq = 100;
+	n->late_by = 5 * MS;
+	run(n, 2000 * MS);
+	assert_int_equal(stats(n).fast_recoveries, 1);
+	assert_int_equal(stats(n).retransmits, 1);
+	assert_int_equal(stats(n).undos, 1);
+	assert_int_equal(stats(n).ssthresh, 16384);
+	assert_int_equal(tcp_receiver_dup_segs(n->r), 1);	/* the retransmission */
+	net_free(n);
+}
+
+/* The same without timestamps: the retransmission arrives as a duplicate, the receiver
+ * reports it with a D-SACK, and that undoes the reduction. */
+static void test_late_segment_undone_by_dsack(void **unused)
+{
+	struct net *n = net_new(100000000, 10 * MS, true);
+
+	(void)unused;
+	n->late_seq = 100;
+	n->late_by = 5 * MS;
+	n->no_ts = true;
+	run(n, 2000 * MS);
+	assert_int_equal(stats(n).fast_recoveries, 1);
+	assert_int_equal(stats(n).undos, 1);
+	assert_int_equal(stats(n).ssthresh, 16384);
 	net_free(n);
 }
 
@@ -196,6 +242,7 @@ static void test_several_losses_one_recovery(void **unused)
 	assert_int_equal(stats(n).fast_recoveries, 1);
 	assert_int_equal(stats(n).retransmits, 4);
 	assert_int_equal(stats(n).timeouts, 0);
+	assert_int_equal(stats(n).undos, 0);
 	net_free(n);
 }
 
@@ -312,11 +359,18 @@ static void test_receiver(void **unused)
 	assert_int_equal(a.sack[1].end, 9);
 	assert_int_equal(a.sack[2].start, 5);
 	assert_int_equal(a.sack[2].end, 6);
-	/* a duplicate is counted and acknowledged at once */
+	/* a duplicate is counted, acknowledged at once and reported first, as a D-SACK */
 	s.seq = 7;
 	assert_int_equal(tcp_receiver_on_seg(r, 54 * MS, &s, &a), 1);
+	assert_int_equal(a.dsack, 1);
+	assert_int_equal(a.sack[0].start, 7);
+	assert_int_equal(a.sack[0].end, 8);
+	assert_int_equal(a.sack[1].start, 7);	/* then the block it fell into */
+	assert_int_equal(a.sack[1].end, 9);
 	s.seq = 1;
 	tcp_receiver_on_seg(r, 55 * MS, &s, &a);
+	assert_int_equal(a.dsack, 1);
+	assert_int_equal(a.sack[0].start, 1);
 	assert_int_equal(tcp_receiver_dup_segs(r), 2);
 	/* filling 3 and 4 joins the block at 5 */
 	s.seq = 3;
@@ -324,7 +378,43 @@ static void test_receiver(void **unused)
 	s.seq = 4;
 	tcp_receiver_on_seg(r, 57 * MS, &s, &a);
 	assert_int_equal(a.cum, 6);
+	assert_int_equal(a.dsack, 0);
 	assert_int_equal(tcp_receiver_delivered_bytes(r), 6ull * MSS);
+	tcp_receiver_free(r);
+}
+
+/* RFC 7323: TSecr echoes the segment the last ACK asked for; segments above it (a hole
+ * below them, or the second of a delayed pair) do not move it. */
+static void test_receiver_timestamps(void **unused)
+{
+	struct tcp_config c;
+	struct tcp_receiver *r;
+	struct tcp_ack a;
+	struct tcp_seg s = { .len = MSS };
+
+	(void)unused;
+	tcp_config_default(&c, MSS);
+	r = tcp_receiver_new(&c);
+	s.seq = 0;
+	s.ts = 100;
+	tcp_receiver_on_seg(r, 0, &s, &a);
+	s.seq = 1;
+	s.ts = 101;
+	tcp_receiver_on_seg(r, 1, &s, &a);
+	assert_int_equal(a.tsecr, 100);		/* the delayed pair: the first one's */
+	s.seq = 3;
+	s.ts = 103;
+	tcp_receiver_on_seg(r, 2, &s, &a);
+	assert_int_equal(a.tsecr, 100);		/* above the hole at 2 */
+	s.seq = 2;
+	s.ts = 102;
+	tcp_receiver_on_seg(r, 3, &s, &a);
+	assert_int_equal(a.cum, 4);
+	assert_int_equal(a.tsecr, 102);		/* the hole's filler */
+	s.seq = 2;
+	s.ts = 90;				/* an old copy does not move it back */
+	tcp_receiver_on_seg(r, 4, &s, &a);
+	assert_int_equal(a.tsecr, 102);
 	tcp_receiver_free(r);
 }
 
@@ -348,12 +438,15 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slow_start),
 		cmocka_unit_test(test_one_loss_fast_recovery),
+		cmocka_unit_test(test_late_segment_undone_by_timestamp),
+		cmocka_unit_test(test_late_segment_undone_by_dsack),
 		cmocka_unit_test(test_several_losses_one_recovery),
 		cmocka_unit_test(test_blackout_rto),
 		cmocka_unit_test(test_small_reordering_no_retransmit),
 		cmocka_unit_test(test_goodput),
 		cmocka_unit_test(test_congestion_avoidance),
 		cmocka_unit_test(test_receiver),
+		cmocka_unit_test(test_receiver_timestamps),
 		cmocka_unit_test(test_bad_config),
 	};
 
