@@ -36,8 +36,9 @@ DEPS_DEMO  := $(DEPS_BUILD) gnuplot-nox
 # the netns tests: the real daemon between namespaces, checked with real tools
 DEPS_NETNS := iproute2 iputils-ping netcat-openbsd nftables iperf3 jq procps ethtool mptcpize
 DEPS_TEST  := $(DEPS_DEMO) clang libclang-rt-14-dev $(DEPS_NETNS)
+DEPS_BENCH := $(DEPS_DEMO) $(DEPS_NETNS) wireguard-go wireguard-tools
 
-.PHONY: all demo test netns netem-test unit simcheck asan clang-check bench plots fuzz fuzz-regress clean deps-demo deps-test
+.PHONY: all demo test netns netem-test unit simcheck asan clang-check bench plots fuzz fuzz-regress clean deps-demo deps-test deps-bench
 all: $(B)/sim $(B)/mptun $(B)/wiretool $(B)/linkemu $(UNIT_BIN) $(DAEMON_UNIT_BIN)
 
 $(B)/obj/%.o: %.c
@@ -78,6 +79,8 @@ deps-demo:
 	@scripts/deps.sh $(DEPS_DEMO)
 deps-test:
 	@scripts/deps.sh $(DEPS_TEST)
+deps-bench:
+	@scripts/deps.sh $(DEPS_BENCH)
 
 # The demo: default four-link mix, every scheduler, table on the terminal, PNGs in plots/out/.
 demo: deps-demo
@@ -121,6 +124,7 @@ test: deps-test
 	$(Q)$(MAKE) --no-print-directory asan
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory netns
+	$(Q)tests/netem/suite.sh $(B)
 
 # the real daemon between network namespaces (root; skips with a reason otherwise)
 netns: all
@@ -131,7 +135,7 @@ netem-test: deps-test
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/netem/suite.sh $(B)
 
-bench: deps-demo
+bench: deps-bench
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench.sh $(B)/sim
 	$(Q)tests/netns/bench-daemon.sh $(B) 10

@@ -6,7 +6,7 @@ set -u
 B=${1:-build}
 out=plots/out
 mkdir -p "$out"
-BENCH_TSV=$out/testbed.tsv tests/netem/suite.sh "$B" | grep -E '^(INFO|SKIP)'
+ONLY="aggregation heterogeneous" BENCH_TSV=$out/testbed.tsv tests/netem/suite.sh "$B" | grep -E '^(INFO|SKIP)'
 [ -s "$out/testbed.tsv" ] || exit 0
 awk -F'\t' 'NR > 1 {v[$2, $1] = $3; if (!seen[$2]++) order[++n] = $2}
 	END {for (i = 1; i <= n; i++) {c = order[i]; printf "%s\t%s\t%s\n", c, v[c, "aggregation"], v[c, "heterogeneous"]}}' \

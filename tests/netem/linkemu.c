@@ -175,7 +175,17 @@ int main(int argc, char **argv)
 
 	scenario_init(&sc, "sim/traces");
 	for (int k = 1; k < argc; k++) {
-		if (!strcmp(argv[k], "--seed") && k + 1 < argc) {
+		if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
+			printf("usage: linkemu [--seed N] --pair IF_A,IF_B,SPEC [--pair ...]\n\n"
+			       "Forwards frames between IF_A and IF_B through the simulator's link model\n"
+			       "on the wall clock (up: A to B, down: B to A), up to %d pairs. SPEC is sim's\n"
+			       "--link syntax: rate=20M or trace=FILE, delay=20ms, jitter=2ms, loss=1%%,\n"
+			       "ge=P:R[:H[:K]], queue=64k, down=5s-12s (from start-up). The interfaces must\n"
+			       "not offload (ethtool -K IF tso off gso off gro off tx off). Runs until\n"
+			       "SIGINT/SIGTERM, then prints its counters. --seed N seeds the loss draws (1).\n",
+			       MAX_PAIRS);
+			return 0;
+		} else if (!strcmp(argv[k], "--seed") && k + 1 < argc) {
 			char *end;
 
 			seed = strtoull(argv[++k], &end, 10);
@@ -217,7 +227,7 @@ int main(int argc, char **argv)
 	prctl(PR_SET_TIMERSLACK, 1UL);	/* wake on time: a 20 Mbit/s packet lasts 600 us */
 	for (unsigned i = 0; i < npairs; i++) {
 		struct pair *p = &pairs[i];
-		int fa = open_if(p->a), fb = open_if(p->b);
+		int fa = open_if(p->a), fb = fa < 0 ? -1 : open_if(p->b);	/* one line */
 
 		if (fa < 0 || fb < 0)
 			return 1;

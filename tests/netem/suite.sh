@@ -4,13 +4,16 @@
 #
 #   client c1..c4 --- [emu: e1a..e4a <link model> e1b..e4b] --- r1..r4 router rs --- s0 server
 #   10.30.X.2                                                   10.30.X.1       10.40.0.1  10.40.0.2
+#                                                                       router rs2 --- s1 (second
+#                                                                       10.41.0.1  10.41.0.2 address)
 #
 # Link emulation: netem (tc) where the kernel has sch_netem, otherwise linkemu, the simulator's
 # own link model (sim/link.c) driven by the wall clock over AF_PACKET; the output says which.
 # Usage: tests/netem/suite.sh [BUILD_DIR]   DUR=seconds per iperf3 run (default 20);
 #        BENCH_TSV=FILE also writes the aggregation and heterogeneous figures for make bench;
-#        ONLY="aggregation heterogeneous lossy failover trace" runs those parts alone;
-#        SCHEDS="..." the schedulers compared (default: all four).
+#        ONLY="aggregation two-addresses heterogeneous lossy failover trace" runs those parts alone;
+#        SCHEDS="..." the schedulers compared (default: all four);
+#        KEEP=DIR keeps every iperf3 JSON there (N-what.json), to look at a run second by second.
 cd "$(dirname "$0")/../.." || exit 1
 B=${1:-build}
 DUR=${DUR:-20}
@@ -18,10 +21,42 @@ MPTUN=$(pwd)/$B/mptun
 EMU=$(pwd)/$B/linkemu
 SIM=$(pwd)/$B/sim
 LTE=sim/traces/TMobile-LTE-short
+PARTS="aggregation two-addresses heterogeneous lossy failover trace"
+SCHEDS=${SCHEDS:-"weighted lossaware roundrobin arrival"}
+ONLY=${ONLY:-$PARTS}
+# the suite's own settings: one line and exit 2 when one is wrong, before anything is set up
+case $DUR in ''|*[!0-9]*) DUR=0;; esac
+[ "$DUR" -ge 1 ] 2>/dev/null || { echo "suite: DUR: a whole number of seconds, at least 1"; exit 2; }
+for p in $ONLY; do
+	case " $PARTS " in *" $p "*) ;; *) echo "suite: ONLY: unknown part '$p' (parts: $PARTS)"; exit 2;; esac
+done
+for f in "$MPTUN" "$EMU" "$SIM"; do [ -x "$f" ] || { echo "FAIL build: $f missing (make all)"; exit 1; }; done
+for s in $SCHEDS; do
+	"$MPTUN" --sched list 2>/dev/null | grep -q "^ *$s " ||
+		{ echo "suite: SCHEDS: unknown scheduler '$s' (mptun --sched list)"; exit 2; }
+done
 . tests/netns/lib.sh
 
 need_root_and_tools iperf3 jq nft ethtool tc mptcpize
-for f in "$MPTUN" "$EMU" "$SIM"; do [ -x "$f" ] || { echo "FAIL build: $f missing"; exit 1; }; done
+
+# the emulator refuses bad arguments with one line and exit 2
+emu_bad() {	# emu_bad NAME ARGS...
+	_n=$1; shift
+	"$EMU" "$@" >"$TMP/bad.out" 2>"$TMP/bad.err"
+	_rc=$?
+	_l=$(wc -l <"$TMP/bad.err")
+	[ "$_rc" -eq 2 ] && [ "$_l" -eq 1 ] && [ ! -s "$TMP/bad.out" ]
+	check "linkemu-$_n" $? "exit $_rc, $_l line: $(cat "$TMP/bad.err")"
+}
+emu_bad unknown-option --frobnicate
+emu_bad bad-rate --pair x0,x1,rate=fast
+emu_bad missing-trace --pair x0,x1,trace=/nonexistent/lte
+emu_bad bad-pair --pair x0,rate=20M
+emu_bad no-pair --seed 1
+"$EMU" --pair nosuch0,nosuch1,rate=20M >/dev/null 2>"$TMP/bad.err"
+_rc=$?
+[ "$_rc" -eq 1 ] && [ "$(wc -l <"$TMP/bad.err")" -eq 1 ]
+check linkemu-no-interface $? "exit $_rc: $(cat "$TMP/bad.err")"
 
 ns_new C nc; ns_new E ne; ns_new R nr; ns_new S ns
 EMU_PID=""
@@ -47,6 +82,14 @@ ip -n "$S" addr add 10.40.0.2/24 dev s0
 ip -n "$R" link set rs up
 ip -n "$S" link set s0 up
 ip -n "$S" route add default via 10.40.0.1
+# the server's second address, on a link of its own (the variant with 2 addresses)
+ip link add rs2 netns "$R" type veth peer name s1 netns "$S"
+ip -n "$R" addr add 10.41.0.1/24 dev rs2
+ip -n "$S" addr add 10.41.0.2/24 dev s1
+ip -n "$R" link set rs2 up
+ip -n "$S" link set s1 up
+ip -n "$S" route add default via 10.41.0.1 dev s1 table 102
+ip -n "$S" rule add from 10.41.0.2 table 102
 ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1
 
 # netem or the emulator
@@ -112,13 +155,18 @@ ip -n "$S" mptcp limits set subflow 8 add_addr_accepted 8
 for x in 2 3 4; do ip -n "$C" mptcp endpoint add "10.30.$x.2" dev "c$x" subflow; done
 
 MS=""; MC=""
-tunnel_up() {	# tunnel_up SCHED
+tunnel_up() {	# tunnel_up SCHED [SERVER_ADDRESSES]: the server on 10.40.0.2 or on those
 	tunnel_down
-	ns_bg "$S" "$TMP/ms.log" "$MPTUN" -i mt0 -p 5000 -v 10.99.0.2 -t 10.99.0.1 -l 10.40.0.2 \
+	CUR_SCHED=$1
+	_sl=""; _cr=""
+	for a in ${2:-10.40.0.2}; do _sl="$_sl -l $a"; _cr="$_cr -r $a"; done
+	# shellcheck disable=SC2086
+	ns_bg "$S" "$TMP/ms.log" "$MPTUN" -i mt0 -p 5000 -v 10.99.0.2 -t 10.99.0.1 $_sl \
 		-K "$TMP/key" --sched "$1" -q
 	MS=$LAST_PID
 	sleep 0.2
-	ns_bg "$C" "$TMP/mc.log" "$MPTUN" -i mt0 -p 5000 -v 10.99.0.1 -t 10.99.0.2 -r 10.40.0.2 \
+	# shellcheck disable=SC2086
+	ns_bg "$C" "$TMP/mc.log" "$MPTUN" -i mt0 -p 5000 -v 10.99.0.1 -t 10.99.0.2 $_cr \
 		-l 10.30.1.2 -l 10.30.2.2 -l 10.30.3.2 -l 10.30.4.2 -K "$TMP/key" --sched "$1" -q \
 		--status "$TMP/mc.sock"
 	MC=$LAST_PID
@@ -127,18 +175,26 @@ tunnel_up() {	# tunnel_up SCHED
 }
 tunnel_down() {
 	for p in $MC $MS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	MC=""; MS=""
+	MC=""; MS=""; CUR_SCHED=""
 }
 # tcp DEST [iperf3 args...]: Mbit/s received
 tcp() {
 	_d=$1; shift
 	ip netns exec "$C" iperf3 -c "$_d" -t "$DUR" -J "$@" >"$TMP/last.json" 2>&1
+	keep "tcp-$_d$(echo "$*" | tr -d ' ')"
 	jq '.end.sum_received.bits_per_second / 1e6 | . * 10 | floor / 10' "$TMP/last.json" 2>/dev/null || echo 0
 }
 mptcp_run() {
 	ip netns exec "$C" mptcpize run iperf3 -c 10.40.0.2 -p 5202 -B 10.30.1.2 -t "$DUR" -J \
 		>"$TMP/last.json" 2>&1
+	keep mptcp
 	jq '.end.sum_received.bits_per_second / 1e6 | . * 10 | floor / 10' "$TMP/last.json" 2>/dev/null || echo 0
+}
+KEPT=0
+keep() {	# keep WHAT: a copy of the last iperf3 JSON under $KEEP
+	[ -n "${KEEP:-}" ] || return 0
+	KEPT=$((KEPT + 1))
+	mkdir -p "$KEEP" && cp "$TMP/last.json" "$KEEP/$KEPT-$1${CUR_SCHED:+-$CUR_SCHED}.json"
 }
 sim_tcp() {	# sim_tcp SCHED LINKSPEC...: the simulator's goodput on the same links
 	_s=$1; shift
@@ -172,8 +228,6 @@ sim_agree() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "inf"}'; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a >= b)}'; }
 within() { awk -v a="$1" -v b="$2" -v p="$3" 'BEGIN {r = (b > 0 ? a / b : 0); exit !(r >= 1 - p && r <= 1 + p)}'; }
-SCHEDS=${SCHEDS:-"weighted lossaware roundrobin arrival"}
-ONLY=${ONLY:-"aggregation heterogeneous lossy failover trace"}
 want() { case " $ONLY " in *" $1 "*) return 0;; esac; return 1; }
 [ -n "${BENCH_TSV:-}" ] && printf 'mix\tconfig\tmbps\n' >"$BENCH_TSV"
 bench() { [ -n "${BENCH_TSV:-}" ] && printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$BENCH_TSV"; }
@@ -206,6 +260,23 @@ if want aggregation; then
 	ge "$best" "$(awk -v s="$single" 'BEGIN {print 3.5 * s}')"
 	check aggregation $? "4 x 20 Mbit/s: single uplink $single, MPTCP $mptcp, mptun:$line Mbit/s; best $bests = $(ratio "$best" "$single")x single (>= 3.5), $(ratio "$best" "$mptcp")x MPTCP"
 	sim_agree aggregation agg $L20 $L20 $L20 $L20
+fi
+
+# ---- the server with two addresses: 4 x 2 paths over the same four uplinks
+if want two-addresses; then
+	emulate $L20 $L20 $L20 $L20
+	[ -n "${single:-}" ] || single=$(tcp 10.40.0.2 -B 10.30.1.2)
+	s2=arrival	# the daemon's default
+	if tunnel_up $s2 "10.40.0.2 10.41.0.2"; then
+		g=$(tcp 10.99.0.2)
+		paths=$("$MPTUN" status "$TMP/mc.sock" | jq -r '[.paths[] | select(.up)] | length')
+		busy=$("$MPTUN" status "$TMP/mc.sock" | jq -r '[.paths[] | select(.tx_packets > 500)] | length')
+		tunnel_down
+	else
+		g=0; paths=0; busy=0
+	fi
+	[ "$paths" -eq 8 ] && ge "$g" "$(awk -v s="$single" 'BEGIN {print 3.5 * s}')"
+	check two-addresses $? "server on 10.40.0.2 and 10.41.0.2, $s2: $paths of 8 paths up, $busy carried over 500 packets; TCP $g Mbit/s = $(ratio "$g" "$single")x the single uplink's $single (>= 3.5)"
 fi
 
 # ---- heterogeneous: 50/30/10/10 Mbit/s at 10/20/30/40 ms
