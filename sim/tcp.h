@@ -1,8 +1,10 @@
 /* tcp: a sans-I/O model of one bulk TCP flow, sender and receiver halves, counted in segments
  * of `mss` bytes numbered from 0. Good enough to show what reordering and loss across tunnel
  * paths do to TCP: slow start, Reno congestion avoidance, SACK-based fast recovery with
- * forward-acknowledgement loss marking (a hole DupThresh segments below the highest SACKed one
- * is lost), one window reduction per recovery, RFC 6298 RTO with backoff and Karn's rule, and
+ * forward-acknowledgement loss marking (a hole `reordering` segments below the highest SACKed
+ * one is lost: 3, then the deepest reordering seen, up to 300, as Linux's tp->reordering), the
+ * first retransmission sent at once, one window reduction per recovery, RFC 6298 RTO with
+ * backoff and Karn's rule, and
  * Linux's undo of a reduction that proves spurious: by timestamps (Eifel, RFC 3522: the ACK
  * that covers a retransmitted hole echoes the original's send time) or by D-SACK (RFC 2883:
  * every retransmission of the episode is reported as a duplicate). Without undo, a hole that
