@@ -70,36 +70,16 @@ static int arrival_pick(void *state, const struct sched_view *v, uint16_t *out, 
 	return 1;
 }
 
-/* lossaware keeps the rates: its hooks, on the embedded state */
-static void arrival_on_feedback(void *state, const struct sched_view *v, unsigned path)
-{
-	sched_lossaware.on_feedback(state, v, path);
-}
-
-static void arrival_on_path_state(void *state, const struct sched_view *v, unsigned path, bool up)
-{
-	sched_lossaware.on_path_state(state, v, path, up);
-}
-
-static void arrival_on_remote_new(void *state, const struct sched_view *v, unsigned remote)
-{
-	sched_lossaware.on_remote_new(state, v, remote);
-}
-
-static double arrival_weight(const void *state, const struct sched_view *v, unsigned path)
-{
-	return sched_lossaware.weight(state, v, path);
-}
-
 const struct mpt_sched_ops sched_arrival = {
 	.name = "arrival",
 	.summary = "earliest expected arrival: the nearest fast path first, others as it queues",
 	.state_size = sizeof(struct arrival_state),
 	.init = arrival_init,
 	.pick = arrival_pick,
-	.on_feedback = arrival_on_feedback,
-	.on_path_state = arrival_on_path_state,
-	.on_remote_new = arrival_on_remote_new,
-	.weight = arrival_weight,
+	/* lossaware keeps the rates: its hooks, on the embedded state */
+	.on_feedback = lossaware_on_feedback,
+	.on_path_state = lossaware_on_path_state,
+	.on_remote_new = lossaware_on_remote_new,
+	.weight = lossaware_weight_op,
 	.reinject = true,
 };

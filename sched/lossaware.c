@@ -62,7 +62,7 @@ static void update_loss(struct lossaware_state *s, const struct mpt_path *p, uns
 			 ((double)dlost / dsent - s->loss[pidx]);
 }
 
-static void lossaware_on_feedback(void *state, const struct sched_view *v, unsigned pidx)
+void lossaware_on_feedback(void *state, const struct sched_view *v, unsigned pidx)
 {
 	struct lossaware_state *s = state;
 	const struct mpt_path *p = &v->paths[pidx];
@@ -106,7 +106,7 @@ static void lossaware_on_feedback(void *state, const struct sched_view *v, unsig
 		*rate = LOSSAWARE_RATE_MIN;
 }
 
-static void lossaware_on_remote_new(void *state, const struct sched_view *v, unsigned remote)
+void lossaware_on_remote_new(void *state, const struct sched_view *v, unsigned remote)
 {
 	struct lossaware_state *s = state;
 
@@ -161,7 +161,7 @@ static int lossaware_pick(void *state, const struct sched_view *v, uint16_t *out
 	return 1;
 }
 
-static void lossaware_on_path_state(void *state, const struct sched_view *v, unsigned pidx, bool up)
+void lossaware_on_path_state(void *state, const struct sched_view *v, unsigned pidx, bool up)
 {
 	struct lossaware_state *s = state;
 
@@ -172,7 +172,7 @@ static void lossaware_on_path_state(void *state, const struct sched_view *v, uns
 		s->rate_bps[pidx] = LOSSAWARE_RATE_MIN;
 }
 
-static double lossaware_weight_op(const void *state, const struct sched_view *v, unsigned path)
+double lossaware_weight_op(const void *state, const struct sched_view *v, unsigned path)
 {
 	return lossaware_weight(state, &v->paths[path], path, v->now_ns);
 }

@@ -32,7 +32,7 @@
 #ifndef MPT_LOSSAWARE_H
 #define MPT_LOSSAWARE_H
 
-#include "core/path.h"
+#include "core/sched.h"
 
 #define LOSSAWARE_KNEE 0.005
 #define LOSSAWARE_QDELAY_NS (10ull * 1000000)
@@ -54,5 +54,12 @@ struct lossaware_state {
 
 double lossaware_weight(const struct lossaware_state *s, const struct mpt_path *p, unsigned pidx,
 			uint64_t now);
+
+/* lossaware's hooks (core/sched.h) on a struct lossaware_state, for schedulers that embed one
+ * first in their state and keep its rates (arrival) */
+void lossaware_on_feedback(void *state, const struct sched_view *v, unsigned path);
+void lossaware_on_path_state(void *state, const struct sched_view *v, unsigned path, bool up);
+void lossaware_on_remote_new(void *state, const struct sched_view *v, unsigned remote);
+double lossaware_weight_op(const void *state, const struct sched_view *v, unsigned path);
 
 #endif

@@ -194,14 +194,22 @@ static void test_one_loss_fast_recovery(void **unused)
  * and the window halved; then the original fills the hole. The ACK that covers it echoes the
  * original's timestamp, older than the retransmission: the reduction is undone (Eifel), and
  * the flow, caught in slow start, is back in slow start. */
-static void test_late_segment_undone_by_timestamp(void **unused)
+static struct net *run_late_segment(bool no_ts)
 {
 	struct net *n = net_new(100000000, 10 * MS, true);
 
-	(void)unused;
 	n->late_seq = 100;
 	n->late_by = 5 * MS;
+	n->no_ts = no_ts;
 	run(n, 2000 * MS);
+	return n;
+}
+
+static void test_late_segment_undone_by_timestamp(void **unused)
+{
+	struct net *n = run_late_segment(false);
+
+	(void)unused;
 	assert_int_equal(stats(n).fast_recoveries, 1);
 	assert_int_equal(stats(n).retransmits, 1);
 	assert_int_equal(stats(n).undos, 1);
@@ -214,13 +222,9 @@ static void test_late_segment_undone_by_timestamp(void **unused)
  * reports it with a D-SACK, and that undoes the reduction. */
 static void test_late_segment_undone_by_dsack(void **unused)
 {
-	struct net *n = net_new(100000000, 10 * MS, true);
+	struct net *n = run_late_segment(true);
 
 	(void)unused;
-	n->late_seq = 100;
-	n->late_by = 5 * MS;
-	n->no_ts = true;
-	run(n, 2000 * MS);
 	assert_int_equal(stats(n).fast_recoveries, 1);
 	assert_int_equal(stats(n).undos, 1);
 	assert_int_equal(stats(n).ssthresh, 16384);
