@@ -155,16 +155,22 @@ static void set_flag(struct tcp_sender *s, uint32_t seq, uint8_t f)
 	}
 }
 
-/* A segment sent once arrived `depth` segments below the highest SACKed one: that is
- * reordering, not loss; holes that shallow are not lost from now on. */
-static void saw_reordering(struct tcp_sender *s, uint32_t seq)
+/* seq arrived although the highest SACKed segment is above it: reordering, not loss, as deep
+ * as the distance between them; holes that shallow are not lost from now on. */
+static void reordered_by(struct tcp_sender *s, uint32_t seq)
 {
 	uint32_t depth = s->high_sacked - seq;
 
-	if (!before(seq, s->high_sacked) || (s->flags[seq & s->mask] & (SACKED | EVER_RETX)))
+	if (!before(seq, s->high_sacked) || depth <= s->reordering)
 		return;
-	if (depth > s->reordering)
-		s->reordering = depth < MAX_REORDERING ? depth : MAX_REORDERING;
+	s->reordering = depth < MAX_REORDERING ? depth : MAX_REORDERING;
+}
+
+/* A segment sent once (its arrival is no retransmission's) just arrived. */
+static void saw_reordering(struct tcp_sender *s, uint32_t seq)
+{
+	if (!(s->flags[seq & s->mask] & (SACKED | EVER_RETX)))
+		reordered_by(s, seq);
 }
 
 /* Segments below cum have left: forget their flags and counts. */
@@ -277,9 +283,7 @@ static void undo(struct tcp_sender *s)
 	if (s->ssthresh < s->prior_ssthresh)
 		s->ssthresh = s->prior_ssthresh;
 	/* the hole was reordering: as deep as it reached (Linux: tcp_check_sack_reordering) */
-	if (before(s->undo_marker, s->high_sacked) && s->high_sacked - s->undo_marker > s->reordering)
-		s->reordering = s->high_sacked - s->undo_marker < MAX_REORDERING ?
-				s->high_sacked - s->undo_marker : MAX_REORDERING;
+	reordered_by(s, s->undo_marker);
 	s->undo_armed = false;
 	s->state = OPEN;
 	s->stats.undos++;
