@@ -190,14 +190,17 @@ tcp() {
 	_d=$1; shift
 	ip netns exec "$C" iperf3 -c "$_d" -t "$DUR" -J "$@" >"$TMP/last.json" 2>&1
 	keep "tcp-$_d$(echo "$*" | tr -d ' ')"
-	jq '.end.sum_received.bits_per_second / 1e6 | . * 10 | floor / 10' "$TMP/last.json" 2>/dev/null || echo 0
+	mbps "$TMP/last.json"
+}
+mbps() {	# mbps JSON: an iperf3 run's received Mbit/s to 0.1, 0 when it failed
+	jq '.end.sum_received.bits_per_second / 1e6 | . * 10 | floor / 10' "$1" 2>/dev/null || echo 0
 }
 mptcp_run() {
 	[ "$MPTCP" = yes ] || { echo none; return; }
 	ip netns exec "$C" mptcpize run iperf3 -c 10.40.0.2 -p 5202 -B 10.30.1.2 -t "$DUR" -J \
 		>"$TMP/last.json" 2>&1
 	keep mptcp
-	jq '.end.sum_received.bits_per_second / 1e6 | . * 10 | floor / 10' "$TMP/last.json" 2>/dev/null || echo 0
+	mbps "$TMP/last.json"
 }
 KEPT=0
 keep() {	# keep WHAT: a copy of the last iperf3 JSON under $KEEP
@@ -278,8 +281,9 @@ if want two-addresses; then
 	s2=arrival	# the daemon's default
 	if tunnel_up $s2 "10.40.0.2 10.41.0.2"; then
 		g=$(tcp 10.99.0.2)
-		paths=$("$MPTUN" status "$TMP/mc.sock" | jq -r '[.paths[] | select(.up)] | length')
-		busy=$("$MPTUN" status "$TMP/mc.sock" | jq -r '[.paths[] | select(.tx_packets > 500)] | length')
+		st=$("$MPTUN" status "$TMP/mc.sock")
+		paths=$(echo "$st" | jq -r '[.paths[] | select(.up)] | length')
+		busy=$(echo "$st" | jq -r '[.paths[] | select(.tx_packets > 500)] | length')
 		tunnel_down
 	else
 		g=0; paths=0; busy=0
@@ -323,6 +327,7 @@ if want lossy; then
 fi
 
 # ---- failover: uplink 3 down from 5 s to 12 s of a 20 s run (nftables on the router)
+uplink3_tx() { "$MPTUN" status "$TMP/mc.sock" | jq '[.paths[] | select(.local | startswith("10.30.3.2")) | .tx_packets] | add'; }
 if want failover; then
 	emulate $L20 $L20 $L20 $L20
 	tunnel_up lossaware
@@ -331,13 +336,13 @@ if want failover; then
 	uplink_cut "$R" r3
 	sleep 7
 	uplink_restore "$R"
-	p3a=$("$MPTUN" status "$TMP/mc.sock" | jq '[.paths[] | select(.local | startswith("10.30.3.2")) | .tx_packets] | add')
+	p3a=$(uplink3_tx)
 	wait $IP
-	p3b=$("$MPTUN" status "$TMP/mc.sock" | jq '[.paths[] | select(.local | startswith("10.30.3.2")) | .tx_packets] | add')
+	p3b=$(uplink3_tx)
 	tunnel_down
 	ivals=$(jq -r '[.intervals[].sum.bits_per_second / 1e6 | . * 10 | floor / 10] | map(tostring) | join(" ")' "$TMP/fo.json" 2>/dev/null)
 	minv=$(jq '[.intervals[].sum.bits_per_second] | min' "$TMP/fo.json" 2>/dev/null || echo 0)
-	total=$(jq '.end.sum_received.bits_per_second / 1e6 | . * 10 | floor / 10' "$TMP/fo.json" 2>/dev/null || echo 0)
+	total=$(mbps "$TMP/fo.json")
 	[ -n "$ivals" ] && ge "$minv" 1 && [ "${p3b:-0}" -gt "$((${p3a:-0} + 100))" ]
 	check failover $? "uplink 3 down 5-12 s: run completed at $total Mbit/s, per second: $ivals; packets into uplink 3 after it came back: $((${p3b:-0} - ${p3a:-0}))"
 fi
