@@ -466,22 +466,32 @@ static void test_rekey(void **unused)
 	assert_true(engine_stats(net.server)->drop_old_session >= 1);
 }
 
+/* From time 0 to `until`, a tick per ms and, once there is a session, a packet from the
+ * client every 10 ms; returns the last datagram it sent (a capture, to replay later). */
+static struct dg traffic_until(uint64_t until)
+{
+	uint8_t pkt[200] = { 0 };
+	struct dg last = { 0 };
+
+	for (uint64_t t = 0; t < until; t += MS) {
+		if (t % (10 * MS) == 0 && engine_has_session(net.client)) {
+			engine_send(net.client, pkt, sizeof(pkt), t);
+			last = net.q[net.nq - 1];
+		}
+		run(t, t, -1);
+	}
+	return last;
+}
+
 /* The server restarts: the client notices the silence and is back within 2 s; a capture from
  * before the restart is refused by the new server. */
 static void test_server_restart(void **unused)
 {
 	uint8_t pkt[200] = { 0 };
-	struct dg old;
-	uint64_t t, back = 0;
+	uint64_t t = 1000 * MS, back = 0;
+	struct dg old = traffic_until(t);
 
 	(void)unused;
-	for (t = 0; t < 1000 * MS; t += MS) {
-		if (t % (10 * MS) == 0 && engine_has_session(net.client)) {
-			engine_send(net.client, pkt, sizeof(pkt), t);
-			old = net.q[net.nq - 1];
-		}
-		run(t, t, -1);
-	}
 	engine_free(net.server);
 	net.server = make_keyed(true, 0x5a);
 	assert_int_equal(engine_recv(net.server, 0, &net.caddr[old.local], old.buf, old.len, t),
@@ -507,18 +517,11 @@ static void test_server_restart(void **unused)
 static void test_client_restart(void **unused)
 {
 	uint8_t pkt[200] = { 0 };
-	struct dg old;
-	uint64_t t;
+	uint64_t t = 500 * MS;
+	struct dg old = traffic_until(t);
 	unsigned before;
 
 	(void)unused;
-	for (t = 0; t < 500 * MS; t += MS) {
-		if (t % (10 * MS) == 0 && engine_has_session(net.client)) {
-			engine_send(net.client, pkt, sizeof(pkt), t);
-			old = net.q[net.nq - 1];
-		}
-		run(t, t, -1);
-	}
 	before = net.delivered_server;
 	assert_true(before > 0);
 	engine_free(net.client);
