@@ -30,24 +30,37 @@ struct sent_copy {
 };
 
 /* Handshake work a responder does: a bucket of HS_BURST key agreements, one more every
- * HS_REFILL_NS. */
+ * HS_REFILL_NS; STALE answers have a bucket of the same size of their own, so that replayed
+ * old INITs (which earn one) cannot starve real handshakes. */
 #define HS_BURST 10
 #define HS_REFILL_NS (100ull * 1000000)
+/* Copies of one INIT (it goes out on every path) answered with the same RESP, within a retry
+ * interval of the first: each on the path it came by, so that one path losing its answer
+ * does not keep the session from coming up. */
+#define HS_COPIES_MAX 32
+/* A server probes a learnt client address only while it hears from it: an address that a
+ * replay (or a peer that moved on) put there is not probed for ever. */
+#define REMOTE_QUIET_NS (3000ull * 1000000)
+
+struct bucket {
+	unsigned tokens;
+	uint64_t refill_ns;
+};
 
 /* One session's keys, counters and replay window. */
 struct keyset {
 	bool live;
-	bool confirmed;			/* responder: the peer has used it, so we may send with it */
 	uint8_t phase;
 	struct aead tx, rx;
 	struct replay replay;
 	uint64_t tx_counter;
-	uint64_t born_ns;
+	uint64_t born_ns;		/* when it became current (next: when it was answered) */
 };
 
 struct remote {
 	struct mpt_addr addr;
 	uint64_t rx_packets;
+	uint64_t last_rx_ns;		/* its last authenticated datagram */
 };
 
 struct mpt_engine {
@@ -56,15 +69,23 @@ struct mpt_engine {
 	struct engine_stats stats;
 	struct mpt_rng rng;
 	uint8_t master[AEAD_KEY_LEN];
-	struct keyset ks[2];		/* ks[cur] is current, the other the previous */
-	unsigned cur;
+	/* Sessions. cur sends and receives; prev is received during its grace after cur took
+	 * over; next (responder only) is a session answered but not yet used by the peer: it
+	 * becomes cur at its first authenticated datagram, so that a session that works is never
+	 * dropped for one whose answer may have been lost. */
+	struct keyset cur, prev, next;
 	bool resync;			/* first data of a new session re-anchors the reorder buffer */
 	struct session_hs hs;		/* client: the INIT in flight */
 	bool hs_pending;
 	uint64_t hs_sent_ns;
-	uint64_t last_init_counter;	/* server: the highest INIT counter accepted */
-	unsigned hs_tokens;
-	uint64_t hs_refill_ns;
+	uint64_t hs_counter;		/* client: the last INIT counter sent */
+	uint64_t hs_floor;		/* client: the server refuses counters up to this */
+	/* server: the last INIT accepted and its answer, sent again for its other copies */
+	uint64_t last_init_counter;
+	uint8_t last_init[SESSION_INIT_LEN], last_resp[SESSION_RESP_LEN];
+	uint64_t last_init_ns;
+	unsigned resp_copies;
+	struct bucket hs_bucket, stale_bucket;
 	unsigned nremote;
 	uint32_t writable_mask;
 	struct remote remotes[MPT_MAX_REMOTE];
@@ -118,7 +139,7 @@ struct mpt_engine *engine_new(const struct engine_config *cfg, const struct engi
 	rng_seed(&e->rng, cfg->seed);
 	memcpy(e->master, cfg->key, sizeof(e->master));
 	sodium_memzero(e->cfg.key, sizeof(e->cfg.key));
-	e->hs_tokens = HS_BURST;
+	e->hs_bucket.tokens = e->stale_bucket.tokens = HS_BURST;
 	e->writable_mask = (1u << cfg->nlocal) - 1;
 	e->deadline = UINT64_MAX;
 	e->reorder_timeout_ns = cfg->reorder_ns > 0 ? (uint64_t)cfg->reorder_ns : REORDER_MIN_NS;
@@ -168,12 +189,16 @@ void engine_free(struct mpt_engine *e)
 	free(e);
 }
 
-static void init_remote(struct mpt_engine *e, unsigned j, const struct mpt_addr *addr, uint64_t now)
+/* A configured address (the client's) starts up; a learnt one (the server's) only once it
+ * has answered our probes, so that it carries no data before it proved reachable. */
+static void init_remote(struct mpt_engine *e, unsigned j, const struct mpt_addr *addr, bool up,
+			uint64_t now)
 {
 	e->remotes[j].addr = *addr;
 	e->remotes[j].rx_packets = 0;
+	e->remotes[j].last_rx_ns = now;
 	for (unsigned i = 0; i < e->cfg.nlocal; i++)
-		path_init(&e->paths[path_index(i, j)], i, j, now);
+		path_init(&e->paths[path_index(i, j)], i, j, up, now);
 	lower_deadline(e, now);
 }
 
@@ -184,7 +209,7 @@ int engine_add_remote(struct mpt_engine *e, const struct mpt_addr *addr, uint64_
 			return -EEXIST;
 	if (e->nremote == MPT_MAX_REMOTE)
 		return -ENOSPC;
-	init_remote(e, e->nremote, addr, now);
+	init_remote(e, e->nremote, addr, true, now);
 	return (int)e->nremote++;
 }
 
@@ -206,7 +231,7 @@ static uint32_t emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t
 	uint8_t *buf = e->txbuf;
 	size_t flen = WIRE_FRAME_LEN + plen;
 	size_t dlen = WIRE_HDR_LEN + flen + WIRE_TAG_LEN;
-	struct keyset *ks = e->ks[e->cur].confirmed ? &e->ks[e->cur] : &e->ks[!e->cur];
+	struct keyset *ks = &e->cur;
 	struct wire_hdr h = { .type = WIRE_TYPE_DATA, .key_phase = ks->phase,
 			      .counter = ks->tx_counter++ };
 	struct wire_frame f = {
@@ -240,7 +265,7 @@ int engine_send(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint64_t n
 		e->stats.drop_oversize++;
 		return -EMSGSIZE;
 	}
-	if (!e->ks[e->cur].live) {
+	if (!e->cur.live) {
 		e->stats.drop_no_session++;
 		return -ENOTCONN;
 	}
@@ -286,8 +311,29 @@ static void send_feedback(struct mpt_engine *e, uint8_t peer_id, uint64_t now)
 	     payload, (size_t)n, now);
 }
 
-/* The remote index for an authenticated sender; a server learns new peers here. */
-static int remote_for(struct mpt_engine *e, const struct mpt_addr *from, uint64_t now)
+/* How many of our paths are up; with validating, also those that have not answered yet but
+ * may (a learnt address heard from lately): they carry the peer's packets all the same. */
+static unsigned paths_up(const struct mpt_engine *e, bool validating, uint64_t now)
+{
+	unsigned up = 0;
+
+	for (unsigned j = 0; j < e->nremote; j++) {
+		bool heard = now - e->remotes[j].last_rx_ns < REMOTE_QUIET_NS;
+
+		for (unsigned i = 0; i < e->cfg.nlocal; i++) {
+			const struct mpt_path *p = &e->paths[path_index(i, j)];
+
+			up += p->up || (validating && heard && p->fb_count == 0);
+		}
+	}
+	return up;
+}
+
+/* The remote index for an authenticated sender; a server learns new peers here, but only from
+ * a datagram that may_learn says is the newest of its path: a captured datagram that never
+ * arrived, replayed from elsewhere, is older than what its path delivered since. */
+static int remote_for(struct mpt_engine *e, const struct mpt_addr *from, bool may_learn,
+		      uint64_t now)
 {
 	const struct sched_view v = view_of(e, now, 0);
 	unsigned j, least = 0;
@@ -295,7 +341,7 @@ static int remote_for(struct mpt_engine *e, const struct mpt_addr *from, uint64_
 	for (j = 0; j < e->nremote; j++)
 		if (!memcmp(&e->remotes[j].addr, from, sizeof(*from)))
 			return (int)j;
-	if (e->cfg.role == ENGINE_CLIENT)
+	if (e->cfg.role == ENGINE_CLIENT || !may_learn)
 		return -ENOENT;
 	if (e->nremote < MPT_MAX_REMOTE) {
 		j = e->nremote++;
@@ -305,7 +351,10 @@ static int remote_for(struct mpt_engine *e, const struct mpt_addr *from, uint64_
 				least = j;
 		j = least;
 	}
-	init_remote(e, j, from, now);
+	/* the addresses a session starts with come within a retry of its start, before any
+	 * path proved itself: those carry data at once; one that appears later (a NAT rebinding,
+	 * a replay) carries data only once it answered our probes */
+	init_remote(e, j, from, !e->cur.live || now - e->cur.born_ns < ENGINE_HS_RETRY_NS, now);
 	if (e->cfg.sched->on_remote_new) {
 		struct sched_view v2 = v;
 
@@ -321,17 +370,6 @@ static void deliver(void *ctx, const uint8_t *pkt, size_t len)
 
 	e->stats.tun_out++;
 	e->io.deliver(e->io.ctx, pkt, len);
-}
-
-/* How many of our paths are up. */
-static unsigned paths_up(const struct mpt_engine *e)
-{
-	unsigned up = 0;
-
-	for (unsigned i = 0; i < e->cfg.nlocal; i++)
-		for (unsigned j = 0; j < e->nremote; j++)
-			up += e->paths[path_index(i, j)].up;
-	return up;
 }
 
 /* The lowest data_seq that may still be in flight on some peer path. It proves a gap lost
@@ -351,7 +389,7 @@ static bool reorder_floor(const struct mpt_engine *e, uint64_t now, uint32_t *fl
 			*floor = rx->data_floor;
 		heard++;
 	}
-	return heard > 0 && heard >= paths_up(e);
+	return heard > 0 && heard >= paths_up(e, true, now);
 }
 
 static void release_held(struct mpt_engine *e, uint64_t now)
@@ -413,25 +451,42 @@ static void on_feedback(struct mpt_engine *e, const uint8_t *payload, size_t ple
 
 /* ---- sessions ---- */
 
-/* The key set a datagram's key phase names: the current one, or the previous one during its
- * grace period after a new session started. */
-static struct keyset *keyset_for(struct mpt_engine *e, uint8_t phase, uint64_t now)
+/* Take one token, refilled at one per HS_REFILL_NS up to HS_BURST. */
+static bool bucket_take(struct bucket *b, uint64_t now)
 {
-	struct keyset *cur = &e->ks[e->cur], *prev = &e->ks[!e->cur];
+	if (now - b->refill_ns >= HS_REFILL_NS) {
+		uint64_t add = (now - b->refill_ns) / HS_REFILL_NS;
 
-	if (cur->live && cur->phase == phase)
-		return cur;
-	if (prev->live && prev->phase == phase && now - cur->born_ns < ENGINE_GRACE_NS)
-		return prev;
-	return NULL;
+		b->tokens = b->tokens + add >= HS_BURST ? HS_BURST : b->tokens + (unsigned)add;
+		b->refill_ns += add * HS_REFILL_NS;
+	}
+	if (b->tokens == 0)
+		return false;
+	b->tokens--;
+	return true;
 }
 
-/* Make keys the current session; the old current one becomes the previous. */
-static void install(struct mpt_engine *e, const struct session_keys *keys, uint8_t phase,
-		    uint64_t now)
+/* The key sets a datagram's key phase may name, the likeliest first: the current one, the
+ * answered one waiting for its first datagram, the previous one during its grace. Two may
+ * share a phase (a restarted client counts its phases from 1 again): the tag tells. */
+static unsigned keysets_for(struct mpt_engine *e, uint8_t phase, uint64_t now,
+			    struct keyset *out[3])
+{
+	unsigned n = 0;
+
+	if (e->cur.live && e->cur.phase == phase)
+		out[n++] = &e->cur;
+	if (e->next.live && e->next.phase == phase)
+		out[n++] = &e->next;
+	if (e->prev.live && e->prev.phase == phase && now - e->cur.born_ns < ENGINE_GRACE_NS)
+		out[n++] = &e->prev;
+	return n;
+}
+
+static void keyset_set(struct mpt_engine *e, struct keyset *ks, const struct session_keys *keys,
+		       uint8_t phase, uint64_t now)
 {
 	bool initiator = e->cfg.role == ENGINE_CLIENT;
-	struct keyset *ks = &e->ks[!e->cur];
 
 	sodium_memzero(ks, sizeof(*ks));
 	aead_init(&ks->tx, initiator ? keys->initiator_tx : keys->responder_tx, e->cfg.cipher_none);
@@ -440,100 +495,173 @@ static void install(struct mpt_engine *e, const struct session_keys *keys, uint8
 	ks->phase = phase;
 	ks->born_ns = now;
 	ks->live = true;
-	/* a responder sends with new keys only once the initiator has shown it holds them */
-	ks->confirmed = initiator || !e->ks[e->cur].live;
-	e->cur = !e->cur;
+}
+
+/* ks (a new session) becomes the current one; the current one becomes the previous. */
+static void promote(struct mpt_engine *e, struct keyset *ks, uint64_t now)
+{
+	if (e->cur.live)
+		e->prev = e->cur;
+	e->cur = *ks;
+	e->cur.born_ns = now;
+	sodium_memzero(ks, sizeof(*ks));
+	/* every path's newest datagram is the new session's to set */
+	for (unsigned k = 0; k < e->nactive_rx; k++)
+		e->rx_paths[e->active_rx[k]].counter_seen = false;
 	e->resync = true;
 	e->stats.sessions++;
 	lower_deadline(e, now);
 }
 
+/* Server: a new INIT (its counter above the last) gets a key agreement, rationed, and a session
+ * that waits in next for the client's first datagram under it. */
+static int answer_new_init(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
+			   const uint8_t *dgram, struct session_hs *hs, uint64_t now)
+{
+	uint8_t seed[SESSION_SEED_LEN];
+	struct session_keys keys;
+	int rc;
+
+	/* the X25519 work is rationed, so that nothing (a peer that loops, a replay after a
+	 * restart) can make us spend it without bound */
+	if (!bucket_take(&e->hs_bucket, now)) {
+		e->stats.drop_rate_limited++;
+		return -EBUSY;
+	}
+	e->io.entropy(e->io.ctx, seed, sizeof(seed));
+	rc = session_resp_create(e->master, seed, hs, e->last_resp, &keys);
+	sodium_memzero(seed, sizeof(seed));
+	if (rc < 0) {
+		e->stats.drop_bad_auth++;
+		return rc;
+	}
+	keyset_set(e, &e->next, &keys, hs->key_phase, now);
+	sodium_memzero(&keys, sizeof(keys));
+	/* a new counter is fresh: its address may be learnt (not its copies', which a replay
+	 * could bring from anywhere); like any learnt one it carries data once it answered */
+	remote_for(e, from, true, now);
+	e->last_init_counter = hs->counter;
+	memcpy(e->last_init, dgram, SESSION_INIT_LEN);
+	e->last_init_ns = now;
+	e->resp_copies = 0;
+	/* nothing to protect yet: the first session is current at once */
+	if (!e->cur.live)
+		promote(e, &e->next, now);
+	e->stats.handshakes_sent++;
+	e->io.send(e->io.ctx, local, from, e->last_resp, SESSION_RESP_LEN);
+	return 0;
+}
+
 static int on_init(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
 		   const uint8_t *dgram, size_t len, uint64_t now)
 {
-	uint8_t seed[SESSION_SEED_LEN], resp[SESSION_RESP_LEN];
-	struct session_keys keys;
+	uint8_t stale[SESSION_STALE_LEN];
 	struct session_hs hs;
-	int j, rc;
+	int rc;
 
 	if (e->cfg.role != ENGINE_SERVER) {
 		e->stats.drop_malformed++;
 		return -EBADMSG;
 	}
 	/* a MAC check is as cheap as opening a data packet: junk costs no more than that */
-	rc = session_init_check(e->master, dgram, len, e->last_init_counter, &hs);
-	if (rc < 0) {
-		if (rc == -EALREADY)
-			e->stats.drop_replay++;
-		else
-			e->stats.drop_bad_auth++;
-		return rc;
-	}
-	/* the X25519 work behind it is rationed, so that nothing (a replayed INIT after a
-	 * restart, a peer that loops) can make us spend it without bound */
-	if (now - e->hs_refill_ns >= HS_REFILL_NS) {
-		uint64_t add = (now - e->hs_refill_ns) / HS_REFILL_NS;
-
-		e->hs_tokens = e->hs_tokens + add >= HS_BURST ? HS_BURST : e->hs_tokens + (unsigned)add;
-		e->hs_refill_ns += add * HS_REFILL_NS;
-	}
-	if (e->hs_tokens == 0) {
-		sodium_memzero(&hs, sizeof(hs));
-		e->stats.drop_rate_limited++;
-		return -EBUSY;
-	}
-	e->hs_tokens--;
-	j = remote_for(e, from, now);
-	if (j < 0) {
-		e->stats.drop_unknown_peer++;
-		return j;
-	}
-	e->io.entropy(e->io.ctx, seed, sizeof(seed));
-	rc = session_resp_create(e->master, seed, &hs, resp, &keys);
-	sodium_memzero(seed, sizeof(seed));
+	rc = session_init_check(e->master, dgram, len, 0, &hs);
 	if (rc < 0) {
 		e->stats.drop_bad_auth++;
+		return rc;
+	}
+	if (hs.counter > e->last_init_counter) {
+		rc = answer_new_init(e, local, from, dgram, &hs, now);
 		sodium_memzero(&hs, sizeof(hs));
 		return rc;
 	}
-	e->last_init_counter = hs.counter;
-	install(e, &keys, hs.key_phase, now);
-	sodium_memzero(&keys, sizeof(keys));
+	/* another copy of the INIT just answered: the same answer, on the path it came by */
+	if (hs.counter == e->last_init_counter && !memcmp(dgram, e->last_init, len) &&
+	    now - e->last_init_ns < ENGINE_HS_RETRY_NS && e->resp_copies < HS_COPIES_MAX) {
+		e->resp_copies++;
+		e->stats.handshakes_resent++;
+		e->io.send(e->io.ctx, local, from, e->last_resp, SESSION_RESP_LEN);
+		return -EALREADY;
+	}
+	/* an old counter: a replay, or a client whose clock went back. Tell it the floor; only
+	 * the holder of the INIT's ephemeral key can use the answer, and only to go higher */
+	e->stats.drop_replay++;
+	if (bucket_take(&e->stale_bucket, now)) {
+		session_stale_create(e->master, &hs, e->last_init_counter, stale);
+		e->stats.stale_sent++;
+		e->io.send(e->io.ctx, local, from, stale, sizeof(stale));
+	}
 	sodium_memzero(&hs, sizeof(hs));
-	e->stats.handshakes_sent++;
-	e->io.send(e->io.ctx, local, from, resp, sizeof(resp));
-	return 0;
+	return -EALREADY;
+}
+
+/* Client: a handshake answer that is not for the INIT in flight (another path's copy of an
+ * answer already taken, or the answer to an INIT given up) is late, not forged. */
+static int hs_answer_drop(struct mpt_engine *e, int rc)
+{
+	if (rc == -EALREADY)
+		e->stats.drop_hs_late++;
+	else
+		e->stats.drop_bad_auth++;
+	return rc;
 }
 
 static int on_resp(struct mpt_engine *e, const uint8_t *dgram, size_t len, uint64_t now)
 {
 	struct session_keys keys;
 	struct session_hs hs;
+	struct keyset ks;
 	int rc;
 
-	if (e->cfg.role != ENGINE_CLIENT || !e->hs_pending) {
+	if (e->cfg.role != ENGINE_CLIENT) {
 		e->stats.drop_malformed++;
 		return -EBADMSG;
 	}
+	if (!e->hs_pending)
+		return hs_answer_drop(e, -EALREADY);
 	hs = e->hs;	/* a failed check must not spend the pending handshake */
 	rc = session_resp_check(e->master, &hs, dgram, len, &keys);
 	sodium_memzero(&hs, sizeof(hs));
-	if (rc < 0) {
-		e->stats.drop_bad_auth++;
-		return rc;
-	}
+	if (rc < 0)
+		return hs_answer_drop(e, rc);
 	e->hs_pending = false;
-	install(e, &keys, e->hs.key_phase, now);
+	keyset_set(e, &ks, &keys, e->hs.key_phase, now);
+	promote(e, &ks, now);
 	sodium_memzero(&keys, sizeof(keys));
 	sodium_memzero(&e->hs, sizeof(e->hs));
+	return 0;
+}
+
+/* Client: the server refuses our INIT's counter (our clock went back since it last accepted
+ * one): go above its floor at once. */
+static int on_stale(struct mpt_engine *e, const uint8_t *dgram, size_t len, uint64_t now)
+{
+	uint64_t floor;
+	int rc;
+
+	if (e->cfg.role != ENGINE_CLIENT) {
+		e->stats.drop_malformed++;
+		return -EBADMSG;
+	}
+	if (!e->hs_pending)
+		return hs_answer_drop(e, -EALREADY);
+	rc = session_stale_check(e->master, &e->hs, dgram, len, &floor);
+	if (rc < 0)
+		return hs_answer_drop(e, rc);
+	if (floor > e->hs_floor)
+		e->hs_floor = floor;
+	e->stats.stale_received++;
+	e->hs_pending = false;
+	sodium_memzero(&e->hs, sizeof(e->hs));
+	lower_deadline(e, now);
 	return 0;
 }
 
 /* Client: open a session, renew it, or reopen it when the server went silent everywhere. */
 static void maybe_handshake(struct mpt_engine *e, uint64_t now)
 {
-	struct keyset *cur = &e->ks[e->cur];
+	struct keyset *cur = &e->cur;
 	uint8_t seed[SESSION_SEED_LEN], init[SESSION_INIT_LEN];
+	uint64_t counter;
 	bool need;
 
 	if (e->cfg.role != ENGINE_CLIENT || e->nremote == 0)
@@ -542,17 +670,23 @@ static void maybe_handshake(struct mpt_engine *e, uint64_t now)
 	 * session is younger than a retry: its paths may not have answered yet */
 	need = !cur->live || now - cur->born_ns >= ENGINE_REKEY_NS ||
 	       cur->tx_counter >= ENGINE_COUNTER_LIMIT ||
-	       (!paths_up(e) && now - cur->born_ns >= ENGINE_HS_RETRY_NS);
+	       (!paths_up(e, false, now) && now - cur->born_ns >= ENGINE_HS_RETRY_NS);
 	if (!need || (e->hs_pending && now - e->hs_sent_ns < ENGINE_HS_RETRY_NS))
 		return;
+	/* counters grow across restarts with the wall clock (+ 1: the responder accepts only
+	 * counters above the last one, which starts at 0), and above any floor it told us */
+	counter = e->cfg.epoch_ns + now + 1;
+	if (counter <= e->hs_counter)
+		counter = e->hs_counter + 1;
+	if (counter <= e->hs_floor)
+		counter = e->hs_floor + 1;
+	e->hs_counter = counter;
 	e->io.entropy(e->io.ctx, seed, sizeof(seed));
-	/* + 1: the responder accepts only counters above the last one, which starts at 0 */
-	session_init_create(e->master, seed, (uint8_t)(cur->phase + 1), e->cfg.epoch_ns + now + 1,
-			    &e->hs, init);
+	session_init_create(e->master, seed, (uint8_t)(cur->phase + 1), counter, &e->hs, init);
 	sodium_memzero(seed, sizeof(seed));
 	e->hs_pending = true;
 	e->hs_sent_ns = now;
-	/* on every path: the server learns each of our addresses, and one copy gets through */
+	/* on every path: the server answers each copy on its own path, and one gets through */
 	for (unsigned i = 0; i < e->cfg.nlocal; i++) {
 		for (unsigned j = 0; j < e->nremote; j++) {
 			e->stats.handshakes_sent++;
@@ -563,13 +697,42 @@ static void maybe_handshake(struct mpt_engine *e, uint64_t now)
 
 static uint64_t handshake_deadline(const struct mpt_engine *e)
 {
-	const struct keyset *cur = &e->ks[e->cur];
+	const struct keyset *cur = &e->cur;
 
 	if (e->cfg.role != ENGINE_CLIENT || e->nremote == 0)
 		return UINT64_MAX;
 	if (e->hs_pending)
 		return e->hs_sent_ns + ENGINE_HS_RETRY_NS;
 	return cur->live ? cur->born_ns + ENGINE_REKEY_NS : 0;
+}
+
+/* Authenticate a data datagram under the key sets its phase names; the one that opened it, or
+ * NULL with the drop counted. Read-only until a tag verifies (DESIGN's property 2). */
+static struct keyset *open_dgram(struct mpt_engine *e, const struct wire_hdr *h,
+				 const uint8_t *dgram, size_t len, uint64_t now, int *rc)
+{
+	struct keyset *cand[3];
+	unsigned n = keysets_for(e, h->key_phase, now, cand);
+
+	if (n == 0) {
+		e->stats.drop_old_session++;
+		*rc = -EBADMSG;
+		return NULL;
+	}
+	*rc = -EALREADY;
+	for (unsigned k = 0; k < n; k++) {
+		if (replay_check(&cand[k]->replay, h->counter) < 0)
+			continue;
+		if (aead_open(&cand[k]->rx, h->counter, dgram, WIRE_HDR_LEN, dgram + WIRE_HDR_LEN,
+			      len - WIRE_HDR_LEN, e->rxbuf) == 0)
+			return cand[k];
+		*rc = -EBADMSG;
+	}
+	if (*rc == -EALREADY)
+		e->stats.drop_replay++;
+	else
+		e->stats.drop_bad_auth++;
+	return NULL;
 }
 
 int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
@@ -581,45 +744,52 @@ int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *fro
 	size_t plen, flen;
 	struct path_rx *rx;
 	struct keyset *ks;
+	bool newest;
 	int j, rc;
 
 	e->stats.rx_dgrams++;
 	e->stats.rx_bytes += len;
-	if (local < e->cfg.nlocal && len && dgram[0] == WIRE_TYPE_HS_INIT)
-		return on_init(e, local, from, dgram, len, now);
-	if (local < e->cfg.nlocal && len && dgram[0] == WIRE_TYPE_HS_RESP)
-		return on_resp(e, dgram, len, now);
 	if (local >= e->cfg.nlocal || wire_hdr_decode(&h, dgram, len) < 0) {
 		e->stats.drop_malformed++;
 		return -EBADMSG;
 	}
-	ks = keyset_for(e, h.key_phase, now);
-	if (!ks) {
-		e->stats.drop_old_session++;
-		return -EBADMSG;
+	switch (h.type) {
+	case WIRE_TYPE_HS_INIT:
+		return on_init(e, local, from, dgram, len, now);
+	case WIRE_TYPE_HS_RESP:
+		return on_resp(e, dgram, len, now);
+	case WIRE_TYPE_HS_STALE:
+		return on_stale(e, dgram, len, now);
 	}
-	if (replay_check(&ks->replay, h.counter) < 0) {
-		e->stats.drop_replay++;
-		return -EALREADY;
-	}
+	ks = open_dgram(e, &h, dgram, len, now, &rc);
+	if (!ks)
+		return rc;
 	flen = len - WIRE_HDR_LEN - WIRE_TAG_LEN;
-	if (aead_open(&ks->rx, h.counter, dgram, WIRE_HDR_LEN, dgram + WIRE_HDR_LEN,
-		      len - WIRE_HDR_LEN, e->rxbuf) < 0) {
-		e->stats.drop_bad_auth++;
-		return -EBADMSG;
-	}
 	rc = wire_frame_decode(&f, e->rxbuf, flen, &payload, &plen);
 	if (rc < 0) {
 		e->stats.drop_malformed++;
 		return rc;
 	}
-	j = remote_for(e, from, now);
+	/* the peer holds the answered session: it takes over */
+	if (ks == &e->next) {
+		promote(e, &e->next, now);
+		ks = &e->cur;
+	}
+	rx = &e->rx_paths[f.path_id];
+	newest = ks == &e->cur && (!rx->counter_seen || h.counter > rx->counter_top);
+	j = remote_for(e, from, newest, now);
 	if (j < 0) {
 		e->stats.drop_unknown_peer++;
 		return j;
 	}
 	replay_update(&ks->replay, h.counter);
-	ks->confirmed = true;
+	if (newest) {
+		rx->counter_seen = true;
+		rx->counter_top = h.counter;
+	}
+	if (now - e->remotes[j].last_rx_ns >= REMOTE_QUIET_NS)
+		lower_deadline(e, now);		/* probe it again: it is back */
+	e->remotes[j].last_rx_ns = now;
 	e->remotes[j].rx_packets++;
 	e->paths[path_index(local, (unsigned)j)].rx_packets++;
 	e->paths[path_index(local, (unsigned)j)].rx_bytes += len;
@@ -642,7 +812,7 @@ int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *fro
 
 	switch (f.kind) {
 	case WIRE_KIND_DATA:
-		if (e->resync && ks == &e->ks[e->cur]) {
+		if (e->resync && ks == &e->cur) {
 			/* the peer may have restarted its data sequence with the session */
 			e->resync = false;
 			if (e->reorder)
@@ -726,7 +896,7 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 
 	maybe_handshake(e, now);
 	next = handshake_deadline(e);
-	if (!e->ks[e->cur].live) {
+	if (!e->cur.live) {
 		e->deadline = next;
 		return;
 	}
@@ -742,13 +912,18 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 		else if (rx->last_fb_ns + PATH_FEEDBACK_NS < next)
 			next = rx->last_fb_ns + PATH_FEEDBACK_NS;
 	}
-	for (unsigned i = 0; i < e->cfg.nlocal; i++) {
-		for (unsigned j = 0; j < e->nremote; j++) {
+	for (unsigned j = 0; j < e->nremote; j++) {
+		bool quiet = e->cfg.role == ENGINE_SERVER &&
+			     now - e->remotes[j].last_rx_ns >= REMOTE_QUIET_NS;
+
+		for (unsigned i = 0; i < e->cfg.nlocal; i++) {
 			unsigned pidx = path_index(i, j);
 			struct mpt_path *p = &e->paths[pidx];
 
 			if (path_check_down(p, now))
 				set_path_state(e, pidx, false, now);
+			if (quiet)
+				continue;
 			if (now - p->last_elicit_ns >= PATH_PROBE_NS || p->tx_packets == 0) {
 				e->stats.probes_sent++;
 				emit(e, pidx, WIRE_KIND_PROBE, e->next_data_seq, NULL, 0, now);
@@ -785,12 +960,12 @@ uint64_t engine_deadline(const struct mpt_engine *e)
 
 bool engine_has_session(const struct mpt_engine *e)
 {
-	return e->ks[e->cur].live;
+	return e->cur.live;
 }
 
 uint64_t engine_session_born(const struct mpt_engine *e)
 {
-	return e->ks[e->cur].live ? e->ks[e->cur].born_ns : 0;
+	return e->cur.live ? e->cur.born_ns : 0;
 }
 
 double engine_sched_weight(const struct mpt_engine *e, unsigned local, unsigned remote,

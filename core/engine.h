@@ -65,6 +65,9 @@ struct engine_stats {
 	uint64_t drop_no_path, drop_oversize;
 	uint64_t probes_sent, feedback_sent, path_ups, path_downs, reinjected;
 	uint64_t drop_no_session, drop_old_session, drop_rate_limited, handshakes_sent, sessions;
+	uint64_t handshakes_resent;		/* server: an INIT's other copies answered */
+	uint64_t stale_sent, stale_received;	/* INITs refused for an old counter, and told so */
+	uint64_t drop_hs_late;			/* client: answers to an INIT no longer in flight */
 };
 
 struct mpt_engine;

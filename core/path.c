@@ -7,12 +7,12 @@
 
 #include "core/wire.h"
 
-void path_init(struct mpt_path *p, unsigned local, unsigned remote, uint64_t now)
+void path_init(struct mpt_path *p, unsigned local, unsigned remote, bool up, uint64_t now)
 {
 	memset(p, 0, sizeof(*p));
 	p->local = (uint8_t)local;
 	p->remote = (uint8_t)remote;
-	p->up = true;
+	p->up = up;
 	/* Counts as heard from at creation: a path that never answers goes down after PATH_DEAD_NS. */
 	p->last_fb_ns = now;
 	p->fb_baseline = true;

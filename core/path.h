@@ -85,9 +85,14 @@ struct path_rx {
 	uint32_t ts_echo;
 	uint64_t ts_arrival_ns, last_rx_ns, last_fb_ns;
 	uint32_t data_floor;		/* data_seq below this was sent on this path before */
+	/* the highest outer counter that arrived on it in the current session: a new peer
+	 * address is learnt only from a datagram above it (core/engine.c) */
+	bool counter_seen;
+	uint64_t counter_top;
 };
 
-void path_init(struct mpt_path *p, unsigned local, unsigned remote, uint64_t now);
+/* up: whether the path may carry data before its first feedback (see path_mark_up). */
+void path_init(struct mpt_path *p, unsigned local, unsigned remote, bool up, uint64_t now);
 /* RFC 6298's smoothing of one RTT sample into srtt and rttvar (0 = no sample yet). */
 void path_rtt_sample(uint64_t *srtt, uint64_t *rttvar, uint64_t rtt);
 /* Account a datagram of len bytes sent on p; returns the path_seq it must carry. */

@@ -13,20 +13,17 @@
 
 static void put_hdr(uint8_t *out, uint8_t type, uint8_t key_phase, uint64_t counter)
 {
-	out[0] = type;
-	out[1] = key_phase;
-	out[2] = out[3] = 0;
-	for (int k = 0; k < 8; k++)
-		out[4 + k] = (uint8_t)(counter >> (56 - 8 * k));
+	const struct wire_hdr h = { .type = type, .key_phase = key_phase, .counter = counter };
+
+	wire_hdr_encode(&h, out, WIRE_HDR_LEN);
 }
 
-static uint64_t get_counter(const uint8_t *hdr)
+/* The header of a handshake datagram of the given type and length, or -EBADMSG. */
+static int get_hdr(const uint8_t *msg, size_t len, uint8_t type, struct wire_hdr *h)
 {
-	uint64_t c = 0;
-
-	for (int k = 0; k < 8; k++)
-		c = c << 8 | hdr[4 + k];
-	return c;
+	if (wire_hdr_decode(h, msg, len) < 0 || h->type != type)
+		return -EBADMSG;
+	return 0;
 }
 
 /* BLAKE2b-256 keyed with the handshake key over a || b (b may be empty). */
@@ -97,20 +94,19 @@ int session_init_check(const uint8_t master[AEAD_KEY_LEN], const uint8_t *msg, s
 		       uint64_t min_counter, struct session_hs *hs)
 {
 	uint8_t want[SESSION_MAC_LEN];
-	uint64_t counter;
+	struct wire_hdr h;
 
-	if (len != SESSION_INIT_LEN || msg[0] != WIRE_TYPE_HS_INIT || msg[2] || msg[3])
+	if (get_hdr(msg, len, WIRE_TYPE_HS_INIT, &h) < 0)
 		return -EBADMSG;
 	mac(master, msg, 12 + SESSION_PUB_LEN, NULL, 0, want);
 	if (sodium_memcmp(want, msg + 12 + SESSION_PUB_LEN, SESSION_MAC_LEN) != 0)
 		return -EBADMSG;
-	counter = get_counter(msg);
-	if (counter <= min_counter)
+	if (h.counter <= min_counter)
 		return -EALREADY;
 	memset(hs, 0, sizeof(*hs));
 	memcpy(hs->peer_pk, msg + 12, SESSION_PUB_LEN);
-	hs->key_phase = msg[1];
-	hs->counter = counter;
+	hs->key_phase = h.key_phase;
+	hs->counter = h.counter;
 	return 0;
 }
 
@@ -132,11 +128,13 @@ int session_resp_check(const uint8_t master[AEAD_KEY_LEN], struct session_hs *hs
 		       const uint8_t *msg, size_t len, struct session_keys *keys)
 {
 	uint8_t want[SESSION_MAC_LEN];
+	struct wire_hdr h;
 	int rc;
 
-	if (len != SESSION_RESP_LEN || msg[0] != WIRE_TYPE_HS_RESP || msg[2] || msg[3] ||
-	    msg[1] != hs->key_phase || get_counter(msg) != hs->counter)
+	if (get_hdr(msg, len, WIRE_TYPE_HS_RESP, &h) < 0)
 		return -EBADMSG;
+	if (h.key_phase != hs->key_phase || h.counter != hs->counter)
+		return -EALREADY;	/* the answer to another INIT */
 	mac(master, msg, 12 + SESSION_PUB_LEN, hs->pk, SESSION_PUB_LEN, want);
 	if (sodium_memcmp(want, msg + 12 + SESSION_PUB_LEN, SESSION_MAC_LEN) != 0)
 		return -EBADMSG;
@@ -145,6 +143,31 @@ int session_resp_check(const uint8_t master[AEAD_KEY_LEN], struct session_hs *hs
 	if (rc == 0)
 		sodium_memzero(hs->sk, sizeof(hs->sk));
 	return rc;
+}
+
+void session_stale_create(const uint8_t master[AEAD_KEY_LEN], const struct session_hs *hs,
+			  uint64_t floor, uint8_t out[SESSION_STALE_LEN])
+{
+	put_hdr(out, WIRE_TYPE_HS_STALE, hs->key_phase, hs->counter);
+	wire_put_be64(out + WIRE_HDR_LEN, floor);
+	mac(master, out, WIRE_HDR_LEN + 8, hs->peer_pk, SESSION_PUB_LEN, out + WIRE_HDR_LEN + 8);
+}
+
+int session_stale_check(const uint8_t master[AEAD_KEY_LEN], const struct session_hs *hs,
+			const uint8_t *msg, size_t len, uint64_t *floor)
+{
+	uint8_t want[SESSION_MAC_LEN];
+	struct wire_hdr h;
+
+	if (get_hdr(msg, len, WIRE_TYPE_HS_STALE, &h) < 0)
+		return -EBADMSG;
+	if (h.counter != hs->counter || h.key_phase != hs->key_phase)
+		return -EALREADY;
+	mac(master, msg, WIRE_HDR_LEN + 8, hs->pk, SESSION_PUB_LEN, want);
+	if (sodium_memcmp(want, msg + WIRE_HDR_LEN + 8, SESSION_MAC_LEN) != 0)
+		return -EBADMSG;
+	*floor = wire_get_be64(msg + WIRE_HDR_LEN);
+	return 0;
 }
 
 void session_wipe(void *p, size_t len)

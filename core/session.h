@@ -14,7 +14,13 @@
  *   e_r: responder's ephemeral public key (32)
  *   mac: BLAKE2b-256 keyed with the handshake key, over hdr || e_r || e_i (32), binding the
  *        answer to the INIT it answers
- * Keys: BLAKE2b-512 keyed with the master key over X25519(e, E) || e_i || e_r: the first 32
+ * STALE (responder -> initiator), WIRE_HS_STALE_LEN bytes: the answer to an authentic INIT whose
+ * counter is not above the last one accepted (an initiator whose clock went back, or a replay):
+ *   hdr: type 4, key_phase P, 0, 0, counter (the INIT's, echoed)
+ *   floor: u64 BE, the highest counter accepted so far: the initiator must go above it
+ *   mac: BLAKE2b-256 keyed with the handshake key, over hdr || floor || e_i (32), so that it
+ *        answers only the INIT that carried e_i, and nobody without the master key forges it
+ * Every header is core/wire.c's. Keys: BLAKE2b-512 keyed with the master key over X25519(e, E) || e_i || e_r: the first 32
  * bytes carry initiator -> responder traffic, the last 32 the other way. Without the master
  * key nobody can produce a valid INIT or RESP; without an ephemeral secret key (gone after the
  * handshake) a recording cannot be decrypted even by someone who later steals the master. */
@@ -25,11 +31,13 @@
 #include <stdint.h>
 
 #include "core/aead.h"
+#include "core/wire.h"
 
 #define SESSION_PUB_LEN 32
 #define SESSION_MAC_LEN 32
-#define SESSION_INIT_LEN (12 + SESSION_PUB_LEN + SESSION_MAC_LEN)
-#define SESSION_RESP_LEN (12 + SESSION_PUB_LEN + SESSION_MAC_LEN)
+#define SESSION_INIT_LEN WIRE_HS_INIT_LEN
+#define SESSION_RESP_LEN WIRE_HS_RESP_LEN
+#define SESSION_STALE_LEN WIRE_HS_STALE_LEN
 #define SESSION_SEED_LEN 32
 
 /* One side's ephemeral key pair and the handshake it belongs to. */
@@ -59,9 +67,17 @@ int session_resp_create(const uint8_t master[AEAD_KEY_LEN], const uint8_t seed[S
 			struct session_hs *hs, uint8_t out[SESSION_RESP_LEN],
 			struct session_keys *keys);
 /* Initiator: check the RESP against its own INIT (hs) and derive the same keys.
- * 0, -EBADMSG (bad MAC, another INIT's answer, malformed) or -EINVAL. */
+ * 0, -EALREADY (another INIT's answer), -EBADMSG (bad MAC, malformed) or -EINVAL. */
 int session_resp_check(const uint8_t master[AEAD_KEY_LEN], struct session_hs *hs,
 		       const uint8_t *msg, size_t len, struct session_keys *keys);
+/* Responder: the STALE answer to the INIT checked into hs (peer_pk, key_phase), naming floor,
+ * the lowest counter it will refuse. */
+void session_stale_create(const uint8_t master[AEAD_KEY_LEN], const struct session_hs *hs,
+			  uint64_t floor, uint8_t out[SESSION_STALE_LEN]);
+/* Initiator: check a STALE against its own pending INIT (hs); 0 with *floor, -EALREADY for
+ * the answer to another (earlier) INIT, -EBADMSG for a forgery or malformed input. */
+int session_stale_check(const uint8_t master[AEAD_KEY_LEN], const struct session_hs *hs,
+			const uint8_t *msg, size_t len, uint64_t *floor);
 void session_wipe(void *p, size_t len);
 
 #endif

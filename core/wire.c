@@ -43,6 +43,8 @@ _Static_assert(sizeof(struct frame_bytes) == WIRE_FRAME_LEN, "frame header is 16
 _Static_assert(sizeof(struct fb_hdr_bytes) == WIRE_FB_HDR_LEN, "feedback header is 4 bytes");
 _Static_assert(sizeof(struct fb_block_bytes) == WIRE_FB_BLOCK_LEN, "feedback block is 24 bytes");
 _Static_assert(WIRE_OVERHEAD == 44, "overhead is documented as 44 bytes");
+_Static_assert(WIRE_HS_STALE_LEN >= WIRE_MIN_DGRAM && WIRE_HS_INIT_LEN <= WIRE_MAX_DGRAM,
+	       "handshake datagrams pass the length bounds of every datagram");
 _Static_assert(WIRE_FRAME_LEN + WIRE_FB_HDR_LEN + WIRE_FB_MAX_BLOCKS * WIRE_FB_BLOCK_LEN
 	       <= WIRE_MAX_DGRAM - WIRE_HDR_LEN - WIRE_TAG_LEN, "full feedback fits a datagram");
 
@@ -70,6 +72,16 @@ static uint64_t get_be64(const uint8_t b[8])
 	return (uint64_t)get_be32(b) << 32 | get_be32(b + 4);
 }
 
+void wire_put_be64(uint8_t b[8], uint64_t v)
+{
+	put_be64(b, v);
+}
+
+uint64_t wire_get_be64(const uint8_t b[8])
+{
+	return get_be64(b);
+}
+
 static int all_zero(const uint8_t *b, size_t n)
 {
 	uint8_t acc = 0;
@@ -83,7 +95,8 @@ int wire_hdr_encode(const struct wire_hdr *h, uint8_t *out, size_t cap)
 {
 	struct hdr_bytes w = { 0 };
 
-	if (!h || !out || cap < WIRE_HDR_LEN || h->type != WIRE_TYPE_DATA)
+	if (!h || !out || cap < WIRE_HDR_LEN || h->type < WIRE_TYPE_DATA ||
+	    h->type > WIRE_TYPE_HS_STALE)
 		return -EINVAL;
 	w.type = h->type;
 	w.key_phase = h->key_phase;
@@ -101,8 +114,26 @@ int wire_hdr_decode(struct wire_hdr *h, const uint8_t *dgram, size_t len)
 	if (len < WIRE_MIN_DGRAM || len > WIRE_MAX_DGRAM)
 		return -EBADMSG;
 	memcpy(&w, dgram, sizeof(w));
-	if (w.type != WIRE_TYPE_DATA || !all_zero(w.reserved, sizeof(w.reserved)))
+	if (!all_zero(w.reserved, sizeof(w.reserved)))
 		return -EBADMSG;
+	switch (w.type) {
+	case WIRE_TYPE_DATA:
+		break;
+	case WIRE_TYPE_HS_INIT:
+		if (len != WIRE_HS_INIT_LEN)
+			return -EBADMSG;
+		break;
+	case WIRE_TYPE_HS_RESP:
+		if (len != WIRE_HS_RESP_LEN)
+			return -EBADMSG;
+		break;
+	case WIRE_TYPE_HS_STALE:
+		if (len != WIRE_HS_STALE_LEN)
+			return -EBADMSG;
+		break;
+	default:
+		return -EBADMSG;
+	}
 	h->type = w.type;
 	h->key_phase = w.key_phase;
 	h->counter = get_be64(w.counter);

@@ -23,10 +23,17 @@
 #define WIRE_MIN_DGRAM		WIRE_OVERHEAD
 #define WIRE_MAX_PAYLOAD	(WIRE_MAX_DGRAM - WIRE_OVERHEAD)
 
-/* Outer header types. 2 and 3 are reserved for the handshake and rejected until it exists. */
+/* Outer header types. Every datagram opens with the same 12-byte header; the handshake's
+ * (core/session.h) follow it with a public key and a MAC instead of a sealed frame. */
 #define WIRE_TYPE_DATA		1
-#define WIRE_TYPE_HS_INIT	2
-#define WIRE_TYPE_HS_RESP	3
+#define WIRE_TYPE_HS_INIT	2	/* initiator's key share */
+#define WIRE_TYPE_HS_RESP	3	/* responder's key share, answering one INIT */
+#define WIRE_TYPE_HS_STALE	4	/* "your INIT's counter is stale: go above this floor" */
+/* Whole-datagram lengths of the handshake types: the header, then a 32-byte key share (INIT,
+ * RESP) or an 8-byte floor (STALE), then a 32-byte MAC. */
+#define WIRE_HS_INIT_LEN	(WIRE_HDR_LEN + 64)
+#define WIRE_HS_RESP_LEN	(WIRE_HDR_LEN + 64)
+#define WIRE_HS_STALE_LEN	(WIRE_HDR_LEN + 40)
 
 /* Inner frame kinds. */
 #define WIRE_KIND_DATA		1	/* payload: one IP packet, 1..WIRE_MAX_PAYLOAD bytes */
@@ -64,9 +71,14 @@ struct wire_fb_block {
  * peer's decoder would reject. Decoders return 0, -EBADMSG for malformed input, or -EINVAL
  * for NULL arguments. */
 
+/* Big-endian 64-bit fields of the handshake's bodies. */
+void wire_put_be64(uint8_t b[8], uint64_t v);
+uint64_t wire_get_be64(const uint8_t b[8]);
+
 int wire_hdr_encode(const struct wire_hdr *h, uint8_t *out, size_t cap);
-/* Checks the whole datagram's length (WIRE_MIN_DGRAM..WIRE_MAX_DGRAM), the type and the
- * reserved bytes; reads only the first WIRE_HDR_LEN bytes. */
+/* Checks the type, the reserved bytes and the whole datagram's length for that type
+ * (WIRE_MIN_DGRAM..WIRE_MAX_DGRAM for data, exactly WIRE_HS_*_LEN for the handshake's);
+ * reads only the first WIRE_HDR_LEN bytes. */
 int wire_hdr_decode(struct wire_hdr *h, const uint8_t *dgram, size_t len);
 
 int wire_frame_encode(const struct wire_frame *f, uint8_t *out, size_t cap);

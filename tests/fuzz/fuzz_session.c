@@ -1,5 +1,5 @@
 /* libFuzzer harness: the handshake decoders (core/session.c). Arbitrary bytes as an INIT at a
- * responder and as a RESP at an initiator with a handshake pending: nothing crashes, and
+ * responder and as a RESP or STALE at an initiator with a handshake pending: nothing crashes, and
  * nothing without the master key is accepted. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,5 +31,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	hs = pending;
 	if (session_resp_check(master, &hs, data, len, &keys) == 0)
 		abort();
+	{
+		uint64_t floor;
+
+		if (session_stale_check(master, &pending, data, len, &floor) == 0)
+			abort();
+	}
 	return 0;
 }

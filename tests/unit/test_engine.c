@@ -38,6 +38,11 @@ struct net {
 	bool delay_resp;		/* hold the server's handshake answers back one step */
 	struct dg later[64];
 	unsigned nlater;
+	/* one direction of uplinks failing: what the server sends to the client locals in
+	 * cut_mask is lost (only its handshake answers with cut_resp_only) */
+	unsigned cut_mask;
+	bool cut_resp_only;
+	unsigned to_evil;		/* datagrams the server sent to an address no client has */
 };
 
 static struct net net;
@@ -72,6 +77,10 @@ static void srv_send(void *ctx, unsigned local, const struct mpt_addr *to, const
 	struct dg *d = &net.q[net.nq++];
 
 	(void)ctx;
+	if (to->bytes[0] != 'c') {
+		net.to_evil++;
+		return;
+	}
 	assert_true(net.nq < MAXQ);
 	d->to_server = false;
 	d->local = local;
@@ -162,6 +171,9 @@ static void flush(uint64_t now, int dead_client_local)
 
 		if ((int)(d->to_server ? d->local : d->dst) == dead_client_local)
 			continue;
+		if (!d->to_server && (net.cut_mask >> d->dst & 1) &&
+		    (!net.cut_resp_only || d->buf[0] == WIRE_TYPE_HS_RESP))
+			continue;
 		if (d->to_server) {
 			engine_recv(net.server, 0, &net.caddr[d->local], d->buf, d->len, now);
 		} else if (net.delay_resp && d->buf[0] == WIRE_TYPE_HS_RESP) {
@@ -226,6 +238,7 @@ static void test_flipped_bits_rejected(void **unused)
 	size_t len;
 	struct engine_stats before;
 	struct mpt_path p0;
+	struct reorder_stats r0;
 	unsigned nremote;
 
 	(void)unused;
@@ -239,7 +252,8 @@ static void test_flipped_bits_rejected(void **unused)
 	net.nq = 0;
 	before = *engine_stats(net.server);
 	nremote = engine_nremote(net.server);
-	p0 = *engine_path(net.client, 0, 0);
+	p0 = *engine_path(net.server, 0, 0);	/* the receiver's own state, path and reorder */
+	r0 = *engine_reorder_stats(net.server);
 	for (size_t bit = 0; bit < len * 8; bit++) {
 		dg[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		assert_true(engine_recv(net.server, 0, &net.caddr[0], dg, len, 2 * MS) < 0);
@@ -254,33 +268,47 @@ static void test_flipped_bits_rejected(void **unused)
 			 before.drop_bad_auth + before.drop_malformed + before.drop_replay +
 			 before.drop_old_session + len * 8);
 	assert_int_equal(engine_stats(net.server)->tun_out, before.tun_out);
+	assert_int_equal(engine_stats(net.server)->rx_dgrams, before.rx_dgrams + len * 8);
 	assert_int_equal(net.nq, 0);		/* nothing sent in answer */
+	assert_memory_equal(&p0, engine_path(net.server, 0, 0), sizeof(p0));
+	assert_memory_equal(&r0, engine_reorder_stats(net.server), sizeof(r0));
 	/* the intact datagram still works afterwards: no window or counter moved */
 	assert_int_equal(engine_recv(net.server, 0, &net.caddr[0], dg, len, 3 * MS), 0);
 	assert_int_equal(net.delivered_server, 1);
-	assert_memory_equal(&p0, engine_path(net.client, 0, 0), sizeof(p0));
 	/* junk and truncation */
 	assert_true(engine_recv(net.server, 0, &net.caddr[0], dg, 10, 3 * MS) < 0);
 	assert_true(engine_recv(net.server, 0, &net.caddr[1], dg, len - 1, 3 * MS) < 0);
 }
 
-/* A forged datagram from a new address teaches the server nothing. */
+/* A forged datagram from a new address teaches the server nothing, also once a session is up
+ * (junk that names the live key phase goes as far as the tag check): no address, no answer. */
 static void test_unauthenticated_changes_nothing(void **unused)
 {
 	uint8_t junk[200];
 	struct mpt_addr evil = addr('x', 9);
+	struct engine_stats before;
+	unsigned nremote;
 
 	(void)unused;
+	run(0, 300 * MS, -1);
+	assert_true(engine_has_session(net.server));
+	nremote = engine_nremote(net.server);
+	assert_int_equal(nremote, 2);
+	before = *engine_stats(net.server);
 	for (int k = 0; k < 1000; k++) {
 		for (size_t i = 0; i < sizeof(junk); i++)
 			junk[i] = (uint8_t)(k * 31 + i * 7);
 		junk[0] = WIRE_TYPE_DATA;
+		junk[1] = 1;		/* the session's key phase */
 		junk[2] = junk[3] = 0;
-		engine_recv(net.server, 0, &evil, junk, 60 + (size_t)k % 140, MS);
+		assert_true(engine_recv(net.server, 0, &evil, junk, 60 + (size_t)k % 140, 300 * MS) < 0);
 	}
-	assert_int_equal(engine_nremote(net.server), 0);
+	assert_int_equal(engine_nremote(net.server), nremote);
 	assert_int_equal(net.nq, 0);
-	assert_int_equal(engine_stats(net.server)->tun_out, 0);
+	assert_int_equal(net.to_evil, 0);
+	assert_int_equal(engine_stats(net.server)->tun_out, before.tun_out);
+	assert_int_equal(engine_stats(net.server)->drop_bad_auth + engine_stats(net.server)->drop_replay,
+			 before.drop_bad_auth + before.drop_replay + 1000);
 }
 
 static void test_replay_dropped(void **unused)
@@ -293,8 +321,12 @@ static void test_replay_dropped(void **unused)
 	engine_tick(net.client, 0);
 	flush(0, -1);
 	assert_true(engine_has_session(net.client) && engine_has_session(net.server));
-	/* the INIT went out on both uplinks: its second copy was refused as a replay */
-	assert_int_equal(engine_stats(net.server)->drop_replay, 1);
+	/* the INIT went out on both uplinks: its second copy got the same answer again (no
+	 * second key agreement), and the client took the first and dropped the other as late */
+	assert_int_equal(engine_stats(net.server)->drop_replay, 0);
+	assert_int_equal(engine_stats(net.server)->handshakes_sent, 1);
+	assert_int_equal(engine_stats(net.server)->handshakes_resent, 1);
+	assert_int_equal(engine_stats(net.client)->drop_hs_late, 1);
 	assert_int_equal(engine_send(net.client, pkt, sizeof(pkt), MS), 0);
 	copy = net.q[0];
 	flush(MS, -1);
@@ -303,7 +335,7 @@ static void test_replay_dropped(void **unused)
 		assert_int_equal(engine_recv(net.server, 0, &net.caddr[copy.local], copy.buf, copy.len, 2 * MS),
 				 -EALREADY);
 	assert_int_equal(net.delivered_server, 1);
-	assert_int_equal(engine_stats(net.server)->drop_replay, 1 + 5);
+	assert_int_equal(engine_stats(net.server)->drop_replay, 5);
 }
 
 /* Feedback gives the sender RTT and loss; a silent uplink goes down within 1 s and comes back. */
@@ -555,10 +587,13 @@ static void test_client_restart(void **unused)
 	assert_int_equal(net.delivered_server, before);
 }
 
-/* A recorded INIT sent again is refused before any key agreement: no new session, no answer. */
+/* A recorded INIT sent again never costs a key agreement nor starts a session: within a retry
+ * interval it gets the answer already made (at most HS_COPIES_MAX times, however many copies
+ * come, from wherever), later a STALE answer, rationed. */
 static void test_replayed_init_refused(void **unused)
 {
 	struct dg init;
+	unsigned resp = 0, stale = 0;
 
 	(void)unused;
 	engine_tick(net.client, 0);
@@ -566,12 +601,23 @@ static void test_replayed_init_refused(void **unused)
 	init = net.q[0];
 	flush(0, -1);
 	assert_int_equal(engine_stats(net.server)->sessions, 1);
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 100; k++)
 		assert_int_equal(engine_recv(net.server, 0, &net.caddr[1], init.buf, init.len, MS),
 				 -EALREADY);
+	for (int k = 0; k < 100; k++)
+		assert_int_equal(engine_recv(net.server, 0, &net.caddr[1], init.buf, init.len,
+					     2000 * MS), -EALREADY);
+	for (unsigned k = 0; k < net.nq; k++) {
+		resp += net.q[k].buf[0] == WIRE_TYPE_HS_RESP;
+		stale += net.q[k].buf[0] == WIRE_TYPE_HS_STALE;
+	}
+	assert_int_equal(resp, 32 - 1);		/* the client's own second copy took one */
+	assert_int_equal(stale, 10 + 10);	/* a burst each time, the bucket full again */
+	assert_int_equal(net.nq, resp + stale);
 	assert_int_equal(engine_stats(net.server)->sessions, 1);
 	assert_int_equal(engine_stats(net.server)->handshakes_sent, 1);
-	assert_int_equal(net.nq, 0);
+	assert_int_equal(engine_nremote(net.server), 1);	/* copies teach no address */
+	net.nq = 0;
 }
 
 /* Forged and truncated handshakes change nothing and cost only a MAC check. */
@@ -654,6 +700,178 @@ static void test_roaming(void **unused)
 	assert_true(engine_path(net.server, 0, 2)->tx_packets > 0);
 }
 
+/* Traffic both ways, a packet every 10 ms from each end once it has a session, from t0 to t1;
+ * returns how many packets the two ends sent, in *to_server and *to_client. */
+static void traffic_both(uint64_t t0, uint64_t t1, unsigned *to_server, unsigned *to_client)
+{
+	uint8_t pkt[200] = { 0 };
+
+	for (uint64_t t = t0; t < t1; t += MS) {
+		if (t % (10 * MS) == 0 && engine_has_session(net.client) &&
+		    engine_send(net.client, pkt, sizeof(pkt), t) == 0)
+			(*to_server)++;
+		if (t % (10 * MS) == 5 * MS && engine_has_session(net.server) &&
+		    engine_send(net.server, pkt, sizeof(pkt), t) == 0)
+			(*to_client)++;
+		run(t, t, -1);
+	}
+}
+
+/* Issue 10, finding 1: the server's answers to one uplink are lost (a one-way failure, or an
+ * attacker dropping 84-byte datagrams there). The other uplink's copy of the INIT gets its own
+ * answer: the session comes up at once, survives two rekeys, and nothing sent after the first
+ * second is lost, in both directions. */
+static void one_uplink_loses_answers(bool resp_only)
+{
+	unsigned up = 0, down = 0, srv_in, cli_in;
+	uint64_t t1 = 2 * ENGINE_REKEY_NS + 3000 * MS;
+
+	net.cut_mask = 1;		/* the first copy's path: the one answered first */
+	net.cut_resp_only = resp_only;
+	traffic_both(0, 50 * MS, &up, &down);
+	assert_true(engine_has_session(net.client));
+	/* within a second a dead one-way path is found out and avoided */
+	traffic_both(50 * MS, 1000 * MS, &up, &down);
+	srv_in = net.delivered_server;
+	cli_in = net.delivered_client;
+	up = down = 0;
+	traffic_both(1000 * MS, t1, &up, &down);
+	assert_int_equal(net.delivered_server - srv_in, up);
+	if (resp_only)
+		assert_int_equal(net.delivered_client - cli_in, down);
+	else	/* the server learns of the dead direction within a second of each rekey at most */
+		assert_true(net.delivered_client - cli_in + 2 * 100 >= down);
+	assert_int_equal(engine_stats(net.client)->sessions, 3);
+	assert_int_equal(engine_stats(net.server)->sessions, 3);
+	/* one key agreement per session: the copies were answered, not agreed again */
+	assert_int_equal(engine_stats(net.server)->handshakes_sent, 3);
+}
+
+static void test_lost_answers_one_uplink(void **unused)
+{
+	(void)unused;
+	one_uplink_loses_answers(true);
+}
+
+static void test_one_way_dead_uplink(void **unused)
+{
+	(void)unused;
+	one_uplink_loses_answers(false);
+}
+
+/* At rekey every answer is lost, on every path, for 5 s: the client keeps retrying while the
+ * session that works goes on carrying traffic both ways; the server never drops it for a
+ * session the client may not hold. */
+static void test_rekey_answers_lost_everywhere(void **unused)
+{
+	unsigned up = 0, down = 0, srv_in, cli_in;
+
+	(void)unused;
+	traffic_both(0, ENGINE_REKEY_NS - 10 * MS, &up, &down);
+	srv_in = net.delivered_server;
+	cli_in = net.delivered_client;
+	up = down = 0;
+	net.cut_resp_only = true;
+	net.cut_mask = 3;
+	traffic_both(ENGINE_REKEY_NS - 10 * MS, ENGINE_REKEY_NS + 4990 * MS, &up, &down);
+	assert_int_equal(net.delivered_server - srv_in, up);
+	assert_int_equal(net.delivered_client - cli_in, down);
+	assert_int_equal(engine_stats(net.client)->sessions, 1);
+	assert_true(engine_stats(net.server)->handshakes_sent >= 3);
+	/* answers come through again: the new session takes over, still without a loss */
+	net.cut_mask = 0;
+	traffic_both(ENGINE_REKEY_NS + 4990 * MS, ENGINE_REKEY_NS + 7000 * MS, &up, &down);
+	assert_int_equal(net.delivered_server - srv_in, up);
+	assert_int_equal(net.delivered_client - cli_in, down);
+	assert_int_equal(engine_stats(net.client)->sessions, 2);
+	assert_int_equal(engine_stats(net.server)->sessions, 2);
+}
+
+/* Issue 10, finding 4: a client restarted with its clock a minute behind (a router without a
+ * battery-backed clock, before NTP) is told the server's floor and is back at once. */
+static void test_client_clock_went_back(void **unused)
+{
+	uint8_t pkt[200] = { 0 };
+	uint64_t t = 500 * MS, t2;
+	unsigned before;
+
+	(void)unused;
+	engine_free(net.client);
+	net.client = make_epoch(false, 0x5a, 120ull * 1000 * MS);
+	assert_int_equal(engine_add_remote(net.client, &net.saddr, 0), 0);
+	traffic_until(t);
+	before = net.delivered_server;
+	assert_true(before > 0);
+	engine_free(net.client);
+	net.client = make_epoch(false, 0x5a, 60ull * 1000 * MS);	/* a minute behind */
+	assert_int_equal(engine_add_remote(net.client, &net.saddr, 0), 0);
+	for (t2 = 0; t2 < 300 * MS; t2 += MS, t += MS) {
+		if (engine_has_session(net.client))
+			engine_send(net.client, pkt, sizeof(pkt), t2);
+		if (engine_deadline(net.client) <= t2)
+			engine_tick(net.client, t2);
+		if (engine_deadline(net.server) <= t)
+			engine_tick(net.server, t);
+		for (unsigned k = 0; k < net.nq; k++) {
+			struct dg *d = &net.q[k];
+
+			if (d->to_server)
+				engine_recv(net.server, 0, &net.caddr[d->local], d->buf, d->len, t);
+			else
+				engine_recv(net.client, d->dst, &net.saddr, d->buf, d->len, t2);
+		}
+		net.nq = 0;
+	}
+	assert_true(engine_stats(net.client)->stale_received >= 1);
+	assert_int_equal(engine_stats(net.client)->sessions, 1);
+	assert_int_equal(engine_stats(net.server)->sessions, 2);
+	assert_true(net.delivered_server > before + 20);
+}
+
+/* Issue 10, finding 6: a datagram captured on its way (never delivered) and replayed from
+ * another address teaches the server nothing once its path delivered a newer one; and an
+ * address that does appear (a replay while the path is silent, a NAT rebinding) carries no
+ * data until it answered, and is not probed for ever. */
+static void test_replayed_capture_new_address(void **unused)
+{
+	uint8_t pkt[200] = { 0 };
+	struct mpt_addr evil = addr('x', 7);
+	struct dg cap;
+	uint64_t t;
+
+	(void)unused;
+	run(0, 2000 * MS, -1);
+	assert_int_equal(engine_nremote(net.server), 2);
+	/* a datagram the attacker takes off uplink 0 */
+	engine_send(net.client, pkt, sizeof(pkt), 2000 * MS);
+	cap = net.q[net.nq - 1];
+	net.nq = 0;
+	for (t = 2000 * MS; t < 2100 * MS; t += MS) {
+		if (t % (10 * MS) == 0)
+			engine_send(net.client, pkt, sizeof(pkt), t);
+		run(t, t, -1);
+	}
+	assert_int_equal(engine_recv(net.server, 0, &evil, cap.buf, cap.len, t), -ENOENT);
+	assert_int_equal(engine_nremote(net.server), 2);
+	/* the same datagram, newest of its path (the attacker held the path silent) */
+	net.nq = 0;
+	engine_send(net.client, pkt, sizeof(pkt), t);
+	cap = net.q[net.nq - 1];
+	net.nq = 0;
+	assert_int_equal(engine_recv(net.server, 0, &evil, cap.buf, cap.len, t), 0);
+	assert_int_equal(engine_nremote(net.server), 3);
+	assert_false(engine_path(net.server, 0, 2)->up);
+	net.to_evil = 0;
+	for (uint64_t t1 = t + 10 * 1000 * MS; t < t1; t += MS) {
+		if (t % (5 * MS) == 0)
+			engine_send(net.server, pkt, sizeof(pkt), t);
+		run(t, t, -1);
+	}
+	assert_int_equal(engine_path(net.server, 0, 2)->tx_data, 0);
+	/* probes (5 a second) while it was heard from lately, then none */
+	assert_true(net.to_evil > 0 && net.to_evil <= 3 * 5 + 1);
+}
+
 static void test_bad_config(void **unused)
 {
 	struct engine_config cfg = { .nlocal = 0, .sched = &sched_roundrobin, .mtu = 1400 };
@@ -718,6 +936,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_forged_handshake, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handshake_rate_limited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roaming, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_answers_one_uplink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_way_dead_uplink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_answers_lost_everywhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_clock_went_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replayed_capture_new_address, setup, teardown),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test_setup_teardown(test_cipher_none_same_sizes, setup, teardown),
 	};

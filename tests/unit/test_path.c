@@ -33,7 +33,7 @@ static void test_estimators_by_hand(void **unused)
 	struct wire_fb_block b;
 
 	(void)unused;
-	path_init(&p, 1, 2, 0);
+	path_init(&p, 1, 2, true, 0);
 	assert_int_equal(path_id(1, 2), 0x12);
 	send_n(&p, 10, 0, 100);			/* seq 0..9 at 0..9 ms */
 	assert_int_equal(p.next_seq, 10);
@@ -94,7 +94,7 @@ static void test_late_arrivals_repay_loss(void **unused)
 	struct wire_fb_block b;
 
 	(void)unused;
-	path_init(&p, 0, 0, 0);
+	path_init(&p, 0, 0, true, 0);
 	send_n(&p, 30, 0, 100);
 	b = fb(9, 10, 1000, 9000, 0);
 	path_on_feedback(&p, 40 * MS, &b);
@@ -113,7 +113,7 @@ static void test_liveness(void **unused)
 	struct wire_fb_block b;
 
 	(void)unused;
-	path_init(&p, 0, 0, 1000 * MS);
+	path_init(&p, 0, 0, true, 1000 * MS);
 	assert_true(p.up);
 	assert_false(path_check_down(&p, 1000 * MS + PATH_DEAD_NS - 1));
 	assert_true(path_check_down(&p, 1000 * MS + PATH_DEAD_NS));

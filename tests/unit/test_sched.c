@@ -28,7 +28,7 @@ static void toy_init(struct toy *t, unsigned nlocal, unsigned nremote)
 	rng_seed(&t->rng, 42);
 	for (unsigned i = 0; i < nlocal; i++)
 		for (unsigned j = 0; j < nremote; j++)
-			path_init(&t->paths[path_index(i, j)], i, j, 0);
+			path_init(&t->paths[path_index(i, j)], i, j, true, 0);
 	t->v = (struct sched_view){
 		.now_ns = 1, .rng = &t->rng, .paths = t->paths, .nlocal = nlocal,
 		.nremote = nremote, .writable_mask = (1u << nlocal) - 1, .len = 1000,

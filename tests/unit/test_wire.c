@@ -235,7 +235,9 @@ static void test_encode_rejects(void **unused)
 
 	(void)unused;
 	assert_int_equal(wire_hdr_encode(&h, buf, WIRE_HDR_LEN - 1), -EINVAL);
-	h.type = WIRE_TYPE_HS_INIT;
+	h.type = 0;
+	assert_int_equal(wire_hdr_encode(&h, buf, sizeof(buf)), -EINVAL);
+	h.type = WIRE_TYPE_HS_STALE + 1;
 	assert_int_equal(wire_hdr_encode(&h, buf, sizeof(buf)), -EINVAL);
 	assert_int_equal(wire_frame_encode(&f, buf, WIRE_FRAME_LEN - 1), -EINVAL);
 	f.kind = 4;
@@ -267,11 +269,24 @@ static void test_hdr_decode_rejects(void **unused)
 		assert_int_equal(wire_hdr_decode(&d, dg, WIRE_MIN_DGRAM),
 				 t == WIRE_TYPE_DATA ? 0 : -EBADMSG);
 	}
-	dg[0] = WIRE_TYPE_HS_INIT;
-	assert_int_equal(wire_hdr_decode(&d, dg, WIRE_MIN_DGRAM), -EBADMSG);
-	dg[0] = WIRE_TYPE_HS_RESP;
-	assert_int_equal(wire_hdr_decode(&d, dg, WIRE_MIN_DGRAM), -EBADMSG);
-	dg[0] = WIRE_TYPE_DATA;
+	/* the handshake's types: their one exact length each, and their header decoded */
+	{
+		const struct { uint8_t type; size_t len; } hs[] = {
+			{ WIRE_TYPE_HS_INIT, WIRE_HS_INIT_LEN }, { WIRE_TYPE_HS_RESP, WIRE_HS_RESP_LEN },
+			{ WIRE_TYPE_HS_STALE, WIRE_HS_STALE_LEN },
+		};
+
+		for (size_t k = 0; k < sizeof(hs) / sizeof(hs[0]); k++) {
+			h.type = hs[k].type;
+			assert_int_equal(wire_hdr_encode(&h, dg, sizeof(dg)), WIRE_HDR_LEN);
+			for (size_t n = 0; n <= WIRE_MAX_DGRAM; n++)
+				assert_int_equal(wire_hdr_decode(&d, dg, n), n == hs[k].len ? 0 : -EBADMSG);
+			assert_int_equal(d.type, hs[k].type);
+			assert_true(d.counter == 5);
+		}
+		h.type = WIRE_TYPE_DATA;
+		wire_hdr_encode(&h, dg, sizeof(dg));
+	}
 
 	for (int i = 2; i <= 3; i++) {
 		dg[i] = 0x80;
