@@ -38,7 +38,7 @@ DEPS_NETNS := iproute2 iputils-ping netcat-openbsd nftables iperf3 jq procps eth
 DEPS_TEST  := $(DEPS_DEMO) clang libclang-rt-14-dev $(DEPS_NETNS)
 DEPS_BENCH := $(DEPS_DEMO) $(DEPS_NETNS) wireguard-go wireguard-tools
 
-.PHONY: all demo test netns netem-test unit simcheck asan clang-check bench plots fuzz fuzz-regress clean deps-demo deps-test deps-bench
+.PHONY: all demo test netns netem-test unit simcheck asan clang-check mutants bench plots fuzz fuzz-regress clean deps-demo deps-test deps-bench
 all: $(B)/sim $(B)/mptun $(B)/wiretool $(B)/linkemu $(UNIT_BIN) $(DAEMON_UNIT_BIN)
 
 $(B)/obj/%.o: %.c
@@ -115,6 +115,10 @@ fuzz-regress:
 clang-check:
 	$(Q)$(MAKE) --no-print-directory B=build/clang CC=clang all
 
+# each safety property broken on purpose in a copy of the tree: the unit tests must fail on every one
+mutants:
+	$(Q)scripts/mutants.sh
+
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory clang-check
@@ -123,6 +127,7 @@ test: deps-test
 	$(Q)$(MAKE) --no-print-directory fuzz-regress
 	$(Q)$(MAKE) --no-print-directory asan
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory mutants
 	$(Q)$(MAKE) --no-print-directory netns
 	$(Q)tests/netem/suite.sh $(B)
 

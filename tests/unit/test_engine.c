@@ -872,6 +872,48 @@ static void test_replayed_capture_new_address(void **unused)
 	assert_true(net.to_evil > 0 && net.to_evil <= 3 * 5 + 1);
 }
 
+/* Every session has keys of its own: a datagram of a restarted client's first session, with
+ * the same key phase and a counter the new session has not reached, opens under no key the
+ * new session holds (a shared key would mean a reused nonce: the same counter twice). */
+static void test_session_keys_fresh(void **unused)
+{
+	uint8_t pkt[200] = { 0 };
+	struct dg old = { 0 };
+	uint64_t t = 0;
+	unsigned before;
+
+	(void)unused;
+	for (; t < 600 * MS; t += MS) {		/* 600 datagrams and more under session 1 */
+		if (engine_has_session(net.client)) {
+			engine_send(net.client, pkt, sizeof(pkt), t);
+			old = net.q[net.nq - 1];
+		}
+		run(t, t, -1);
+	}
+	engine_free(net.client);
+	net.client = make_epoch(false, 0x5a, 60ull * 1000 * MS);
+	assert_int_equal(engine_add_remote(net.client, &net.saddr, 0), 0);
+	for (uint64_t t2 = 0; t2 < 20 * MS; t2 += MS, t += MS) {	/* a few under session 2 */
+		if (engine_deadline(net.client) <= t2)
+			engine_tick(net.client, t2);
+		for (unsigned k = 0; k < net.nq; k++) {
+			struct dg *d = &net.q[k];
+
+			if (d->to_server)
+				engine_recv(net.server, 0, &net.caddr[d->local], d->buf, d->len, t);
+			else
+				engine_recv(net.client, d->dst, &net.saddr, d->buf, d->len, t2);
+		}
+		net.nq = 0;
+	}
+	assert_int_equal(engine_stats(net.server)->sessions, 2);
+	assert_int_equal(old.buf[1], 1);	/* both sessions are phase 1 */
+	before = engine_stats(net.server)->tun_out;
+	assert_int_equal(engine_recv(net.server, 0, &net.caddr[old.local], old.buf, old.len,
+				     t + ENGINE_GRACE_NS), -EBADMSG);
+	assert_int_equal(engine_stats(net.server)->tun_out, before);
+}
+
 static void test_bad_config(void **unused)
 {
 	struct engine_config cfg = { .nlocal = 0, .sched = &sched_roundrobin, .mtu = 1400 };
@@ -941,6 +983,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rekey_answers_lost_everywhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_clock_went_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replayed_capture_new_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_keys_fresh, setup, teardown),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test_setup_teardown(test_cipher_none_same_sizes, setup, teardown),
 	};

@@ -1,0 +1,64 @@
+#!/bin/sh
+# make mutants: break each safety property of the engine on purpose, in a copy of the tree, and
+# show that the unit tests fail on every such build. A mutant that survives (the tests still
+# pass) fails the run: the property it breaks has no test that can fail. A mutant whose pattern
+# is no longer found, or whose build fails, fails the run too: the list must follow the code.
+# One line per mutant, then "N passed, N failed" (a pass is a mutant killed).
+# Usage: scripts/mutants.sh   (from the top of the tree; needs git, perl, make, cc)
+set -u
+cd "$(dirname "$0")/.." || exit 1
+work=$(mktemp -d /tmp/mptun-mutants.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$work" || exit 1
+pass=0
+fail=0
+
+# mutant NAME FILE PERL-SUBSTITUTION [MATCHES]: the substitution (over the whole file) must match
+# MATCHES times (1 unless said).
+mutant() {
+	name=$1 file=$work/$2
+	cp "$file" "$work/orig"
+	count=$(CNT="$work/count" perl -0pi -e "\$c = ($3); END { open my \$f, '>', \$ENV{CNT}; print \$f (\$c || 0) }" "$file" && cat "$work/count")
+	if [ "$count" != "${4:-1}" ]; then
+		fail=$((fail + 1)); echo "FAIL $name: the pattern matched ${count:-0} times in $2 (update scripts/mutants.sh)"
+	elif ! make -s -C "$work" B=build/mut all >"$work/build.log" 2>&1; then
+		fail=$((fail + 1)); echo "FAIL $name: the mutant does not build:"; tail -5 "$work/build.log"
+	elif out=$(cd "$work" && scripts/run-unit.sh build/mut/tests 2>&1); then
+		fail=$((fail + 1)); echo "FAIL $name: SURVIVED, every unit test passes with it"
+	else
+		killed=$(printf '%s\n' "$out" | awk '$1 == "[" && $2 == "FAILED" && $3 == "]" && NF == 4 {print $4}' | sort -u | tr '\n' ' ')
+		pass=$((pass + 1)); echo "PASS $name: killed by ${killed:-a failing test binary}"
+	fi
+	cp "$work/orig" "$file"
+	touch "$file"
+}
+
+# the design's properties (issue 10, finding 9)
+mutant learn-before-auth core/engine.c \
+	's/(\n\tks = open_dgram\(e, &h, dgram, len, now, &rc\);)/\n\tremote_for(e, from, true, now);$1/g'
+mutant skip-replay-check core/engine.c \
+	's/if \(replay_check\(&cand\[k\]->replay, h->counter\) < 0\)/if (0 \&\& replay_check(\&cand[k]->replay, h->counter) < 0)/g'
+mutant old-key-after-grace core/engine.c \
+	's/now - e->cur\.born_ns < ENGINE_GRACE_NS/now - e->cur.born_ns < 100 * ENGINE_GRACE_NS/g'
+mutant init-equal-counter core/engine.c \
+	's/if \(hs\.counter > e->last_init_counter\)/if (hs.counter >= e->last_init_counter)/g'
+mutant nonce-reuse-at-rekey core/engine.c \
+	's/initiator \? keys->(initiator|responder)_tx : keys->(initiator|responder)_tx/((void)initiator, (void)keys, e->master)/g' 2
+mutant auth-fail-counted-as-ok core/engine.c \
+	's/(\t\t\t      len - WIRE_HDR_LEN, e->rxbuf\)) == 0\)/$1 <= 0)/g'
+# the handshake's resilience (issue 10, findings 1, 4, 6)
+mutant no-answer-for-copies core/engine.c \
+	's/e->resp_copies < HS_COPIES_MAX\)/e->resp_copies < HS_COPIES_MAX \&\& 0)/g'
+mutant next-replaces-current core/engine.c \
+	's/\tif \(!e->cur\.live\)\n\t\tpromote\(e, &e->next, now\);/\tpromote(e, \&e->next, now);/g'
+mutant no-stale-answer core/engine.c \
+	's/if \(bucket_take\(&e->stale_bucket, now\)\)/if (0 \&\& bucket_take(\&e->stale_bucket, now))/g'
+mutant learn-from-old-datagram core/engine.c \
+	's/newest = ks == &e->cur && \(!rx->counter_seen \|\| h\.counter > rx->counter_top\);/newest = true;/g'
+mutant new-address-up-at-once core/engine.c \
+	's/init_remote\(e, j, from, !e->cur\.live \|\| now - e->cur\.born_ns < ENGINE_HS_RETRY_NS, now\);/init_remote(e, j, from, true, now);/g'
+mutant probe-quiet-address core/engine.c \
+	's/bool quiet = e->cfg\.role == ENGINE_SERVER &&/bool quiet = 0 \&\& e->cfg.role == ENGINE_SERVER \&\&/g'
+
+echo "mutants: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
