@@ -135,6 +135,8 @@ struct mpt_engine *engine_new(const struct engine_config *cfg, const struct engi
 	if (!e)
 		goto fail;
 	e->cfg = *cfg;
+	if (!e->cfg.rekey_ns)
+		e->cfg.rekey_ns = ENGINE_REKEY_NS;
 	e->io = *io;
 	rng_seed(&e->rng, cfg->seed);
 	memcpy(e->master, cfg->key, sizeof(e->master));
@@ -668,7 +670,7 @@ static void maybe_handshake(struct mpt_engine *e, uint64_t now)
 		return;
 	/* silence on every path means the server lost our session (it restarted), unless the
 	 * session is younger than a retry: its paths may not have answered yet */
-	need = !cur->live || now - cur->born_ns >= ENGINE_REKEY_NS ||
+	need = !cur->live || now - cur->born_ns >= e->cfg.rekey_ns ||
 	       cur->tx_counter >= ENGINE_COUNTER_LIMIT ||
 	       (!paths_up(e, false, now) && now - cur->born_ns >= ENGINE_HS_RETRY_NS);
 	if (!need || (e->hs_pending && now - e->hs_sent_ns < ENGINE_HS_RETRY_NS))
@@ -703,7 +705,7 @@ static uint64_t handshake_deadline(const struct mpt_engine *e)
 		return UINT64_MAX;
 	if (e->hs_pending)
 		return e->hs_sent_ns + ENGINE_HS_RETRY_NS;
-	return cur->live ? cur->born_ns + ENGINE_REKEY_NS : 0;
+	return cur->live ? cur->born_ns + e->cfg.rekey_ns : 0;
 }
 
 /* Authenticate a data datagram under the key sets its phase names; the one that opened it, or

@@ -47,6 +47,7 @@ struct engine_config {
 	size_t mtu;			/* largest tun packet accepted */
 	int64_t reorder_ns;		/* ENGINE_REORDER_AUTO, 0 = off, or a fixed hold time */
 	uint64_t seed;			/* the engine's own rng, used by the scheduler */
+	uint64_t rekey_ns;		/* a new session this often; 0: ENGINE_REKEY_NS */
 };
 
 struct engine_io {

@@ -39,6 +39,8 @@ static const char usage_text[] =
 "      --sched NAME     path scheduler (default arrival); `--sched list` shows them\n"
 "      --mtu N          tun MTU (default: outer datagrams fit 1500 bytes: 1428 over IPv4,\n"
 "                       1408 when any outer address is IPv6)\n"
+"      --rekey SECONDS  a new session key this often (client; default and most 120; a\n"
+"                       shorter one is for tests)\n"
 "      --status PATH    serve the state as JSON on this unix socket (`mptun status PATH`)\n"
 "      --user NAME      drop privileges to NAME after set-up\n"
 "  -q, --quiet          log only errors\n"
@@ -134,7 +136,8 @@ unsigned config_default_mtu(const struct config *c)
 	return 1500 - (v6 ? 48 : 28) - WIRE_OVERHEAD;
 }
 
-enum opt_long { OPT_SCHED = 256, OPT_MTU, OPT_STATUS, OPT_USER, OPT_VERBOSE, OPT_VERSION };
+enum opt_long { OPT_SCHED = 256, OPT_MTU, OPT_STATUS, OPT_USER, OPT_VERBOSE, OPT_VERSION,
+		OPT_REKEY };
 
 static const struct option long_opts[] = {
 	{ "tun", required_argument, NULL, 'i' },
@@ -147,6 +150,7 @@ static const struct option long_opts[] = {
 	{ "key-file", required_argument, NULL, 'K' },
 	{ "sched", required_argument, NULL, OPT_SCHED },
 	{ "mtu", required_argument, NULL, OPT_MTU },
+	{ "rekey", required_argument, NULL, OPT_REKEY },
 	{ "status", required_argument, NULL, OPT_STATUS },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -279,6 +283,12 @@ enum config_result config_parse(struct config *c, int argc, char **argv, char *o
 				return fail(out, outlen, "--mtu: bad MTU '%s' (576-%d)", optarg,
 					    WIRE_MAX_PAYLOAD);
 			c->mtu = (unsigned)v;
+			break;
+		case OPT_REKEY:
+			if (parse_uint(optarg, 120, &v) < 0 || v < 1)
+				return fail(out, outlen, "--rekey: bad interval '%s' (1-120 seconds)",
+					    optarg);
+			c->rekey_s = (unsigned)v;
 			break;
 		case OPT_STATUS:
 			if (!*optarg || strlen(optarg) >= 108)

@@ -35,6 +35,7 @@ struct config {
 	const char *status_path;	/* --status */
 	const char *user;		/* --user */
 	int verbosity;			/* 0 quiet, 1 default, 2 verbose */
+	unsigned rekey_s;		/* --rekey, 0: the engine's default (120 s) */
 };
 
 /* argv as main gets it (argv[0] the program). out receives any text to print (size outlen). */

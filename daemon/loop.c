@@ -268,6 +268,7 @@ struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], c
 	ec.sched = sched_lookup(c->sched, &ec.sched_args);
 	ec.mtu = l->cfg.mtu;
 	ec.reorder_ns = ENGINE_REORDER_AUTO;
+	ec.rekey_ns = (uint64_t)c->rekey_s * 1000000000;
 	randombytes_buf(&ec.seed, sizeof(ec.seed));
 	io.ctx = l;
 	l->engine = engine_new(&ec, &io, l->now, &rc);

@@ -177,6 +177,44 @@ ncli=$(grep -c 'no answer from the server' "$TMP/wrong.log")
 check wrong-key $? "established=$est; server said it $nsrv time(s), client $ncli time(s) in 4 s"
 { tail -n +"$((skip + 1))" "$SLOG"; cat "$TMP/wrong.log"; } | grep 'fail authentication\|no answer' | sed 's/^/  /'
 
+# ---- one uplink loses what the server sends it (issue 10, finding 1): first only the handshake
+# answers (type byte 3) towards uplink 1, from the start and across rekeys every 3 s; then every
+# datagram towards it. The tunnel comes up on the other uplink and stays up.
+one_way() {	# one_way NAME NFT-MATCH
+	ip netns exec "$R" nft -f - <<-EOF
+	table inet oneway {
+		chain f {
+			type filter hook forward priority 0;
+			ip daddr 10.201.1.2 udp sport $PORT $2 counter drop
+		}
+	}
+	EOF
+}
+one_way resp '@th,64,8 3'
+skip=$(wc -l <"$SLOG")
+start_client "$TMP/key" "$TMP/oneway.log" -l 10.201.1.2 -l 10.201.2.2 --rekey 3 --verbose
+t0=$(now)
+ping_first; rc=$?
+e=$(elapsed "$t0")
+ip netns exec "$C" ping -i 0.05 -c 200 -W 1 10.99.0.2 >"$TMP/ping3" 2>&1
+loss=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$TMP/ping3")
+rekeys=$(grep -c 'rekeyed' "$TMP/oneway.log")
+dropped=$(ip netns exec "$R" nft list table inet oneway | sed -n 's/.*packets \([0-9]*\).*/\1/p')
+[ $rc -eq 0 ] && awk "BEGIN {exit !($e <= 1.0 && $loss <= 1)}" && [ "$rekeys" -ge 2 ] && [ "$dropped" -ge 1 ]
+check oneway-answers-lost $? "answers to uplink 1 dropped ($dropped): first ping $e s after start (<= 1), then 200 pings over 10 s with $rekeys rekeys (>= 2): loss ${loss:-?} % (<= 1)"
+ip netns exec "$R" nft delete table inet oneway
+ip netns exec "$C" ping -D -i 0.05 -c 160 -W 1 10.99.0.2 >"$TMP/ping4" 2>&1 & PP=$!
+sleep 1
+one_way all ''
+wait $PP
+g=$(max_gap "$TMP/ping4")
+recv=$(grep -c 'bytes from' "$TMP/ping4")
+rekeys2=$(grep -c 'rekeyed' "$TMP/oneway.log")
+awk "BEGIN {exit !($g <= 1.0)}" && [ $((rekeys2 - rekeys)) -ge 2 ]
+check oneway-dead-uplink $? "everything to uplink 1 dropped: longest ping gap $g s (<= 1), $recv of 160 answered, $((rekeys2 - rekeys)) rekeys meanwhile (>= 2)"
+ip netns exec "$R" nft delete table inet oneway
+stop "$CPID"
+
 # ---- bad start-ups: one line, the right exit code, nothing left behind
 bad() {	# bad NAME WANT_CODE WANT_TEXT NS ARGS...
 	_name=$1; _code=$2; _text=$3; _ns=$4; shift 4
