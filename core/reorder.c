@@ -78,8 +78,10 @@ static void restart_clock(struct reorder *r)
 
 	if (!r->held)
 		return;
-	while (!slot_of(r, s)->present)
+	while (!slot_of(r, s)->present) {
 		s++;
+		r->stats.slots_scanned++;
+	}
 	r->blocked_since = slot_of(r, s)->arrival_ns;
 }
 
