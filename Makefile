@@ -104,11 +104,15 @@ asan:
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all
 	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 scripts/run-unit.sh build/asan/tests
 
-# libFuzzer harnesses (tests/fuzz/): `make fuzz` explores for FUZZ_SECONDS each;
+# libFuzzer harnesses (tests/fuzz/), linked with core/, sched/ and daemon/ but daemon/main.c:
+# `make fuzz` explores for FUZZ_SECONDS each (`make fuzz FUZZ_SECONDS=300` runs each harness
+# 5 minutes); `make fuzz FUZZ_MERGE=1` also merges the new inputs that add coverage into
+# tests/fuzz/corpus/NAME, for a commit; a failing input's path is printed.
 # `make test` replays their corpus as a regression test.
 FUZZ_SECONDS ?= 60
+FUZZ_MERGE ?= 0
 fuzz: deps-test
-	$(Q)scripts/fuzz.sh fuzz $(FUZZ_SECONDS)
+	$(Q)FUZZ_MERGE=$(FUZZ_MERGE) scripts/fuzz.sh fuzz $(FUZZ_SECONDS)
 fuzz-regress:
 	$(Q)scripts/fuzz.sh regress
 

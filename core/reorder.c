@@ -1,5 +1,7 @@
 /* The ring is indexed by data_seq modulo the slot count; `next` is the sequence the tun side
- * waits for. `blocked_since` is when the current head-of-line gap started holding a packet.
+ * waits for and `head` the oldest held one, so that a gap [next, head) is given up in one step
+ * and costs what it releases, not a rescan per slot (finding 8 of issue 10: slots^2 per skip).
+ * `blocked_since` is when the current head-of-line gap started holding a packet.
  * `done` has one bit per sequence number in [next - DONE_WINDOW, next): set when delivered,
  * clear when skipped, so that a second copy (a reinjection, a duplicate) is dropped. */
 #include "core/reorder.h"
@@ -25,6 +27,7 @@ struct reorder {
 	uint32_t next;
 	bool started;
 	unsigned held;
+	uint32_t head;			/* the oldest held sequence, when held */
 	uint64_t blocked_since;
 	struct reorder_stats stats;
 	struct slot *slots;
@@ -71,16 +74,23 @@ static uint8_t *bytes_of(struct reorder *r, uint32_t seq)
 	return r->bytes + (size_t)(seq & (r->nslots - 1)) * r->slot_bytes;
 }
 
-/* The earliest arrival among held packets starts the head gap's clock. */
-static void restart_clock(struct reorder *r)
+/* The oldest held packet went: find the next one (there is one), past the gap at next. */
+static void find_head(struct reorder *r)
 {
 	uint32_t s = r->next;
 
-	if (!r->held)
-		return;
-	while (!slot_of(r, s)->present)
+	while (!slot_of(r, s)->present) {
 		s++;
-	r->blocked_since = slot_of(r, s)->arrival_ns;
+		r->stats.slots_scanned++;
+	}
+	r->head = s;
+}
+
+/* The oldest held packet's arrival starts the head gap's clock. */
+static void restart_clock(struct reorder *r)
+{
+	if (r->held)
+		r->blocked_since = slot_of(r, r->head)->arrival_ns;
 }
 
 static void set_done(struct reorder *r, uint32_t seq, bool done)
@@ -98,6 +108,17 @@ static bool is_done(const struct reorder *r, uint32_t seq)
 	return r->done[(seq / 64) % DONE_WORDS] >> (seq % 64) & 1;
 }
 
+/* Forget n sequence numbers from `from` on: they were skipped, not delivered. */
+static void clear_done(struct reorder *r, uint32_t from, uint32_t n)
+{
+	if (n >= DONE_WINDOW) {
+		memset(r->done, 0, sizeof(r->done));
+		return;
+	}
+	for (uint32_t k = 0; k < n; k++)
+		set_done(r, from + k, false);
+}
+
 /* Deliver one packet and remember that it went. */
 static void hand_over(struct reorder *r, uint32_t seq, const uint8_t *pkt, size_t len,
 		      reorder_deliver_fn fn, void *ctx)
@@ -110,20 +131,25 @@ static void hand_over(struct reorder *r, uint32_t seq, const uint8_t *pkt, size_
 static void drain(struct reorder *r, reorder_deliver_fn fn, void *ctx)
 {
 	struct slot *s;
+	bool moved = false;
 
 	while (r->held && (s = slot_of(r, r->next))->present) {
 		s->present = false;
 		r->held--;
 		hand_over(r, r->next, bytes_of(r, r->next), s->len, fn, ctx);
 		r->next++;
+		moved = true;
 	}
+	if (moved && r->held)
+		find_head(r);
 }
 
-/* Give up on the packet at next. */
-static void skip(struct reorder *r, reorder_deliver_fn fn, void *ctx)
+/* Give up on the n packets at next, all missing (n <= head - next), and deliver what follows
+ * them in order. */
+static void skip(struct reorder *r, uint32_t n, reorder_deliver_fn fn, void *ctx)
 {
-	set_done(r, r->next, false);
-	r->next++;
+	clear_done(r, r->next, n);
+	r->next += n;
 	drain(r, fn, ctx);
 	restart_clock(r);
 }
@@ -158,17 +184,21 @@ void reorder_insert(struct reorder *r, uint32_t seq, const uint8_t *pkt, size_t 
 		return;
 	}
 	while ((uint32_t)ahead >= r->nslots) {
-		/* Too far ahead to hold: give up on the oldest gaps to make room. */
-		r->stats.overflow++;
-		if (!r->held) {
-			uint32_t to = seq - (r->nslots - 1);
+		/* Too far ahead to hold: give up on the oldest gaps to make room, each gap (or the
+		 * part of it that makes room) at once; overflow counts the packets given up. */
+		uint32_t room = (uint32_t)ahead - (r->nslots - 1), n;
 
-			for (uint32_t k = r->next; k != to && (uint32_t)(k - r->next) < DONE_WINDOW; k++)
-				set_done(r, k, false);
-			r->next = to;
+		if (!r->held) {
+			r->stats.overflow++;
+			clear_done(r, r->next, room);
+			r->next += room;
 			break;
 		}
-		skip(r, fn, ctx);
+		n = r->head - r->next;
+		if (n > room)
+			n = room;
+		r->stats.overflow += n;
+		skip(r, n, fn, ctx);
 		ahead = (int32_t)(seq - r->next);
 		if (ahead < 0) {
 			hand_over(r, seq, pkt, len, fn, ctx);
@@ -191,6 +221,8 @@ void reorder_insert(struct reorder *r, uint32_t seq, const uint8_t *pkt, size_t 
 	s->len = (uint16_t)len;
 	s->arrival_ns = now;
 	memcpy(bytes_of(r, seq), pkt, len);
+	if (!r->held || seq_lt(seq, r->head))
+		r->head = seq;
 	if (!r->held++)
 		r->blocked_since = now;
 	r->stats.buffered++;
@@ -200,14 +232,20 @@ void reorder_release(struct reorder *r, uint32_t floor, uint64_t now, uint64_t t
 		     reorder_deliver_fn fn, void *ctx)
 {
 	while (r->held) {
+		uint32_t gap = r->head - r->next, n;
+
 		if (seq_lt(r->next, floor)) {
-			r->stats.gaps_lost++;
+			n = floor - r->next < gap ? floor - r->next : gap;
+			r->stats.gaps_lost += n;
 		} else if (now - r->blocked_since >= timeout_ns) {
-			r->stats.gaps_timeout++;
+			/* giving up on one packet restarts the clock at the head's arrival, and that
+			 * clock holds for the rest of the gap: all of it goes, or just the one */
+			n = now - slot_of(r, r->head)->arrival_ns >= timeout_ns ? gap : 1;
+			r->stats.gaps_timeout += n;
 		} else {
 			break;
 		}
-		skip(r, fn, ctx);
+		skip(r, n, fn, ctx);
 	}
 }
 

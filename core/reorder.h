@@ -13,6 +13,8 @@ typedef void (*reorder_deliver_fn)(void *ctx, const uint8_t *pkt, size_t len);
 
 struct reorder_stats {
 	uint64_t in_order, buffered, late, duplicate, gaps_lost, gaps_timeout, overflow;
+	/* work: empty slots stepped over while looking for the oldest held packet */
+	uint64_t slots_scanned;
 };
 
 struct reorder;

@@ -1,31 +1,79 @@
 #!/bin/sh
 # Build the libFuzzer harnesses in tests/fuzz/ with clang (ASan + UBSan) and either run each
 # over its corpus once (regression, the default) or fuzz each for SECONDS (make fuzz).
+# Every harness links core/, sched/ and daemon/ (all but daemon/main.c), so that the daemon's
+# own parsers have harnesses too; the library is compiled once, not once per harness.
+# Fuzzing grows a scratch corpus under build/fuzz/; with FUZZ_MERGE=1 the inputs in it that add
+# coverage are merged (libFuzzer -merge=1) into the committed tests/fuzz/corpus/NAME.
+# Any crash, leak, timeout or out-of-memory input is kept in build/fuzz/artifacts/ and its path
+# printed.
 set -eu
 mode=${1:-regress}
 seconds=${2:-60}
+merge=${FUZZ_MERGE:-0}
 out=build/fuzz
-mkdir -p "$out"
-core=$(ls core/*.c sched/*.c)
+cflags="-std=c11 -Wall -Wextra -Werror -g -O1 -D_GNU_SOURCE -I. -fno-sanitize-recover=all"
+san=address,undefined
+sodium_cflags=$(pkg-config --cflags libsodium)
+sodium_libs=$(pkg-config --libs libsodium)
+mkdir -p "$out/obj" "$out/artifacts"
+
+objs=
+for src in core/*.c sched/*.c daemon/*.c; do
+	[ "$src" = daemon/main.c ] && continue
+	obj="$out/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
+	# rebuilt when any library source or header is newer
+	if [ ! -e "$obj" ] || [ -n "$(find core sched daemon -name '*.[ch]' -newer "$obj" |
+			head -n 1)" ]; then
+		# shellcheck disable=SC2086
+		clang $cflags $sodium_cflags -fsanitize=fuzzer-no-link,$san -c "$src" -o "$obj"
+	fi
+	objs="$objs $obj"
+done
+
 pass=0
 fail=0
 for src in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$src" .c)
 	corpus=tests/fuzz/corpus/${name#fuzz_}
+	log="$out/$name.log"
+	prefix="$out/artifacts/$name-"
+	touch "$out/$name.stamp"
 	# shellcheck disable=SC2086
-	clang -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all "$src" $core $(pkg-config --cflags --libs libsodium) -lm -o "$out/$name"
+	if ! clang $cflags $sodium_cflags -fsanitize=fuzzer,$san "$src" $objs $sodium_libs -lm \
+			-o "$out/$name" 2>"$log"; then
+		fail=$((fail + 1)); echo "FAIL $name (build): see $log"
+		continue
+	fi
 	if [ "$mode" = fuzz ]; then
 		work="$out/corpus-${name#fuzz_}"
-		mkdir -p "$work"
-		"$out/$name" -max_total_time="$seconds" -max_len=2100 "$work" "$corpus" && r=0 || r=$?
+		mkdir -p "$work" "$corpus"
+		"$out/$name" -max_total_time="$seconds" -max_len=2100 -print_final_stats=1 \
+			-artifact_prefix="$prefix" "$work" "$corpus" >"$log" 2>&1 && r=0 || r=$?
+		# the last status line: executions, coverage, features, corpus size
+		grep -E '^#[0-9]+' "$log" | tail -n 1 | sed "s/^/  $name: /" || true
+		grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" |
+			sed "s/^/  $name: /" || true
+		if [ "$r" -eq 0 ] && [ "$merge" = 1 ]; then
+			before=$(find "$corpus" -type f | wc -l)
+			"$out/$name" -merge=1 -max_len=2100 -artifact_prefix="$prefix" \
+				"$corpus" "$work" >"$out/$name.merge.log" 2>&1 && r=0 || r=$?
+			echo "  $name: merged into $corpus: $before -> $(find "$corpus" -type f | wc -l) files"
+		fi
 	else
-		"$out/$name" -runs=0 "$corpus" >"$out/$name.log" 2>&1 && r=0 || r=$?
+		if [ -d "$corpus" ]; then
+			"$out/$name" -runs=0 -artifact_prefix="$prefix" "$corpus" >"$log" 2>&1 && r=0 || r=$?
+		else
+			# no corpus yet: at least the empty input runs
+			"$out/$name" -runs=1 -artifact_prefix="$prefix" >"$log" 2>&1 && r=0 || r=$?
+		fi
 	fi
+	find "$out/artifacts" -name "$name-*" -newer "$out/$name.stamp" |
+		sed "s/^/  $name: failing input kept at /"
 	if [ "$r" -eq 0 ]; then
 		pass=$((pass + 1)); echo "PASS $name ($mode over $corpus)"
 	else
-		fail=$((fail + 1)); echo "FAIL $name ($mode): see $out/$name.log"
+		fail=$((fail + 1)); echo "FAIL $name ($mode): see $log"
 	fi
 done
 echo "fuzz: $pass passed, $fail failed"

@@ -1,5 +1,5 @@
 /* Tests of core/reorder.c: in-order pass-through, holding and releasing, gaps skipped by the
- * floor and by timeout, late packets, duplicates and overflow. */
+ * floor and by timeout, late packets, duplicates and overflow, and the work a skip costs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -150,6 +150,81 @@ static void test_overflow_and_wrap(void **unused)
 	reorder_free(NULL);
 }
 
+/* Finding 8 of issue 10: one packet held 1023 ahead, then one far ahead, made every skipped
+ * slot rescan the whole gap: ~slots^2/2 steps per pair. The work of a skip is counted (never
+ * timed): slots stepped over must stay within a small multiple of the slots it releases. */
+static void test_skip_cost_overflow(void **unused)
+{
+	struct reorder *r = reorder_new(1024, 1500);
+	const struct reorder_stats *st = reorder_stats(r);
+	static struct sink s;
+
+	(void)unused;
+	memset(&s, 0, sizeof(s));
+	put(r, &s, 0, 0);
+	put(r, &s, 1023, 1);
+	put(r, &s, 3000000, 2);
+	/* 1..1022 given up, 1023 delivered, then a jump with nothing held */
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.seqs[1], 1023);
+	assert_int_equal(st->overflow, 1022 + 1);
+	assert_int_equal(reorder_held(r), 1);
+	assert_int_equal(reorder_next(r), 3000000 - 1023);
+	assert_true(st->slots_scanned <= 2 * (1022 + 1));
+	reorder_free(r);
+}
+
+/* Several held packets with gaps between them: each gap is stepped over a bounded number of
+ * times, whatever the gap's size. */
+static void test_skip_cost_spread(void **unused)
+{
+	struct reorder *r = reorder_new(1024, 1500);
+	const struct reorder_stats *st = reorder_stats(r);
+	static struct sink s;
+
+	(void)unused;
+	memset(&s, 0, sizeof(s));
+	put(r, &s, 0, 0);
+	put(r, &s, 1023, 1);
+	put(r, &s, 500, 2);
+	put(r, &s, 10, 3);
+	put(r, &s, 5000, 4);
+	assert_int_equal(s.n, 4);
+	assert_int_equal(s.seqs[1], 10);
+	assert_int_equal(s.seqs[2], 500);
+	assert_int_equal(s.seqs[3], 1023);
+	assert_int_equal(st->overflow, 1020 + 1);
+	assert_true(st->slots_scanned <= 2 * (1020 + 3));
+	reorder_free(r);
+}
+
+/* The same through reorder_release: by the floor, then by timeout. */
+static void test_skip_cost_release(void **unused)
+{
+	struct reorder *r = reorder_new(1024, 1500);
+	const struct reorder_stats *st = reorder_stats(r);
+	static struct sink s;
+
+	(void)unused;
+	memset(&s, 0, sizeof(s));
+	put(r, &s, 0, 0);
+	put(r, &s, 1023, 1);
+	reorder_release(r, 1023, 2, 1000, collect, &s);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(st->gaps_lost, 1022);
+	assert_true(st->slots_scanned <= 2 * (1022 + 1));
+
+	put(r, &s, 2047, 10);
+	reorder_release(r, 1024, 1009, 1000, collect, &s);
+	assert_int_equal(s.n, 2);
+	reorder_release(r, 1024, 1010, 1000, collect, &s);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.seqs[2], 2047);
+	assert_int_equal(st->gaps_timeout, 1023);
+	assert_true(st->slots_scanned <= 2 * (1022 + 1023 + 2));
+	reorder_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +233,9 @@ int main(void)
 		cmocka_unit_test(test_floor_skips_lost),
 		cmocka_unit_test(test_duplicate_held),
 		cmocka_unit_test(test_overflow_and_wrap),
+		cmocka_unit_test(test_skip_cost_overflow),
+		cmocka_unit_test(test_skip_cost_spread),
+		cmocka_unit_test(test_skip_cost_release),
 	};
 
 	return cmocka_run_group_tests_name("reorder", tests, NULL, NULL);
