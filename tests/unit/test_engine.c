@@ -787,6 +787,29 @@ static void test_rekey_answers_lost_everywhere(void **unused)
 	assert_int_equal(engine_stats(net.server)->sessions, 2);
 }
 
+/* Finding 1 after a restart: the server restarts while its answers to uplink 0 are lost; the
+ * client's new INIT is answered on uplink 1 too, and traffic is back within 2 s. */
+static void test_server_restart_answers_lost(void **unused)
+{
+	unsigned up = 0, down = 0, srv_in, cli_in;
+
+	(void)unused;
+	net.cut_mask = 1;
+	net.cut_resp_only = true;
+	traffic_both(0, 1000 * MS, &up, &down);
+	engine_free(net.server);
+	net.server = make_keyed(true, 0x5a);
+	traffic_both(1000 * MS, 3000 * MS, &up, &down);
+	srv_in = net.delivered_server;
+	cli_in = net.delivered_client;
+	up = down = 0;
+	traffic_both(3000 * MS, 5000 * MS, &up, &down);
+	assert_int_equal(net.delivered_server - srv_in, up);
+	assert_int_equal(net.delivered_client - cli_in, down);
+	assert_true(up >= 190 && down >= 190);
+	assert_int_equal(engine_stats(net.server)->sessions, 1);
+}
+
 /* Issue 10, finding 4: a client restarted with its clock a minute behind (a router without a
  * battery-backed clock, before NTP) is told the server's floor and is back at once. */
 static void test_client_clock_went_back(void **unused)
@@ -981,6 +1004,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lost_answers_one_uplink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_way_dead_uplink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_answers_lost_everywhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_restart_answers_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_clock_went_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replayed_capture_new_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_keys_fresh, setup, teardown),
