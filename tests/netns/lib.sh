@@ -52,6 +52,11 @@ need_root_and_tools() {
 	done
 	[ -c /dev/net/tun ] || skip_all "no /dev/net/tun in this kernel"
 	ip netns add "mptun-probe-$SFX" 2>/dev/null || skip_all "cannot create network namespaces"
+	# entering one remounts / and /sys: not possible in a chroot whose root is not a mount point
+	if ! _why=$(ip netns exec "mptun-probe-$SFX" true 2>&1); then
+		ip netns del "mptun-probe-$SFX"
+		skip_all "cannot enter a network namespace here (ip netns exec: $(echo "$_why" | head -n 1))"
+	fi
 	ip netns del "mptun-probe-$SFX"
 }
 
