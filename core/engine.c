@@ -353,10 +353,8 @@ static int remote_for(struct mpt_engine *e, const struct mpt_addr *from, bool ma
 				least = j;
 		j = least;
 	}
-	/* the addresses a session starts with come within a retry of its start, before any
-	 * path proved itself: those carry data at once; one that appears later (a NAT rebinding,
-	 * a replay) carries data only once it answered our probes */
-	init_remote(e, j, from, !e->cur.live || now - e->cur.born_ns < ENGINE_HS_RETRY_NS, now);
+	/* it carries data only once it answered our probes (path validation, as QUIC does) */
+	init_remote(e, j, from, false, now);
 	if (e->cfg.sched->on_remote_new) {
 		struct sched_view v2 = v;
 
@@ -926,7 +924,9 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 				set_path_state(e, pidx, false, now);
 			if (quiet)
 				continue;
-			if (now - p->last_elicit_ns >= PATH_PROBE_NS || p->tx_packets == 0) {
+			/* a path never heard from is probed at once: a learnt one must answer
+			 * before it carries data */
+			if (now - p->last_elicit_ns >= PATH_PROBE_NS || (!p->elicit_pending && !p->fb_count)) {
 				e->stats.probes_sent++;
 				emit(e, pidx, WIRE_KIND_PROBE, e->next_data_seq, NULL, 0, now);
 			}

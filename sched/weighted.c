@@ -63,6 +63,23 @@ static int draw(const uint32_t *count, unsigned n, uint32_t mask, struct mpt_rng
 	return -1;
 }
 
+/* The remote addresses that have answered on some path (or, configured, may still): a learnt
+ * address carries data only once it has (the engine's path validation). All of them when none
+ * has, as the 2015 tool drew among all. */
+static uint32_t answered_remotes(const struct sched_view *v)
+{
+	uint32_t mask = 0;
+
+	for (unsigned j = 0; j < v->nremote; j++)
+		for (unsigned i = 0; i < v->nlocal; i++) {
+			const struct mpt_path *p = &v->paths[path_index(i, j)];
+
+			if (p->up || p->fb_count)
+				mask |= 1u << j;
+		}
+	return mask ? mask : (uint32_t)((1ull << v->nremote) - 1);
+}
+
 static int weighted_pick(void *state, const struct sched_view *v, uint16_t *out, int max)
 {
 	struct weighted_state *w = state;
@@ -74,7 +91,7 @@ static int weighted_pick(void *state, const struct sched_view *v, uint16_t *out,
 	if (local < 0)
 		return 0;
 	remote = v->nremote == 1 ? 0 :
-		 draw(w->remote_count, v->nremote, (uint32_t)((1ull << v->nremote) - 1), v->rng);
+		 draw(w->remote_count, v->nremote, answered_remotes(v), v->rng);
 	out[0] = (uint16_t)path_index((unsigned)local, (unsigned)remote);
 	return 1;
 }

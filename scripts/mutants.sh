@@ -56,7 +56,9 @@ mutant no-stale-answer core/engine.c \
 mutant learn-from-old-datagram core/engine.c \
 	's/newest = ks == &e->cur && \(!rx->counter_seen \|\| h\.counter > rx->counter_top\);/newest = true;/g'
 mutant new-address-up-at-once core/engine.c \
-	's/init_remote\(e, j, from, !e->cur\.live \|\| now - e->cur\.born_ns < ENGINE_HS_RETRY_NS, now\);/init_remote(e, j, from, true, now);/g'
+	's/init_remote\(e, j, from, false, now\);/init_remote(e, j, from, true, now);/g'
+mutant weighted-draws-unanswered sched/weighted.c \
+	's/draw\(w->remote_count, v->nremote, answered_remotes\(v\), v->rng\)/draw(w->remote_count, v->nremote, (uint32_t)((1ull << v->nremote) - 1), v->rng) + 0 * (int)answered_remotes(v)/g'
 mutant probe-quiet-address core/engine.c \
 	's/bool quiet = e->cfg\.role == ENGINE_SERVER &&/bool quiet = 0 \&\& e->cfg.role == ENGINE_SERVER \&\&/g'
 
