@@ -107,12 +107,14 @@ asan:
 # libFuzzer harnesses (tests/fuzz/), linked with core/, sched/ and daemon/ but daemon/main.c:
 # `make fuzz` explores for FUZZ_SECONDS each (`make fuzz FUZZ_SECONDS=300` runs each harness
 # 5 minutes); `make fuzz FUZZ_MERGE=1` also merges the new inputs that add coverage into
-# tests/fuzz/corpus/NAME, for a commit; a failing input's path is printed.
+# tests/fuzz/corpus/NAME, for a commit; FUZZ_HARNESS="engine wire" runs only those; a failing
+# input's path is printed.
 # `make test` replays their corpus as a regression test.
 FUZZ_SECONDS ?= 60
 FUZZ_MERGE ?= 0
+FUZZ_HARNESS ?=
 fuzz: deps-test
-	$(Q)FUZZ_MERGE=$(FUZZ_MERGE) scripts/fuzz.sh fuzz $(FUZZ_SECONDS)
+	$(Q)FUZZ_MERGE=$(FUZZ_MERGE) scripts/fuzz.sh fuzz $(FUZZ_SECONDS) $(FUZZ_HARNESS)
 fuzz-regress:
 	$(Q)scripts/fuzz.sh regress
 

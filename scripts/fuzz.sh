@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build the libFuzzer harnesses in tests/fuzz/ with clang (ASan + UBSan) and either run each
-# over its corpus once (regression, the default) or fuzz each for SECONDS (make fuzz).
+# over its corpus once (regression, the default) or fuzz each for SECONDS (make fuzz), one at a
+# time. Usage: fuzz.sh [regress|fuzz] [SECONDS] [NAME...]; NAMEs (engine, wire, ...) pick harnesses.
 # Every harness links core/, sched/ and daemon/ (all but daemon/main.c), so that the daemon's
 # own parsers have harnesses too; the library is compiled once, not once per harness.
 # Fuzzing grows a scratch corpus under build/fuzz/; with FUZZ_MERGE=1 the inputs in it that add
@@ -10,6 +11,8 @@
 set -eu
 mode=${1:-regress}
 seconds=${2:-60}
+shift $(($# < 2 ? $# : 2))
+only=" $* "
 merge=${FUZZ_MERGE:-0}
 out=build/fuzz
 cflags="-std=c11 -Wall -Wextra -Werror -g -O1 -D_GNU_SOURCE -I. -fno-sanitize-recover=all"
@@ -35,6 +38,7 @@ pass=0
 fail=0
 for src in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$src" .c)
+	[ "$only" = "  " ] || case "$only" in *" ${name#fuzz_} "*) ;; *) continue ;; esac
 	corpus=tests/fuzz/corpus/${name#fuzz_}
 	log="$out/$name.log"
 	prefix="$out/artifacts/$name-"
