@@ -90,10 +90,12 @@ static void close_inherited(void)
 	dir = opendir("/proc/self/fd");
 	if (!dir)
 		return;
-	while ((d = readdir(dir)))
-		if (d->d_name[0] >= '0' && d->d_name[0] <= '9' && atoi(d->d_name) > 2 &&
-		    atoi(d->d_name) != dirfd(dir))
-			close(atoi(d->d_name));
+	while ((d = readdir(dir))) {
+		int fd = d->d_name[0] >= '0' && d->d_name[0] <= '9' ? atoi(d->d_name) : -1;
+
+		if (fd > 2 && fd != dirfd(dir))
+			close(fd);
+	}
 	closedir(dir);
 }
 
