@@ -40,6 +40,7 @@ start_client() {	# start_client LOG [ENV=VALUE...] -- KEY ARGS...: sets CPID
 
 # ---- a server with -k, an inherited descriptor (7) and a status socket; a client with -k
 echo "inherited" >"$TMP/inherited"
+# shellcheck disable=SC2016 # the inner shell expands "$@" and "$0"
 ns_bg "$S" "$SLOG" sh -c 'exec "$@" 7<"$0"' "$TMP/inherited" "$MPTUN" -i ms0 -p $PORT \
 	-v 10.98.0.2 -t 10.98.0.1 -k "$SECRET" --status "$TMP/s.sock" --user nobody
 SPID=$LAST_PID
@@ -56,7 +57,8 @@ n=$(grep -c 'key file (-K' "$SLOG")
 check k-warning "$([ "$n" = 1 ]; echo $?)" "$n warning line(s) that a key file is the strong form: $(grep 'key file (-K' "$SLOG" | head -1)"
 nnp=$(awk '/^NoNewPrivs/ {print $2}' "/proc/$SPID/status")
 check no-new-privs "$([ "$nnp" = 1 ]; echo $?)" "server NoNewPrivs: ${nnp:-?}"
-ls -l "/proc/$SPID/fd" 2>/dev/null | grep -q "$TMP/inherited"; rc=$?
+rc=1
+for f in "/proc/$SPID/fd"/*; do [ "$(readlink "$f")" = "$TMP/inherited" ] && rc=0; done
 check inherited-fd "$([ $rc -ne 0 ]; echo $?)" "descriptor 7 inherited from the parent: $([ $rc -eq 0 ] && echo still open || echo closed)"
 m=$(stat -c '%a %u %g' "$TMP/s.sock")
 check status-mode "$([ "$m" = "660 0 0" ]; echo $?)" "status socket (--user nobody, no --status-group): mode, uid, gid $m (want 660 0 0)"
@@ -98,7 +100,7 @@ bad() {	# bad NAME WANT_TEXT ARGS...
 	_rc=$?
 	_lines=$(grep -vc 'key file (-K' "$TMP/bad.err")
 	grep -q -- "$_text" "$TMP/bad.err" && [ "$_rc" -eq 1 ] && [ "$_lines" -eq 1 ]
-	check "bad-$_name" $? "exit $_rc, $_lines line: $(grep -v 'key file (-K' "$TMP/bad.err" | head -c 160)"
+	check "bad-$_name" $? "exit $_rc, $_lines line: $(grep -v 'key file (-K' "$TMP/bad.err" | tr '\n' ' ' | head -c 160)"
 }
 "$MPTUN" genkey "$TMP/key" >/dev/null
 chmod 644 "$TMP/key"
@@ -108,5 +110,5 @@ chmod 600 "$TMP/pwkey"
 bad key-password "text" -K "$TMP/pwkey"
 chmod 644 "$TMP/secret"
 bad secret-file-mode "mode 0644.*chmod 600" --secret-file "$TMP/secret"
-bad status-group "no such group" -k "$SECRET" --status "$TMP/x.sock" --status-group nosuchgroup$SFX
+bad status-group "no such group" -k "$SECRET" --status "$TMP/x.sock" --status-group "nosuchgroup$SFX"
 finish
