@@ -8,15 +8,8 @@
 
 #include <sodium.h>
 
-/* Argon2id cost. It runs once at start-up, so the cost only delays start-up; 16 MiB keeps the
- * simulator's peak RSS low (it derives a key per run). A weak secret stays weak whatever the
- * cost: a key file of 32 random bytes (mptun genkey) is the recommended form. */
-#define PWHASH_OPSLIMIT	3
-#define PWHASH_MEMLIMIT	(16u * 1024 * 1024)
-
-/* Fixed, public protocol salt: both ends must derive the same key from the same secret with no
- * exchange; it only separates mptun's hashes from other uses of the same secret. */
-static const uint8_t pwhash_salt[crypto_pwhash_SALTBYTES] = "mptun-v1-salt";
+/* The salt's label: it separates mptun's hashes from any other use of the same secret. */
+static const char pwhash_salt_label[] = "mptun-v2 secret salt";
 
 _Static_assert(AEAD_KEY_LEN == crypto_aead_chacha20poly1305_IETF_KEYBYTES, "key size");
 _Static_assert(AEAD_KEY_LEN == crypto_kdf_KEYBYTES, "kdf master key size");
@@ -24,20 +17,36 @@ _Static_assert(AEAD_TAG_LEN == crypto_aead_chacha20poly1305_IETF_ABYTES, "tag si
 _Static_assert(crypto_aead_chacha20poly1305_IETF_NPUBBYTES == 12, "nonce is 4 + 8 bytes");
 _Static_assert(crypto_kdf_CONTEXTBYTES == 8, "kdf context is 8 bytes");
 _Static_assert(sizeof(AEAD_CTX_DIR) - 1 == crypto_kdf_CONTEXTBYTES, "context string length");
+_Static_assert(AEAD_SALT_LEN == crypto_pwhash_SALTBYTES, "Argon2id salt size");
+_Static_assert(AEAD_SALT_LEN >= crypto_generichash_BYTES_MIN, "BLAKE2b output size");
 
 int aead_global_init(void)
 {
 	return sodium_init() < 0 ? -EIO : 0;
 }
 
-int aead_key_from_secret(const char *secret, size_t len, uint8_t key[AEAD_KEY_LEN])
+int aead_key_from_secret(const char *secret, size_t len, const uint8_t salt[AEAD_SALT_LEN],
+			 uint8_t key[AEAD_KEY_LEN])
 {
-	if (!secret || !key || len == 0 || len > crypto_pwhash_PASSWD_MAX)
+	if (!secret || !salt || !key || len == 0 || len > crypto_pwhash_PASSWD_MAX)
 		return -EINVAL;
-	if (crypto_pwhash(key, AEAD_KEY_LEN, secret, len, pwhash_salt, PWHASH_OPSLIMIT,
-			  PWHASH_MEMLIMIT, crypto_pwhash_ALG_ARGON2ID13) != 0)
+	if (crypto_pwhash(key, AEAD_KEY_LEN, secret, len, salt, AEAD_PWHASH_OPSLIMIT,
+			  AEAD_PWHASH_MEMLIMIT, crypto_pwhash_ALG_ARGON2ID13) != 0)
 		return -ENOMEM;
 	return 0;
+}
+
+void aead_secret_salt(const uint8_t *context, size_t len, uint8_t salt[AEAD_SALT_LEN])
+{
+	crypto_generichash_state st;
+
+	/* the label's NUL ends it, so that no context can be read as a longer label */
+	crypto_generichash_init(&st, NULL, 0, AEAD_SALT_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)pwhash_salt_label,
+				  sizeof(pwhash_salt_label));
+	if (len)
+		crypto_generichash_update(&st, context, len);
+	crypto_generichash_final(&st, salt, AEAD_SALT_LEN);
 }
 
 void aead_derive(const uint8_t master[AEAD_KEY_LEN], uint64_t subkey_id, const char ctx[8],

@@ -28,9 +28,25 @@ struct aead {
 /* 0, or -EIO if libsodium cannot initialise. */
 int aead_global_init(void);
 
-/* Stretches a pre-shared secret into a master key with Argon2id under a fixed protocol salt.
- * 0, -EINVAL for an empty or over-long secret, -ENOMEM if the hash cannot run. */
-int aead_key_from_secret(const char *secret, size_t len, uint8_t key[AEAD_KEY_LEN]);
+/* Argon2id cost of aead_key_from_secret: 4 passes over 128 MiB, about 255 ms per guess on one
+ * core of the project's test machine against 18 ms for mptun 0.1's 3 passes over 16 MiB
+ * (issue 10, finding 5). Every offline guess at a -k secret against a captured handshake
+ * pays it; the daemon pays it once at start-up. */
+#define AEAD_PWHASH_OPSLIMIT	4
+#define AEAD_PWHASH_MEMLIMIT	(128u * 1024 * 1024)
+#define AEAD_SALT_LEN		16
+
+/* Stretches a pre-shared secret into a master key with Argon2id under salt (see
+ * aead_secret_salt). 0, -EINVAL for an empty or over-long secret, -ENOMEM if the hash cannot
+ * run (it needs AEAD_PWHASH_MEMLIMIT bytes). */
+int aead_key_from_secret(const char *secret, size_t len, const uint8_t salt[AEAD_SALT_LEN],
+			 uint8_t key[AEAD_KEY_LEN]);
+
+/* The salt of aead_key_from_secret: BLAKE2b of a fixed protocol label and context, bytes that
+ * both ends know without an exchange and that differ between deployments (the daemon uses its
+ * port and inner addresses, or --salt), so that one precomputed dictionary does not fit every
+ * mptun tunnel. */
+void aead_secret_salt(const uint8_t *context, size_t len, uint8_t salt[AEAD_SALT_LEN]);
 
 /* The key schedule hook: subkey subkey_id of master under an 8-byte context (BLAKE2b, libsodium
  * crypto_kdf). Today: AEAD_SUBKEY_C2S / AEAD_SUBKEY_S2C under AEAD_CTX_DIR; later the session

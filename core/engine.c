@@ -3,6 +3,7 @@
 #include "core/engine.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1013,4 +1014,15 @@ const struct mpt_path *engine_path(const struct mpt_engine *e, unsigned local, u
 const void *engine_sched_state(const struct mpt_engine *e)
 {
 	return e->sched_state;
+}
+
+void *engine_secrets(struct mpt_engine *e, size_t *len)
+{
+	_Static_assert(offsetof(struct mpt_engine, master) < offsetof(struct mpt_engine, cur) &&
+		       offsetof(struct mpt_engine, cur) < offsetof(struct mpt_engine, prev) &&
+		       offsetof(struct mpt_engine, prev) < offsetof(struct mpt_engine, next) &&
+		       offsetof(struct mpt_engine, next) < offsetof(struct mpt_engine, hs),
+		       "the secrets lie between master and hs");
+	*len = offsetof(struct mpt_engine, hs) + sizeof(e->hs) - offsetof(struct mpt_engine, master);
+	return e->master;
 }

@@ -108,5 +108,8 @@ const struct mpt_addr *engine_remote_addr(const struct mpt_engine *e, unsigned r
 const struct mpt_path *engine_path(const struct mpt_engine *e, unsigned local, unsigned remote);
 /* The engine's view for the scheduler's state inspection (tests, status). */
 const void *engine_sched_state(const struct mpt_engine *e);
+/* Where the engine keeps its secrets (master key, session keys, handshake secrets): one span
+ * of *len bytes, for a caller that locks it in memory. */
+void *engine_secrets(struct mpt_engine *e, size_t *len);
 
 #endif

@@ -16,9 +16,10 @@
 #define MPTUN_VERSION "0.1.0"
 
 static const char usage_text[] =
-"usage: mptun -i TUN -p PORT -v TUN_ADDR -t PEER_TUN_ADDR (-k SECRET | -K KEYFILE)\n"
-"             [-r SERVER_ADDR]... [-l LOCAL_ADDR]... [--sched NAME[:ARGS]] [--mtu N]\n"
-"             [--status PATH] [--user NAME] [-q | --verbose]\n"
+"usage: mptun -i TUN -p PORT -v TUN_ADDR -t PEER_TUN_ADDR (-K KEYFILE | -k SECRET |\n"
+"             --secret-file FILE) [--salt TEXT] [-r SERVER_ADDR]... [-l LOCAL_ADDR]...\n"
+"             [--sched NAME[:ARGS]] [--mtu N] [--status PATH [--status-group GROUP]]\n"
+"             [--user NAME] [-q | --verbose]\n"
 "       mptun genkey [FILE]      write a new random key (base64) to FILE or stdout\n"
 "       mptun status PATH        print a running daemon's state as JSON\n"
 "       mptun --sched list | --help | --version\n"
@@ -34,19 +35,30 @@ static const char usage_text[] =
 "  -l, --local ADDR     a local address to send from, one per uplink (up to 16); a client\n"
 "                       without -l uses one wildcard socket, a server without -l listens on\n"
 "                       the wildcard and answers from the address each packet came to\n"
-"  -k, --secret TEXT    shared secret (stretched with Argon2id); -K is preferred\n"
-"  -K, --key-file FILE  32-byte key as written by `mptun genkey` (base64 or raw)\n"
+"  -K, --key-file FILE  32-byte key as written by `mptun genkey` (base64, or 32 raw bytes);\n"
+"                       mode 0600 or stricter. The strong form: use it\n"
+"  -k, --secret TEXT    shared secret, stretched with Argon2id (128 MiB, 4 passes); only as\n"
+"                       strong as a password. Blanked from the command line once read\n"
+"      --secret-file FILE  the secret from FILE (mode 0600; a final newline is dropped);\n"
+"                       or from the environment: MPTUN_SECRET (removed once read)\n"
+"      --salt TEXT      Argon2id salt for the secret (default: from -p and the two inner\n"
+"                       addresses); both ends must give the same\n"
 "      --sched NAME     path scheduler (default arrival); `--sched list` shows them\n"
 "      --mtu N          tun MTU (default: outer datagrams fit 1500 bytes: 1428 over IPv4,\n"
 "                       1408 when any outer address is IPv6)\n"
 "      --rekey SECONDS  a new session key this often (client; default and most 120; a\n"
 "                       shorter one is for tests)\n"
-"      --status PATH    serve the state as JSON on this unix socket (`mptun status PATH`)\n"
+"      --status PATH    serve the state as JSON on this unix socket (`mptun status PATH`),\n"
+"                       created mode 0660, owned by root\n"
+"      --status-group GROUP  the status socket's group (default root): who may read it\n"
 "      --user NAME      drop privileges to NAME after set-up\n"
 "  -q, --quiet          log only errors\n"
 "      --verbose        log more (handshakes sent, handshakes refused by the rate limit)\n"
 "  -h, --help           this text\n"
-"      --version        print the version\n";
+"      --version        print the version\n"
+"\n"
+"At start mptun sets no-new-privs, closes inherited descriptors above 2 and locks its keys\n"
+"in memory where the system allows.\n";
 
 const char *config_usage(void)
 {
@@ -60,7 +72,37 @@ static enum config_result fail(char *out, size_t outlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(out, outlen, fmt, ap);
 	va_end(ap);
+	/* the message quotes what it was given: a newline in an argument must not make it two */
+	for (char *p = out; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return CONFIG_USAGE;
+}
+
+void config_secret_salt(const struct config *c, uint8_t salt[AEAD_SALT_LEN])
+{
+	uint8_t ctx[16 + CONFIG_SECRET_MAX];
+	size_t n;
+
+	if (c->salt) {
+		n = strlen(c->salt);
+		memcpy(ctx, "salt", 5);		/* with its NUL: apart from the default form */
+		memcpy(ctx + 5, c->salt, n);
+		n += 5;
+	} else {
+		uint32_t a = ntohl(c->tun_addr.s_addr), b = ntohl(c->tun_peer.s_addr);
+		uint32_t lo = a < b ? a : b, hi = a < b ? b : a;
+
+		memcpy(ctx, "port+tun", 9);
+		ctx[9] = (uint8_t)(c->port >> 8);
+		ctx[10] = (uint8_t)c->port;
+		for (int i = 0; i < 4; i++) {
+			ctx[11 + i] = (uint8_t)(lo >> (24 - 8 * i));
+			ctx[15 + i] = (uint8_t)(hi >> (24 - 8 * i));
+		}
+		n = 19;
+	}
+	aead_secret_salt(ctx, n, salt);
 }
 
 int config_parse_addr(const char *s, uint16_t port, struct sockaddr_storage *ss)
@@ -136,8 +178,10 @@ unsigned config_default_mtu(const struct config *c)
 	return 1500 - (v6 ? 48 : 28) - WIRE_OVERHEAD;
 }
 
-enum opt_long { OPT_SCHED = 256, OPT_MTU, OPT_STATUS, OPT_USER, OPT_VERBOSE, OPT_VERSION,
-		OPT_REKEY };
+enum opt_long {
+	OPT_SCHED = 256, OPT_MTU, OPT_STATUS, OPT_STATUS_GROUP, OPT_USER, OPT_SECRET_FILE, OPT_SALT,
+	OPT_VERBOSE, OPT_VERSION, OPT_REKEY
+};
 
 static const struct option long_opts[] = {
 	{ "tun", required_argument, NULL, 'i' },
@@ -148,10 +192,13 @@ static const struct option long_opts[] = {
 	{ "local", required_argument, NULL, 'l' },
 	{ "secret", required_argument, NULL, 'k' },
 	{ "key-file", required_argument, NULL, 'K' },
+	{ "secret-file", required_argument, NULL, OPT_SECRET_FILE },
+	{ "salt", required_argument, NULL, OPT_SALT },
 	{ "sched", required_argument, NULL, OPT_SCHED },
 	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "rekey", required_argument, NULL, OPT_REKEY },
 	{ "status", required_argument, NULL, OPT_STATUS },
+	{ "status-group", required_argument, NULL, OPT_STATUS_GROUP },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
@@ -201,8 +248,26 @@ static const char *opt_name(int c, char *buf, size_t len)
 	return buf;
 }
 
-enum config_result config_parse(struct config *c, int argc, char **argv, char *out, size_t outlen)
+/* The key's sources given, for "choose one" and "missing" messages. */
+static unsigned key_sources(const struct config *c, const char *names[4])
 {
+	unsigned n = 0;
+
+	if (c->secret)
+		names[n++] = "-k";
+	if (c->key_file)
+		names[n++] = "-K";
+	if (c->secret_file)
+		names[n++] = "--secret-file";
+	if (c->secret_env)
+		names[n++] = "MPTUN_SECRET";
+	return n;
+}
+
+enum config_result config_parse(struct config *c, int argc, char **argv, const char *env_secret,
+				char *out, size_t outlen)
+{
+	const char *sources[4];
 	const char *addr_args[2][CONFIG_MAX_ADDR];
 	bool seen[OPT_VERSION + 1] = { false };
 	unsigned long v;
@@ -263,9 +328,21 @@ enum config_result config_parse(struct config *c, int argc, char **argv, char *o
 			break;
 		}
 		case 'k':
-			if (!*optarg)
-				return fail(out, outlen, "-k: empty secret");
+			if (!*optarg || strlen(optarg) > CONFIG_SECRET_MAX)
+				return fail(out, outlen, "-k: the secret must have 1-%d bytes",
+					    CONFIG_SECRET_MAX);
 			c->secret = optarg;
+			break;
+		case OPT_SECRET_FILE:
+			if (!*optarg)
+				return fail(out, outlen, "--secret-file: empty file name");
+			c->secret_file = optarg;
+			break;
+		case OPT_SALT:
+			if (!*optarg || strlen(optarg) > CONFIG_SECRET_MAX)
+				return fail(out, outlen, "--salt: the salt must have 1-%d bytes",
+					    CONFIG_SECRET_MAX);
+			c->salt = optarg;
 			break;
 		case 'K':
 			c->key_file = optarg;
@@ -295,6 +372,11 @@ enum config_result config_parse(struct config *c, int argc, char **argv, char *o
 				return fail(out, outlen, "--status: bad socket path (1-107 characters)");
 			c->status_path = optarg;
 			break;
+		case OPT_STATUS_GROUP:
+			if (!*optarg)
+				return fail(out, outlen, "--status-group: empty group name");
+			c->status_group = optarg;
+			break;
 		case OPT_USER:
 			c->user = optarg;
 			break;
@@ -323,10 +405,23 @@ enum config_result config_parse(struct config *c, int argc, char **argv, char *o
 			    !c->have_tun_addr ? "-v TUN_ADDR" : "-t PEER_TUN_ADDR");
 	if (c->tun_addr.s_addr == c->tun_peer.s_addr)
 		return fail(out, outlen, "-v and -t are the same address");
-	if (c->secret && c->key_file)
-		return fail(out, outlen, "-k and -K both given: choose one key");
-	if (!c->secret && !c->key_file)
-		return fail(out, outlen, "missing key: -K KEYFILE (see mptun genkey) or -k SECRET");
+	if (c->status_group && !c->status_path)
+		return fail(out, outlen, "--status-group without --status");
+	/* a MPTUN_SECRET beside -K is a mistake to name, not a key to ignore */
+	c->secret_env = env_secret != NULL;
+	if (c->secret_env && !*env_secret)
+		return fail(out, outlen, "MPTUN_SECRET is empty");
+	if (c->secret_env && strlen(env_secret) > CONFIG_SECRET_MAX)
+		return fail(out, outlen, "MPTUN_SECRET: the secret must have 1-%d bytes",
+			    CONFIG_SECRET_MAX);
+	if (key_sources(c, sources) > 1)
+		return fail(out, outlen, "%s and %s both given: choose one key", sources[0],
+			    sources[1]);
+	if (key_sources(c, sources) == 0)
+		return fail(out, outlen, "missing key: -K KEYFILE (see mptun genkey), or a secret "
+			    "(-k SECRET, --secret-file FILE or MPTUN_SECRET)");
+	if (c->salt && c->key_file)
+		return fail(out, outlen, "--salt is for a secret, not for -K (a key needs no salt)");
 	for (int side = 0; side < 2; side++) {
 		unsigned n = side ? c->nlocal : c->nremote;
 		struct sockaddr_storage *a = side ? c->local : c->remote;

@@ -13,8 +13,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "core/aead.h"
+
 
 #define CONFIG_MAX_ADDR 16
+#define CONFIG_SECRET_MAX 1024	/* bytes of a secret or a salt */
 
 enum config_result { CONFIG_OK, CONFIG_EXIT, CONFIG_USAGE };
 
@@ -28,18 +31,28 @@ struct config {
 	unsigned nremote;
 	struct sockaddr_storage local[CONFIG_MAX_ADDR];		/* -l, port filled in */
 	unsigned nlocal;
-	const char *secret;		/* -k */
+	char *secret;			/* -k: points into argv, which main blanks once copied */
+	const char *secret_file;	/* --secret-file */
+	bool secret_env;		/* the secret is MPTUN_SECRET's */
+	const char *salt;		/* --salt, NULL: from the port and the inner addresses */
 	const char *key_file;		/* -K */
 	const char *sched;		/* --sched NAME[:ARGS], default "arrival" */
 	unsigned mtu;			/* --mtu, 0: derived from the outer address family */
 	const char *status_path;	/* --status */
+	const char *status_group;	/* --status-group, NULL: gid 0 */
 	const char *user;		/* --user */
 	int verbosity;			/* 0 quiet, 1 default, 2 verbose */
 	unsigned rekey_s;		/* --rekey, 0: the engine's default (120 s) */
 };
 
-/* argv as main gets it (argv[0] the program). out receives any text to print (size outlen). */
-enum config_result config_parse(struct config *c, int argc, char **argv, char *out, size_t outlen);
+/* argv as main gets it (argv[0] the program); env_secret the value of MPTUN_SECRET or NULL.
+ * out receives any text to print (size outlen). */
+enum config_result config_parse(struct config *c, int argc, char **argv, const char *env_secret,
+				char *out, size_t outlen);
+/* The Argon2id salt for a secret: from --salt, or else from what both ends of one tunnel
+ * already share and other tunnels do not: the UDP port and the two inner addresses, sorted
+ * (one end's -v is the other's -t). */
+void config_secret_salt(const struct config *c, uint8_t salt[AEAD_SALT_LEN]);
 /* The usage text. */
 const char *config_usage(void);
 /* Parse "1.2.3.4" or "2001:db8::1" (brackets allowed) into ss with port. 0 or -EINVAL. */

@@ -39,6 +39,8 @@ struct loop {
 	struct udp_sock *sock;
 	struct sockaddr_storage local[CONFIG_MAX_ADDR];
 	struct mpt_engine *engine;
+	void *secrets;			/* the engine's keys, locked in memory; NULL if not */
+	size_t secrets_len;
 	uint64_t started_ns, now;
 	uint64_t tun_write_drops;
 	/* what was last logged, to log changes only */
@@ -257,11 +259,12 @@ struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], c
 		goto fail;
 	}
 	if (c->status_path) {
-		l->status_fd = status_listen(c->status_path, err, errlen);
+		l->status_fd = status_listen(c->status_path, c->status_group, err, errlen);
 		if (l->status_fd < 0 || add_fd(l, l->status_fd, EPOLLIN, TAG_STATUS) < 0)
 			goto fail;
 	}
 	ec.role = l->server ? ENGINE_SERVER : ENGINE_CLIENT;
+	sodium_mlock(ec.key, sizeof(ec.key));	/* not fatal: main says so at --verbose */
 	memcpy(ec.key, key, AEAD_KEY_LEN);
 	ec.epoch_ns = real_ns() - l->now;
 	ec.nlocal = l->nsock;
@@ -272,12 +275,15 @@ struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], c
 	randombytes_buf(&ec.seed, sizeof(ec.seed));
 	io.ctx = l;
 	l->engine = engine_new(&ec, &io, l->now, &rc);
-	sodium_memzero(ec.key, sizeof(ec.key));
+	sodium_munlock(ec.key, sizeof(ec.key));	/* wipes it */
 	if (!l->engine) {
 		snprintf(err, errlen, "--sched %s: %s", c->sched,
 			 rc == -EINVAL ? "bad arguments for this scheduler" : strerror(-rc));
 		goto fail;
 	}
+	l->secrets = engine_secrets(l->engine, &l->secrets_len);
+	if (sodium_mlock(l->secrets, l->secrets_len) < 0)
+		l->secrets = NULL;
 	for (unsigned j = 0; j < c->nremote; j++) {
 		struct mpt_addr a;
 
@@ -294,6 +300,8 @@ void loop_free(struct loop *l)
 {
 	if (!l)
 		return;
+	if (l->secrets)
+		sodium_munlock(l->secrets, l->secrets_len);	/* wipes them */
 	engine_free(l->engine);
 	for (unsigned i = 0; i < l->nsock; i++)
 		udp_close(&l->sock[i]);

@@ -1,14 +1,18 @@
-/* mptun: the daemon's entry point. Subcommands (genkey, status), the key, signals and the
- * privilege drop; everything else is the loop's. Exit status: 0 clean stop, 1 runtime error,
- * 2 usage error. Every error is one line on stderr. */
+/* mptun: the daemon's entry point. Subcommands (genkey, status), the process's hardening at
+ * start (no-new-privs, inherited descriptors closed), the key, signals and the privilege drop;
+ * everything else is the loop's. Exit status: 0 clean stop, 1 runtime error, 2 usage error.
+ * Every error is one line on stderr. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +20,7 @@
 
 #include "core/aead.h"
 #include "daemon/config.h"
+#include "daemon/keys.h"
 #include "daemon/loop.h"
 #include "daemon/status.h"
 
@@ -67,56 +72,71 @@ static int genkey(int argc, char **argv)
 	return 0;
 }
 
-/* A key file holds the key as base64 (what genkey writes) or as 32 raw bytes. */
-static int read_key_file(const char *path, uint8_t key[AEAD_KEY_LEN], char *err, size_t errlen)
+/* Descriptors inherited from whoever started us (a shell's, a supervisor's) are not ours to
+ * hold on to; 0-2 stay, and are opened on /dev/null when closed, so that no socket of ours
+ * ever becomes stdout. */
+static void close_inherited(void)
 {
-	uint8_t buf[128];
-	size_t n = 0, keylen = 0;
-	struct stat sb;
-	ssize_t r;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct dirent *d;
+	DIR *dir;
 
-	if (fd < 0) {
-		snprintf(err, errlen, "-K %s: %s", path, strerror(errno));
-		return -1;
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+			return;
+	if (close_range(3, ~0u, 0) == 0)
+		return;
+	/* kernels before 5.9: walk /proc/self/fd, sparing the walk's own descriptor */
+	dir = opendir("/proc/self/fd");
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		int fd = d->d_name[0] >= '0' && d->d_name[0] <= '9' ? atoi(d->d_name) : -1;
+
+		if (fd > 2 && fd != dirfd(dir))
+			close(fd);
 	}
-	if (fstat(fd, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-		close(fd);
-		snprintf(err, errlen, "-K %s: not a regular file", path);
-		return -1;
-	}
-	while (n < sizeof(buf) && (r = read(fd, buf + n, sizeof(buf) - n)) > 0)
-		n += (size_t)r;
-	close(fd);
-	if (n == AEAD_KEY_LEN) {
-		memcpy(key, buf, AEAD_KEY_LEN);
-		sodium_memzero(buf, sizeof(buf));
-		return 0;
-	}
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		n--;
-	if (n < sizeof(buf) &&
-	    sodium_base642bin(key, AEAD_KEY_LEN, (const char *)buf, n, NULL, &keylen, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) == 0 && keylen == AEAD_KEY_LEN) {
-		sodium_memzero(buf, sizeof(buf));
-		return 0;
-	}
-	sodium_memzero(buf, sizeof(buf));
-	snprintf(err, errlen, "-K %s: not a 32-byte key (base64 from `mptun genkey`, or 32 raw "
-		 "bytes)", path);
-	return -1;
+	closedir(dir);
 }
 
-static int drop_privileges(const char *user, const char *status_path, char *err, size_t errlen)
+/* The master key from whichever source the command line names. A secret is taken out of
+ * argv or the environment first (so that /proc/PID/cmdline and environ stop showing it), then
+ * stretched. key and secret are the caller's (locked) buffers. */
+static int load_key(const struct config *cfg, char *env_secret, uint8_t key[AEAD_KEY_LEN],
+		    char secret[KEYS_SECRET_MAX + 1], char *err, size_t errlen)
+{
+	uint8_t salt[AEAD_SALT_LEN];
+	size_t len = 0;
+	int rc;
+
+	if (cfg->key_file)
+		return keys_read_key_file(cfg->key_file, key, err, errlen);
+	if (cfg->secret_file)
+		rc = keys_read_secret_file(cfg->secret_file, secret, &len, err, errlen);
+	else
+		rc = keys_take_string(cfg->secret_env ? env_secret : cfg->secret, secret,
+				      &len);
+	if (rc < 0) {
+		if (!cfg->secret_file)
+			snprintf(err, errlen, "%s: no usable secret", cfg->secret_env ?
+				 "MPTUN_SECRET" : "-k");
+		return rc;
+	}
+	config_secret_salt(cfg, salt);
+	if (aead_key_from_secret(secret, len, salt, key) < 0) {
+		snprintf(err, errlen, "cannot stretch the secret: Argon2id needs %u MiB (out of "
+			 "memory?)", AEAD_PWHASH_MEMLIMIT >> 20);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int drop_privileges(const char *user, char *err, size_t errlen)
 {
 	struct passwd *pw = getpwnam(user);
 
 	if (!pw) {
 		snprintf(err, errlen, "--user %s: no such user", user);
-		return -1;
-	}
-	if (status_path && chown(status_path, pw->pw_uid, pw->pw_gid) < 0) {
-		snprintf(err, errlen, "--status %s: chown: %s", status_path, strerror(errno));
 		return -1;
 	}
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
@@ -134,13 +154,20 @@ int main(int argc, char **argv)
 {
 	static char out[8192];
 	char err[512];
+	char secret[KEYS_SECRET_MAX + 1];
 	uint8_t key[AEAD_KEY_LEN];
 	struct sigaction sa = { .sa_handler = on_signal };
+	char *env_secret;
 	struct config cfg;
 	struct loop *l;
 	sigset_t block;
+	bool locked;
 	int rc;
 
+	/* no exec of ours may ever gain privileges; nothing inherited stays open */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return die(1, "cannot set no-new-privs: %s", strerror(errno));
+	close_inherited();
 	if (aead_global_init() < 0)
 		return die(1, "%s", "libsodium failed to initialise");
 	if (argc >= 2 && !strcmp(argv[1], "genkey"))
@@ -150,7 +177,8 @@ int main(int argc, char **argv)
 			return die(2, "%s", "usage: mptun status PATH");
 		return status_query(argv[2], err, sizeof(err)) < 0 ? die(1, "%s", err) : 0;
 	}
-	switch (config_parse(&cfg, argc, argv, out, sizeof(out))) {
+	env_secret = getenv("MPTUN_SECRET");
+	switch (config_parse(&cfg, argc, argv, env_secret, out, sizeof(out))) {
 	case CONFIG_EXIT:
 		fputs(out, stdout);
 		return 0;
@@ -159,12 +187,21 @@ int main(int argc, char **argv)
 	case CONFIG_OK:
 		break;
 	}
-	if (cfg.key_file) {
-		if (read_key_file(cfg.key_file, key, err, sizeof(err)) < 0)
-			return die(1, "%s", err);
-	} else if (aead_key_from_secret(cfg.secret, strlen(cfg.secret), key) < 0) {
-		return die(1, "%s", "-k: cannot stretch the secret (out of memory?)");
+	/* keys stay out of swap and core dumps where the system allows; not fatal elsewhere */
+	locked = sodium_mlock(key, sizeof(key)) == 0 && sodium_mlock(secret, sizeof(secret)) == 0;
+	rc = load_key(&cfg, env_secret, key, secret, err, sizeof(err));
+	sodium_munlock(secret, sizeof(secret));	/* wipes it */
+	if (env_secret) {
+		sodium_memzero(env_secret, strlen(env_secret));
+		unsetenv("MPTUN_SECRET");
 	}
+	if (rc < 0) {
+		sodium_munlock(key, sizeof(key));
+		return die(1, "%s", err);
+	}
+	if (!locked && cfg.verbosity > 1)
+		fputs("mptun: cannot lock the key in memory (RLIMIT_MEMLOCK?); going on\n", stderr);
+
 	/* SIGINT/SIGTERM only stop the loop, and only arrive while it waits */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
@@ -175,13 +212,18 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	l = loop_new(&cfg, key, err, sizeof(err));
-	sodium_memzero(key, sizeof(key));
+	sodium_munlock(key, sizeof(key));	/* wipes it */
 	if (!l)
 		return die(1, "%s", err);
-	if (cfg.user && drop_privileges(cfg.user, cfg.status_path, err, sizeof(err)) < 0) {
+	if (cfg.user && drop_privileges(cfg.user, err, sizeof(err)) < 0) {
 		loop_free(l);
 		return die(1, "%s", err);
 	}
+	/* said once it runs, so that a start-up error stays the only line */
+	if (!cfg.key_file && cfg.verbosity > 0)
+		fputs("mptun: warning: a secret can be guessed offline from one captured handshake "
+		      "if it is weak; a key file (-K, from `mptun genkey`) is the strong form\n",
+		      stderr);
 	if (cfg.verbosity > 0)
 		fprintf(stderr, "mptun: %s on %s, %u local and %u remote address%s, scheduler %s\n",
 			cfg.nremote ? "client" : "server", cfg.tun_name, cfg.nlocal ? cfg.nlocal : 1,

@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -109,12 +111,61 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 	return o.full ? -ENOSPC : (int)o.off;
 }
 
-int status_listen(const char *path, char *err, size_t errlen)
+/* A group name, or a number. 0, or -1 with err for an unknown name. */
+static int group_id(const char *group, gid_t *gid, char *err, size_t errlen)
+{
+	const struct group *gr;
+	char *end;
+	unsigned long v;
+
+	*gid = geteuid() == 0 ? 0 : getegid();
+	if (!group)
+		return 0;
+	gr = getgrnam(group);
+	if (gr) {
+		*gid = gr->gr_gid;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(group, &end, 10);
+	if (group[0] >= '0' && group[0] <= '9' && !*end && !errno && v < (gid_t)-1) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	snprintf(err, errlen, "--status-group %s: no such group", group);
+	return -1;
+}
+
+/* bind with the socket file's final mode and group from the start: the umask makes it 0660,
+ * the effective group id gives its group, and nothing changes it by path afterwards (a path
+ * can be swapped between two calls; a descriptor cannot). */
+static int bind_private(int fd, const struct sockaddr_un *sun, gid_t gid)
+{
+	gid_t egid = getegid();
+	mode_t mask;
+	int rc, e;
+
+	if (gid != egid && setegid(gid) < 0)
+		return -1;
+	mask = umask(0117);
+	rc = bind(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	e = errno;
+	umask(mask);
+	if (gid != egid && setegid(egid) < 0)
+		return -1;
+	errno = e;
+	return rc;
+}
+
+int status_listen(const char *path, const char *group, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat sb;
+	gid_t gid;
 	int fd;
 
+	if (group_id(group, &gid, err, errlen) < 0)
+		return -1;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -135,12 +186,19 @@ int status_listen(const char *path, char *err, size_t errlen)
 		}
 		unlink(path);
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 8) < 0) {
+	if (bind_private(fd, &sun, gid) < 0 || listen(fd, 8) < 0) {
 		snprintf(err, errlen, "--status %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
-	chmod(path, 0660);
+	/* a set-group-ID directory gives its own group instead: say so rather than serve it */
+	if (lstat(path, &sb) == 0 && sb.st_gid != gid) {
+		snprintf(err, errlen, "--status %s: created in group %u, not %u (a set-group-ID "
+			 "directory?)", path, (unsigned)sb.st_gid, (unsigned)gid);
+		close(fd);
+		unlink(path);
+		return -1;
+	}
 	return fd;
 }
 

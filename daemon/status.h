@@ -21,8 +21,10 @@ struct status_info {
 
 /* Writes one JSON object and a newline; returns its length, or -ENOSPC. */
 int status_json(const struct status_info *s, char *buf, size_t len);
-/* A listening unix socket at path (a stale socket file is replaced). fd or -1 with err. */
-int status_listen(const char *path, char *err, size_t errlen);
+/* A listening unix socket at path (a stale socket file is replaced), created mode 0660 in group
+ * (a name or a number; NULL: gid 0, or the daemon's own group when it does not run as root),
+ * never more open than that. fd or -1 with err. */
+int status_listen(const char *path, const char *group, char *err, size_t errlen);
 /* Accept one pending connection and write doc to it, without blocking the caller for long. */
 void status_serve(int lfd, const char *doc, size_t len);
 /* Connect to path, copy the document to stdout. 0, or -1 with err. */

@@ -229,6 +229,7 @@ A="-p $PORT -v 10.99.1.1 -t 10.99.1.2"
 bad unknown-option 2 "unknown option" "$C" "$MPTUN" --frobnicate
 bad both-keys 2 "both given" "$C" "$MPTUN" -i mtbad $A -k x -K "$TMP/key"
 head -c 31 /dev/urandom >"$TMP/short"
+chmod 600 "$TMP/short"	# its length is the problem here, not its mode (see secrets.sh)
 bad short-key 1 "not a 32-byte key" "$C" "$MPTUN" -i mtbad $A -K "$TMP/short" -r 10.202.0.2
 bad missing-key 1 "No such file" "$C" "$MPTUN" -i mtbad $A -K "$TMP/none" -r 10.202.0.2
 bad not-root 1 "CAP_NET_ADMIN" "$C" setpriv --reuid=65534 --regid=65534 --clear-groups \

@@ -215,20 +215,54 @@ static void test_none_mode(void **unused)
 static void test_key_from_secret(void **unused)
 {
 	uint8_t k1[AEAD_KEY_LEN], k2[AEAD_KEY_LEN], k3[AEAD_KEY_LEN], zero[AEAD_KEY_LEN] = { 0 };
+	uint8_t salt[AEAD_SALT_LEN];
 
 	(void)unused;
-	assert_int_equal(aead_key_from_secret("correct horse", 13, k1), 0);
-	assert_int_equal(aead_key_from_secret("correct horse", 13, k2), 0);
+	aead_secret_salt((const uint8_t *)"test", 4, salt);
+	assert_int_equal(aead_key_from_secret("correct horse", 13, salt, k1), 0);
+	assert_int_equal(aead_key_from_secret("correct horse", 13, salt, k2), 0);
 	assert_memory_equal(k1, k2, AEAD_KEY_LEN);
 	assert_memory_not_equal(k1, zero, AEAD_KEY_LEN);
-	assert_int_equal(aead_key_from_secret("correct horsf", 13, k3), 0);
+	assert_int_equal(aead_key_from_secret("correct horsf", 13, salt, k3), 0);
 	assert_memory_not_equal(k1, k3, AEAD_KEY_LEN);
 	/* Only len bytes count. */
-	assert_int_equal(aead_key_from_secret("correct horse battery", 13, k3), 0);
+	assert_int_equal(aead_key_from_secret("correct horse battery", 13, salt, k3), 0);
 	assert_memory_equal(k1, k3, AEAD_KEY_LEN);
-	assert_int_equal(aead_key_from_secret("", 0, k3), -EINVAL);
-	assert_int_equal(aead_key_from_secret("x", 0, k3), -EINVAL);
-	assert_int_equal(aead_key_from_secret(NULL, 4, k3), -EINVAL);
+	assert_int_equal(aead_key_from_secret("", 0, salt, k3), -EINVAL);
+	assert_int_equal(aead_key_from_secret("x", 0, salt, k3), -EINVAL);
+	assert_int_equal(aead_key_from_secret(NULL, 4, salt, k3), -EINVAL);
+	assert_int_equal(aead_key_from_secret("x", 1, NULL, k3), -EINVAL);
+}
+
+/* Issue 10, finding 5: one salt for every deployment let one dictionary fit every tunnel, and
+ * 3 passes over 16 MiB made a guess cheap. The salt now follows the context, and the key is
+ * exactly Argon2id at no less than 4 passes over 128 MiB (about 14 times the old cost). */
+static void test_secret_salt_and_cost(void **unused)
+{
+	uint8_t s1[AEAD_SALT_LEN], s2[AEAD_SALT_LEN], s3[AEAD_SALT_LEN];
+	uint8_t k1[AEAD_KEY_LEN], k2[AEAD_KEY_LEN], ref[AEAD_KEY_LEN];
+
+	(void)unused;
+	aead_secret_salt((const uint8_t *)"deployment A", 12, s1);
+	aead_secret_salt((const uint8_t *)"deployment A", 12, s2);
+	assert_memory_equal(s1, s2, AEAD_SALT_LEN);
+	aead_secret_salt((const uint8_t *)"deployment B", 12, s3);
+	assert_memory_not_equal(s1, s3, AEAD_SALT_LEN);
+	aead_secret_salt(NULL, 0, s2);
+	assert_memory_not_equal(s1, s2, AEAD_SALT_LEN);
+
+	assert_int_equal(aead_key_from_secret("correct horse", 13, s1, k1), 0);
+	assert_int_equal(aead_key_from_secret("correct horse", 13, s3, k2), 0);
+	assert_memory_not_equal(k1, k2, AEAD_KEY_LEN);
+	/* the key is Argon2id at the declared cost, and that cost is at least the minimum */
+	assert_int_equal(crypto_pwhash(ref, sizeof(ref), "correct horse", 13, s1,
+				       AEAD_PWHASH_OPSLIMIT, AEAD_PWHASH_MEMLIMIT,
+				       crypto_pwhash_ALG_ARGON2ID13), 0);
+	assert_memory_equal(k1, ref, AEAD_KEY_LEN);
+	assert_true(AEAD_PWHASH_OPSLIMIT >= 4);
+	assert_true(AEAD_PWHASH_MEMLIMIT >= 128u * 1024 * 1024);
+	assert_true(AEAD_PWHASH_OPSLIMIT * (unsigned long long)AEAD_PWHASH_MEMLIMIT >=
+		    10ull * 3 * 16 * 1024 * 1024);
 }
 
 static void test_derive(void **unused)
@@ -277,6 +311,7 @@ int main(void)
 		cmocka_unit_test(test_every_bit_flip),
 		cmocka_unit_test(test_none_mode),
 		cmocka_unit_test(test_key_from_secret),
+		cmocka_unit_test(test_secret_salt_and_cost),
 		cmocka_unit_test(test_derive),
 		cmocka_unit_test(test_wipe),
 	};

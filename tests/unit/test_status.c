@@ -6,7 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -82,10 +85,48 @@ static void test_document(void **unused)
 	engine_free(e);
 }
 
+/* Issue 10: the status socket is created 0660 in the group asked for (gid 0 by default), owned
+ * by its creator, whatever the umask; an unknown group is one line. */
+static void test_socket_mode(void **unused)
+{
+	char dir[] = "/tmp/mptun-status.XXXXXX", path[64], err[256];
+	mode_t mask = umask(0);
+	struct stat sb;
+	int fd;
+
+	(void)unused;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.sock", dir);
+	fd = status_listen(path, NULL, err, sizeof(err));
+	assert_true(fd >= 0);
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISSOCK(sb.st_mode));
+	assert_int_equal(sb.st_mode & 07777, 0660);
+	assert_int_equal(sb.st_uid, geteuid());
+	assert_int_equal(sb.st_gid, geteuid() == 0 ? 0 : getegid());
+	close(fd);
+	if (geteuid() == 0) {
+		fd = status_listen(path, "4", err, sizeof(err));	/* the stale file is replaced */
+		assert_true(fd >= 0);
+		assert_int_equal(lstat(path, &sb), 0);
+		assert_int_equal(sb.st_mode & 07777, 0660);
+		assert_int_equal(sb.st_gid, 4);
+		assert_int_equal(getegid(), 0);		/* the process's own group is back */
+		close(fd);
+	}
+	assert_int_equal(status_listen(path, "nosuchgroup-mptun", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "--status-group nosuchgroup-mptun: no such group"));
+	assert_null(strchr(err, '\n'));
+	umask(mask);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_document),
+		cmocka_unit_test(test_socket_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
