@@ -426,8 +426,10 @@ static void read_sock(struct loop *l, unsigned i)
 			uint64_t bad = engine_stats(l->engine)->drop_bad_auth;
 
 			to_mpt(&l->rx[k].peer, &from);
-			engine_recv(l->engine, i, &from, l->rx[k].buf, l->rx[k].len, l->now);
-			if (engine_stats(l->engine)->drop_bad_auth != bad)
+			/* only an authentic datagram may choose the address its peer is answered from */
+			if (engine_recv(l->engine, i, &from, l->rx[k].buf, l->rx[k].len, l->now) == 0)
+				udp_learn_dst(&l->sock[i], &l->rx[k]);
+			else if (engine_stats(l->engine)->drop_bad_auth != bad)
 				note_bad_auth(l, &from);
 		}
 		if (n < UDP_BATCH)
