@@ -129,6 +129,7 @@ test: deps-test
 # the real daemon between network namespaces (root; skips with a reason otherwise)
 netns: all
 	$(Q)tests/netns/daemon.sh $(B)
+	$(Q)tests/netns/edges.sh $(B)
 
 # the real daemon over four emulated uplinks, against one uplink, MPTCP and the simulator
 netem-test: deps-test

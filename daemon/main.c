@@ -182,10 +182,6 @@ int main(int argc, char **argv)
 		loop_free(l);
 		return die(1, "%s", err);
 	}
-	if (cfg.verbosity > 0)
-		fprintf(stderr, "mptun: %s on %s, %u local and %u remote address%s, scheduler %s\n",
-			cfg.nremote ? "client" : "server", cfg.tun_name, cfg.nlocal ? cfg.nlocal : 1,
-			cfg.nremote, cfg.nremote == 1 ? "" : "es", cfg.sched);
 	rc = loop_run(l, &stop_requested, err, sizeof(err));
 	loop_free(l);
 	if (rc < 0)
