@@ -58,8 +58,8 @@ void log_say(struct log *lg, int level, const char *fmt, ...)
 	if (lg->verbosity < level || lg->fd < 0)
 		return;
 	if (lg->dropped != lg->dropped_said) {
-		w = snprintf(line, room, "mptun: %llu log lines dropped: stderr was full\n",
-			     (unsigned long long)(lg->dropped - lg->dropped_said));
+		w = snprintf(line, room, "mptun: %llu log lines dropped: stderr could not "
+			     "take them\n", (unsigned long long)(lg->dropped - lg->dropped_said));
 		n = w > 0 && (size_t)w < room ? (size_t)w : 0;
 	}
 	w = snprintf(line + n, room - n, "mptun: ");
@@ -67,8 +67,9 @@ void log_say(struct log *lg, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	w = vsnprintf(line + n, room - n, fmt, ap);
 	va_end(ap);
+	/* a line too long is cut to what fits */
 	if (w > 0)
-		n += (size_t)w < room - n ? (size_t)w : room - n - 1;	/* truncated: what fits */
+		n += (size_t)w < room - n ? (size_t)w : room - n - 1;
 	line[n++] = '\n';
 	if (fits(lg) && write(lg->fd, line, n) == (ssize_t)n) {
 		lg->dropped_said = lg->dropped;

@@ -70,7 +70,7 @@ stop "$SPID"
 mkfifo "$TMP/err"
 exec 3<>"$TMP/err"	# this shell holds the pipe open and never reads it
 dd if=/dev/zero of="$TMP/err" bs=4096 count=64 oflag=nonblock 2>/dev/null
-ip netns exec "$S" "$MPTUN" $SARGS >/dev/null 2>"$TMP/err" &
+ip netns exec "$S" "$MPTUN" $SARGS >/dev/null 2>"$TMP/err" 3>&- &
 SPID=$!
 PIDS="$PIDS $SPID"
 wait_for ping_ok 6; rc=$?
