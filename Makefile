@@ -141,6 +141,7 @@ test: deps-test
 netns: all
 	$(Q)tests/netns/daemon.sh $(B)
 	$(Q)tests/netns/secrets.sh $(B)
+	$(Q)tests/netns/edges.sh $(B)
 
 # the real daemon over four emulated uplinks, against one uplink, MPTCP and the simulator
 netem-test: deps-test

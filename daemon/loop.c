@@ -2,7 +2,6 @@
 #include "daemon/loop.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <sodium.h>
 
 #include "core/engine.h"
+#include "daemon/log.h"
 #include "daemon/status.h"
 #include "daemon/tun.h"
 #include "daemon/udp.h"
@@ -22,6 +22,10 @@
 #define STATUS_DOC_LEN (256 * 1024)
 #define LOG_EVERY_NS (60ull * 1000000000)
 #define NO_ANSWER_NS (3ull * 1000000000)
+#define AUTH_PEERS 16
+/* "fails authentication" lines per minute, all senders together: junk from many ports must
+ * not turn into as many lines (then one summary line for the rest of the minute) */
+#define AUTH_LINES_PER_MIN 5
 
 /* epoll tags: sockets are 0..nsock-1 */
 enum { TAG_TUN = 1000, TAG_STATUS };
@@ -46,8 +50,12 @@ struct loop {
 	/* what was last logged, to log changes only */
 	bool path_up[CONFIG_MAX_ADDR][MPT_MAX_REMOTE];
 	uint64_t sessions_logged, no_answer_logged_ns, handshakes_logged, rate_limited_logged;
-	struct auth_log auth[16];
+	struct auth_log auth[AUTH_PEERS];
 	unsigned auth_next;
+	uint64_t auth_minute_ns;	/* when the current minute of auth lines began */
+	unsigned auth_lines;		/* said in it */
+	uint64_t auth_unsaid;		/* failed datagrams in it not said once the lines ran out */
+	struct log log;
 	struct udp_pkt rx[UDP_BATCH];
 	uint8_t tunbuf[WIRE_MAX_DGRAM];
 	char *status_doc;
@@ -67,19 +75,6 @@ static uint64_t real_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void say(const struct loop *l, int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (l->cfg.verbosity < level)
-		return;
-	fputs("mptun: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* The engine's opaque address is the sockaddr itself, flow info cleared so that one peer
@@ -233,6 +228,7 @@ struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], c
 		return NULL;
 	}
 	l->cfg = *c;
+	log_open(&l->log, STDERR_FILENO, c->verbosity);
 	l->server = c->nremote == 0;
 	l->tun_fd = l->epfd = l->status_fd = -1;
 	l->started_ns = l->now = mono_ns();
@@ -315,6 +311,7 @@ void loop_free(struct loop *l)
 	if (l->epfd >= 0)
 		close(l->epfd);
 	free(l->status_doc);
+	log_close(&l->log);
 	sodium_memzero(l, sizeof(*l));
 	free(l);
 }
@@ -327,13 +324,29 @@ static const char *peer_str(const struct mpt_addr *a, char *buf, size_t len)
 	return config_addr_str(&ss, buf, len);
 }
 
-/* A datagram failed authentication: say so once per peer per minute, never per packet. */
+/* A new minute for auth lines: first say how many went unsaid in the last one. */
+static void auth_minute(struct loop *l)
+{
+	if (l->auth_minute_ns && l->now - l->auth_minute_ns < LOG_EVERY_NS)
+		return;
+	if (l->auth_unsaid)
+		log_say(&l->log, 1, "%llu more datagrams failed authentication in the last minute "
+			"(too many senders to name each); dropped",
+			(unsigned long long)l->auth_unsaid);
+	l->auth_minute_ns = l->now;
+	l->auth_lines = 0;
+	l->auth_unsaid = 0;
+}
+
+/* A datagram failed authentication: say so once per peer per minute, never per packet, and
+ * at most AUTH_LINES_PER_MIN times a minute in all. */
 static void note_bad_auth(struct loop *l, const struct mpt_addr *from)
 {
 	struct auth_log *slot = NULL;
 	char a[64];
 
-	for (unsigned k = 0; k < 16; k++)
+	auth_minute(l);
+	for (unsigned k = 0; k < AUTH_PEERS; k++)
 		if (l->auth[k].peer.len == from->len &&
 		    !memcmp(l->auth[k].peer.bytes, from->bytes, from->len)) {
 			slot = &l->auth[k];
@@ -341,7 +354,7 @@ static void note_bad_auth(struct loop *l, const struct mpt_addr *from)
 		}
 	if (!slot) {
 		slot = &l->auth[l->auth_next];
-		l->auth_next = (l->auth_next + 1) % 16;
+		l->auth_next = (l->auth_next + 1) % AUTH_PEERS;
 		slot->peer = *from;
 		slot->last_ns = 0;
 		slot->count = 0;
@@ -349,9 +362,15 @@ static void note_bad_auth(struct loop *l, const struct mpt_addr *from)
 	slot->count++;
 	if (slot->last_ns && l->now - slot->last_ns < LOG_EVERY_NS)
 		return;
-	say(l, 1, "datagrams from %s fail authentication (%llu so far): a peer with another key, "
-	    "or not mptun; dropped", peer_str(from, a, sizeof(a)), (unsigned long long)slot->count);
+	if (l->auth_lines >= AUTH_LINES_PER_MIN) {
+		l->auth_unsaid++;
+		return;
+	}
+	log_say(&l->log, 1, "datagrams from %s fail authentication (%llu so far): a peer with "
+		"another key, or not mptun; dropped", peer_str(from, a, sizeof(a)),
+		(unsigned long long)slot->count);
 	slot->last_ns = l->now;
+	l->auth_lines++;
 }
 
 static void log_changes(struct loop *l)
@@ -360,17 +379,18 @@ static void log_changes(struct loop *l)
 	unsigned nremote = engine_nremote(l->engine);
 	char a[64], b[64];
 
+	auth_minute(l);
 	if (st->handshakes_sent != l->handshakes_logged) {
-		say(l, 2, "handshake datagrams sent: %llu", (unsigned long long)st->handshakes_sent);
+		log_say(&l->log, 2, "handshake datagrams sent: %llu", (unsigned long long)st->handshakes_sent);
 		l->handshakes_logged = st->handshakes_sent;
 	}
 	if (st->drop_rate_limited != l->rate_limited_logged) {
-		say(l, 2, "handshakes refused by the rate limit: %llu",
+		log_say(&l->log, 2, "handshakes refused by the rate limit: %llu",
 		    (unsigned long long)st->drop_rate_limited);
 		l->rate_limited_logged = st->drop_rate_limited;
 	}
 	if (st->sessions != l->sessions_logged) {
-		say(l, 1, l->sessions_logged ? "rekeyed: session %llu" : "session up",
+		log_say(&l->log, 1, l->sessions_logged ? "rekeyed: session %llu" : "session up",
 		    (unsigned long long)st->sessions);
 		l->sessions_logged = st->sessions;
 		l->no_answer_logged_ns = 0;
@@ -378,7 +398,7 @@ static void log_changes(struct loop *l)
 	if (!l->server && !engine_has_session(l->engine) && st->handshakes_sent &&
 	    l->now - l->started_ns >= NO_ANSWER_NS &&
 	    (!l->no_answer_logged_ns || l->now - l->no_answer_logged_ns >= LOG_EVERY_NS)) {
-		say(l, 1, "no answer from the server to %llu handshakes: it is down, unreachable, "
+		log_say(&l->log, 1, "no answer from the server to %llu handshakes: it is down, unreachable, "
 		    "or has another key", (unsigned long long)st->handshakes_sent);
 		l->no_answer_logged_ns = l->now;
 	}
@@ -390,7 +410,7 @@ static void log_changes(struct loop *l)
 			if (p->up == l->path_up[i][j])
 				continue;
 			l->path_up[i][j] = p->up;
-			say(l, 1, "path %s -> %s %s", config_addr_str(&l->local[i], a, sizeof(a)),
+			log_say(&l->log, 1, "path %s -> %s %s", config_addr_str(&l->local[i], a, sizeof(a)),
 			    peer_str(engine_remote_addr(l->engine, j), b, sizeof(b)),
 			    p->up ? "up" : "down");
 		}
@@ -435,8 +455,10 @@ static void read_sock(struct loop *l, unsigned i)
 			uint64_t bad = engine_stats(l->engine)->drop_bad_auth;
 
 			to_mpt(&l->rx[k].peer, &from);
-			engine_recv(l->engine, i, &from, l->rx[k].buf, l->rx[k].len, l->now);
-			if (engine_stats(l->engine)->drop_bad_auth != bad)
+			/* only an authentic datagram may choose the address its peer is answered from */
+			if (engine_recv(l->engine, i, &from, l->rx[k].buf, l->rx[k].len, l->now) == 0)
+				udp_learn_dst(&l->sock[i], &l->rx[k]);
+			else if (engine_stats(l->engine)->drop_bad_auth != bad)
 				note_bad_auth(l, &from);
 		}
 		if (n < UDP_BATCH)
@@ -476,6 +498,14 @@ int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errl
 	sigprocmask(SIG_SETMASK, NULL, &waitmask);
 	sigdelset(&waitmask, SIGINT);
 	sigdelset(&waitmask, SIGTERM);
+	/* said once it runs, so that a start-up error stays the only line */
+	if (!l->cfg.key_file)
+		log_say(&l->log, 1, "warning: a secret can be guessed offline from one captured "
+			"handshake if it is weak; a key file (-K, from `mptun genkey`) is the strong "
+			"form");
+	log_say(&l->log, 1, "%s on %s, %u local and %u remote address%s, scheduler %s",
+		l->server ? "server" : "client", l->cfg.tun_name, l->nsock, l->cfg.nremote,
+		l->cfg.nremote == 1 ? "" : "es", l->cfg.sched);
 	l->now = mono_ns();
 	engine_tick(l->engine, l->now);
 	flush_all(l);

@@ -219,15 +219,6 @@ int main(int argc, char **argv)
 		loop_free(l);
 		return die(1, "%s", err);
 	}
-	/* said once it runs, so that a start-up error stays the only line */
-	if (!cfg.key_file && cfg.verbosity > 0)
-		fputs("mptun: warning: a secret can be guessed offline from one captured handshake "
-		      "if it is weak; a key file (-K, from `mptun genkey`) is the strong form\n",
-		      stderr);
-	if (cfg.verbosity > 0)
-		fprintf(stderr, "mptun: %s on %s, %u local and %u remote address%s, scheduler %s\n",
-			cfg.nremote ? "client" : "server", cfg.tun_name, cfg.nlocal ? cfg.nlocal : 1,
-			cfg.nremote, cfg.nremote == 1 ? "" : "es", cfg.sched);
 	rc = loop_run(l, &stop_requested, err, sizeof(err));
 	loop_free(l);
 	if (rc < 0)

@@ -86,39 +86,66 @@ static bool same_peer(const struct sockaddr_storage *a, const struct sockaddr_st
 	return a->ss_family == b->ss_family && !memcmp(a, b, udp_addr_len(a));
 }
 
-static void remember_dst(struct udp_sock *u, const struct sockaddr_storage *peer,
-			 struct msghdr *mh)
+int udp_cmsg_dst(const struct msghdr *mh, struct udp_dst *dst)
+{
+	const uint8_t *base = mh->msg_control;
+	size_t total = base ? mh->msg_controllen : 0, off = 0;
+
+	memset(dst, 0, sizeof(*dst));
+	/* offsets, not CMSG_NXTHDR: a cmsg_len near SIZE_MAX must not become a wild pointer */
+	while (total - off >= sizeof(struct cmsghdr)) {
+		struct cmsghdr c;
+		const uint8_t *data = base + off + CMSG_LEN(0);
+		size_t dlen, step;
+
+		memcpy(&c, base + off, sizeof(c));
+		if (c.cmsg_len < CMSG_LEN(0) || c.cmsg_len > total - off)
+			return -EBADMSG;
+		dlen = c.cmsg_len - CMSG_LEN(0);
+		if (c.cmsg_level == IPPROTO_IP && c.cmsg_type == IP_PKTINFO &&
+		    dlen >= sizeof(dst->v4)) {
+			memcpy(&dst->v4, data, sizeof(dst->v4));
+			dst->family = AF_INET;
+			return 0;
+		}
+		if (c.cmsg_level == IPPROTO_IPV6 && c.cmsg_type == IPV6_PKTINFO &&
+		    dlen >= sizeof(dst->v6)) {
+			memcpy(&dst->v6, data, sizeof(dst->v6));
+			dst->family = AF_INET6;
+			return 0;
+		}
+		step = CMSG_ALIGN(c.cmsg_len);
+		if (step > total - off)
+			break;
+		off += step;
+	}
+	return -ENOENT;
+}
+
+void udp_learn_dst(struct udp_sock *u, const struct udp_pkt *p)
 {
 	struct udp_peer_dst *slot = NULL;
 
-	for (unsigned k = 0; k < UDP_PEERS; k++)
-		if (u->dst[k].used && same_peer(&u->dst[k].peer, peer)) {
-			slot = &u->dst[k];
-			break;
-		}
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO;
-		bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO;
-
-		if (!v4 && !v6)
-			continue;
-		if (!slot) {
-			/* a new peer takes the oldest slot: a client that moved leaves its old one */
-			slot = &u->dst[u->dst_next];
-			u->dst_next = (u->dst_next + 1) % UDP_PEERS;
-			slot->peer = *peer;
-			slot->used = true;
-		}
-		if (v4) {
-			memcpy(&slot->dst.v4, CMSG_DATA(c), sizeof(slot->dst.v4));
-			/* answer from the address it came to, out of whichever interface routes */
-			slot->dst.v4.ipi_spec_dst = slot->dst.v4.ipi_addr;
-			slot->dst.v4.ipi_ifindex = 0;
-		} else {
-			memcpy(&slot->dst.v6, CMSG_DATA(c), sizeof(slot->dst.v6));
-			slot->dst.v6.ipi6_ifindex = 0;
-		}
+	if (!u->wildcard || p->dst.family != u->family)
 		return;
+	for (unsigned k = 0; k < UDP_PEERS && !slot; k++)
+		if (u->dst[k].used && same_peer(&u->dst[k].peer, &p->peer))
+			slot = &u->dst[k];
+	if (!slot) {
+		/* a new peer takes the oldest slot: a client that moved leaves its old one */
+		slot = &u->dst[u->dst_next];
+		u->dst_next = (u->dst_next + 1) % UDP_PEERS;
+		memset(slot, 0, sizeof(*slot));
+		memcpy(&slot->peer, &p->peer, udp_addr_len(&p->peer));
+		slot->used = true;
+	}
+	slot->dst = p->dst;
+	/* answer from the address it came to, out of whichever interface routes */
+	if (u->family == AF_INET) {
+		slot->dst.v4.ipi_spec_dst = slot->dst.v4.ipi_addr;
+		slot->dst.v4.ipi_ifindex = 0;
+	} else {
+		slot->dst.v6.ipi6_ifindex = 0;
 	}
 }
 
@@ -150,7 +177,9 @@ int udp_recv(struct udp_sock *u, struct udp_pkt *pkts, unsigned max)
 		if (mm[k].msg_hdr.msg_flags & MSG_TRUNC)
 			pkts[k].len = 0;
 		if (u->wildcard)
-			remember_dst(u, &pkts[k].peer, &mm[k].msg_hdr);
+			udp_cmsg_dst(&mm[k].msg_hdr, &pkts[k].dst);
+		else
+			pkts[k].dst.family = 0;
 	}
 	return n;
 }
@@ -177,7 +206,7 @@ static size_t set_src(struct udp_sock *u, const struct udp_pkt *p, uint8_t *ctl)
 	for (unsigned k = 0; k < UDP_PEERS; k++) {
 		const struct udp_peer_dst *d = &u->dst[k];
 
-		if (!d->used || !same_peer(&d->peer, &p->peer))
+		if (!d->used || d->dst.family != u->family || !same_peer(&d->peer, &p->peer))
 			continue;
 		memset(ctl, 0, CMSG_SPACE_PKTINFO);
 		if (u->family == AF_INET) {

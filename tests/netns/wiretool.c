@@ -5,6 +5,9 @@
  *   wiretool replay IFACE FILE                       send the recorded frames again, as they were
  *   wiretool junk ADDR PORT COUNT [FILE]             COUNT datagrams: random bytes, random lengths,
  *                                                    and truncated or bit-flipped recorded ones
+ *   wiretool spray ADDR PORT COUNT NPORTS [TYPE LEN] COUNT random datagrams from NPORTS source
+ *                                                    ports in turn; with TYPE and LEN, each is
+ *                                                    LEN bytes opening with the type byte TYPE
  *
  * Exit 0 and one summary line on stdout; 2 for bad arguments, 1 for a runtime error. */
 
@@ -31,7 +34,8 @@
 static int usage(const char *why)
 {
 	fprintf(stderr, "wiretool: %s\nusage: wiretool capture IFACE PORT COUNT SECONDS FILE | "
-		"replay IFACE FILE | junk ADDR PORT COUNT [FILE]\n", why);
+		"replay IFACE FILE | junk ADDR PORT COUNT [FILE] | "
+		"spray ADDR PORT COUNT NPORTS [TYPE LEN]\n", why);
 	return 2;
 }
 
@@ -244,6 +248,54 @@ static int junk(int argc, char **argv)
 	return 0;
 }
 
+/* Many senders at once: each socket has its own source port, so that a daemon that keys any
+ * per-sender state by address sees NPORTS strangers. */
+static int spray(int argc, char **argv)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	long port, count, nports, type = -1, flen = -1, sent = 0;
+	uint8_t buf[MAX_FRAME];
+	int fds[256];
+
+	if (argc != 6 && argc != 8)
+		return usage("spray needs ADDR PORT COUNT NPORTS [TYPE LEN]");
+	port = num(argv[3], 1, 65535);
+	count = num(argv[4], 1, 100000000);
+	nports = num(argv[5], 1, 256);
+	if (argc == 8) {
+		type = num(argv[6], 0, 255);
+		flen = num(argv[7], 1, 1600);
+	}
+	if (inet_pton(AF_INET, argv[2], &to.sin_addr) != 1 || port < 0 || count < 0 ||
+	    nports < 0 || (argc == 8 && (type < 0 || flen < 0)))
+		return usage("bad ADDR, PORT, COUNT, NPORTS, TYPE or LEN");
+	to.sin_port = htons((uint16_t)port);
+	for (long i = 0; i < nports; i++) {
+		fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fds[i] < 0) {
+			fprintf(stderr, "wiretool: socket: %s\n", strerror(errno));
+			return 1;
+		}
+	}
+	for (long k = 0; k < count; k++) {
+		uint16_t r;
+		size_t len;
+
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			return 1;
+		len = flen > 0 ? (size_t)flen : (size_t)(1 + r % 1600);
+		if (getrandom(buf, len, 0) != (ssize_t)len)
+			return 1;
+		buf[0] = type >= 0 ? (uint8_t)type : (uint8_t)(1 + k % 3);
+		if (sendto(fds[k % nports], buf, len, 0, (struct sockaddr *)&to, sizeof(to)) >= 0)
+			sent++;
+		if (k % 256 == 255)
+			usleep(2000);	/* as junk: a flood, yet not just a full queue */
+	}
+	printf("sent %ld datagrams from %ld ports to %s:%ld\n", sent, nports, argv[2], port);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -254,5 +306,7 @@ int main(int argc, char **argv)
 		return replay(argc, argv);
 	if (!strcmp(argv[1], "junk"))
 		return junk(argc, argv);
+	if (!strcmp(argv[1], "spray"))
+		return spray(argc, argv);
 	return usage("unknown command");
 }
