@@ -50,6 +50,7 @@ struct loop {
 	/* what was last logged, to log changes only */
 	bool path_up[CONFIG_MAX_ADDR][MPT_MAX_REMOTE];
 	uint64_t sessions_logged, no_answer_logged_ns, handshakes_logged, rate_limited_logged;
+	uint64_t stale_logged;
 	struct auth_log auth[AUTH_PEERS];
 	unsigned auth_next;
 	uint64_t auth_minute_ns;	/* when the current minute of auth lines began */
@@ -388,6 +389,11 @@ static void log_changes(struct loop *l)
 		log_say(&l->log, 2, "handshakes refused by the rate limit: %llu",
 		    (unsigned long long)st->drop_rate_limited);
 		l->rate_limited_logged = st->drop_rate_limited;
+	}
+	if (st->stale_received != l->stale_logged) {
+		log_say(&l->log, 1, "the server refused our handshake's counter (this host's clock is "
+			"behind the one it last accepted): going above its floor");
+		l->stale_logged = st->stale_received;
 	}
 	if (st->sessions != l->sessions_logged) {
 		log_say(&l->log, 1, l->sessions_logged ? "rekeyed: session %llu" : "session up",

@@ -65,18 +65,22 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 	put(&o, "{\"role\":\"%s\",\"tun\":\"%s\",\"sched\":\"%s\",\"uptime_s\":%.1f,",
 	    s->role, s->tun, s->sched, (double)(s->now_ns - s->started_ns) / 1e9);
 	put(&o, "\"session\":{\"established\":%s,\"age_s\":%.1f,\"sessions\":%llu,"
-	    "\"handshakes_sent\":%llu},",
+	    "\"handshakes_sent\":%llu,\"handshakes_resent\":%llu,\"stale_sent\":%llu,"
+	    "\"stale_received\":%llu},",
 	    born ? "true" : "false", born ? (double)(s->now_ns - born) / 1e9 : 0.0,
-	    (unsigned long long)st->sessions, (unsigned long long)st->handshakes_sent);
+	    (unsigned long long)st->sessions, (unsigned long long)st->handshakes_sent,
+	    (unsigned long long)st->handshakes_resent, (unsigned long long)st->stale_sent,
+	    (unsigned long long)st->stale_received);
 	put(&o, "\"drops\":{\"bad_auth\":%llu,\"replay\":%llu,\"malformed\":%llu,"
 	    "\"rate_limited\":%llu,\"old_session\":%llu,\"no_session\":%llu,\"unknown_peer\":%llu,"
-	    "\"no_path\":%llu,\"oversize\":%llu,\"udp_send_error\":%llu,\"udp_send_full\":%llu},",
+	    "\"no_path\":%llu,\"oversize\":%llu,\"udp_send_error\":%llu,\"udp_send_full\":%llu,"
+	    "\"hs_late\":%llu},",
 	    (unsigned long long)st->drop_bad_auth, (unsigned long long)st->drop_replay,
 	    (unsigned long long)st->drop_malformed, (unsigned long long)st->drop_rate_limited,
 	    (unsigned long long)st->drop_old_session, (unsigned long long)st->drop_no_session,
 	    (unsigned long long)st->drop_unknown_peer, (unsigned long long)st->drop_no_path,
 	    (unsigned long long)st->drop_oversize, (unsigned long long)s->udp_send_errors,
-	    (unsigned long long)s->udp_send_dropped);
+	    (unsigned long long)s->udp_send_dropped, (unsigned long long)st->drop_hs_late);
 	put(&o, "\"tun_in\":%llu,\"tun_out\":%llu,\"udp_tx\":%llu,\"udp_rx\":%llu,\"paths\":[",
 	    (unsigned long long)st->tun_in, (unsigned long long)st->tun_out,
 	    (unsigned long long)st->tx_dgrams, (unsigned long long)st->rx_dgrams);
