@@ -88,7 +88,8 @@ bool addr_same(const struct sockaddr_storage *a, const struct sockaddr_storage *
 	return a->ss_family == b->ss_family && !memcmp(a, b, addr_len(a));
 }
 
-/* Flow info cleared so that one peer always compares equal to itself. */
+/* Flow info cleared so that one peer always compares equal to itself. Cleared by offset:
+ * mpt_addr.bytes follows a one-byte len, so a struct sockaddr_in6 there is misaligned. */
 void addr_to_mpt(const struct sockaddr_storage *ss, struct mpt_addr *a)
 {
 	socklen_t len = addr_len(ss);
@@ -96,7 +97,8 @@ void addr_to_mpt(const struct sockaddr_storage *ss, struct mpt_addr *a)
 	memset(a, 0, sizeof(*a));
 	memcpy(a->bytes, ss, len);
 	if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)(void *)a->bytes)->sin6_flowinfo = 0;
+		memset(a->bytes + offsetof(struct sockaddr_in6, sin6_flowinfo), 0,
+		       sizeof(((struct sockaddr_in6 *)0)->sin6_flowinfo));
 	a->len = (uint8_t)len;
 }
 
