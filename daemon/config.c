@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/wire.h"
+#include "daemon/addr.h"
 #include "sched/registry.h"
 
 #define MPTUN_VERSION "0.1.0"
@@ -103,67 +104,6 @@ void config_secret_salt(const struct config *c, uint8_t salt[AEAD_SALT_LEN])
 		n = 19;
 	}
 	aead_secret_salt(ctx, n, salt);
-}
-
-int config_parse_addr(const char *s, uint16_t port, struct sockaddr_storage *ss)
-{
-	char buf[INET6_ADDRSTRLEN + 2];
-	size_t n = strlen(s);
-
-	memset(ss, 0, sizeof(*ss));
-	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
-		if (n - 2 >= sizeof(buf))
-			return -EINVAL;
-		memcpy(buf, s + 1, n - 2);
-		buf[n - 2] = '\0';
-		s = buf;
-	}
-	struct sockaddr_in *in = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-	if (inet_pton(AF_INET, s, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-		return 0;
-	}
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET6, s, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		return 0;
-	}
-	return -EINVAL;
-}
-
-const char *config_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-		snprintf(buf, len, "%s:%u", ip, ntohs(in->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-		snprintf(buf, len, "[%s]:%u", ip, ntohs(in6->sin6_port));
-	} else {
-		snprintf(buf, len, "?");
-	}
-	return buf;
-}
-
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
 }
 
 unsigned config_default_mtu(const struct config *c)
@@ -430,11 +370,11 @@ enum config_result config_parse(struct config *c, int argc, char **argv, const c
 			/* a client's locals send from an ephemeral port; a server's listen on PORT */
 			uint16_t port = side && c->nremote ? 0 : c->port;
 
-			if (config_parse_addr(addr_args[side][k], port, &a[k]) < 0)
+			if (addr_parse(addr_args[side][k], port, &a[k]) < 0)
 				return fail(out, outlen, "-%c: bad address '%s' (IPv4 or IPv6)",
 					    side ? 'l' : 'r', addr_args[side][k]);
 			for (unsigned m = 0; m < k; m++)
-				if (same_ip(&a[m], &a[k]))
+				if (addr_same_ip(&a[m], &a[k]))
 					return fail(out, outlen, "-%c: address %s given twice",
 						    side ? 'l' : 'r', addr_args[side][k]);
 		}

@@ -55,11 +55,7 @@ enum config_result config_parse(struct config *c, int argc, char **argv, const c
 void config_secret_salt(const struct config *c, uint8_t salt[AEAD_SALT_LEN]);
 /* The usage text. */
 const char *config_usage(void);
-/* Parse "1.2.3.4" or "2001:db8::1" (brackets allowed) into ss with port. 0 or -EINVAL. */
-int config_parse_addr(const char *s, uint16_t port, struct sockaddr_storage *ss);
 /* The tun MTU so that an outer datagram fits 1500 bytes over every outer family in use. */
 unsigned config_default_mtu(const struct config *c);
-/* "1.2.3.4:5000" or "[2001:db8::1]:5000" into buf. */
-const char *config_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
 
 #endif

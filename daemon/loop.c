@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "core/engine.h"
+#include "daemon/addr.h"
 #include "daemon/log.h"
 #include "daemon/status.h"
 #include "daemon/tun.h"
@@ -78,25 +79,6 @@ static uint64_t real_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The engine's opaque address is the sockaddr itself, flow info cleared so that one peer
- * always compares equal to itself. */
-static void to_mpt(const struct sockaddr_storage *ss, struct mpt_addr *a)
-{
-	socklen_t len = udp_addr_len(ss);
-
-	memset(a, 0, sizeof(*a));
-	memcpy(a->bytes, ss, len);
-	if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)(void *)a->bytes)->sin6_flowinfo = 0;
-	a->len = (uint8_t)len;
-}
-
-static void from_mpt(const struct mpt_addr *a, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	memcpy(ss, a->bytes, a->len);
-}
-
 static void on_send(void *ctx, unsigned local, const struct mpt_addr *to, const uint8_t *dgram,
 		    size_t len)
 {
@@ -105,7 +87,7 @@ static void on_send(void *ctx, unsigned local, const struct mpt_addr *to, const 
 
 	if (local >= l->nsock)
 		return;
-	from_mpt(to, &ss);
+	addr_from_mpt(to, &ss);
 	if (ss.ss_family != l->sock[local].family)
 		return;	/* an IPv4 uplink cannot reach an IPv6 peer: that path stays down */
 	udp_queue(&l->sock[local], &ss, to->len, dgram, len);
@@ -152,20 +134,20 @@ static int check_routes(struct loop *l, char *err, size_t errlen)
 			if (fd < 0)
 				continue;
 			if (bind(fd, (const struct sockaddr *)&l->cfg.local[i],
-				 udp_addr_len(&l->cfg.local[i])) == 0 &&
-			    connect(fd, (const struct sockaddr *)r, udp_addr_len(r)) == 0)
+				 addr_len(&l->cfg.local[i])) == 0 &&
+			    connect(fd, (const struct sockaddr *)r, addr_len(r)) == 0)
 				any = true;
 			else
 				last = errno;
 			close(fd);
 		}
 		if (!any) {
-			config_addr_str(&l->cfg.local[i], a, sizeof(a));
+			addr_str(&l->cfg.local[i], a, sizeof(a));
 			if (last == EADDRNOTAVAIL)
 				snprintf(err, errlen, "-l %s: the address is not on this host", a);
 			else if (last)
 				snprintf(err, errlen, "no route from %s to %s: %s", a,
-					 config_addr_str(&l->cfg.remote[0], b, sizeof(b)),
+					 addr_str(&l->cfg.remote[0], b, sizeof(b)),
 					 strerror(last));
 			else
 				snprintf(err, errlen, "-l %s: no -r address of its family (IPv4/IPv6)",
@@ -193,8 +175,8 @@ static int open_sockets(struct loop *l, char *err, size_t errlen)
 					 "addresses of each family");
 				return -1;
 			}
-		config_parse_addr(fam == AF_INET6 ? "::" : "0.0.0.0",
-				  l->server ? l->cfg.port : 0, &addrs[0]);
+		addr_parse(fam == AF_INET6 ? "::" : "0.0.0.0",
+			   l->server ? l->cfg.port : 0, &addrs[0]);
 		n = 1;
 	}
 	l->sock = calloc(n, sizeof(*l->sock));
@@ -284,7 +266,7 @@ struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], c
 	for (unsigned j = 0; j < c->nremote; j++) {
 		struct mpt_addr a;
 
-		to_mpt(&c->remote[j], &a);
+		addr_to_mpt(&c->remote[j], &a);
 		engine_add_remote(l->engine, &a, l->now);
 	}
 	return l;
@@ -315,14 +297,6 @@ void loop_free(struct loop *l)
 	log_close(&l->log);
 	sodium_memzero(l, sizeof(*l));
 	free(l);
-}
-
-static const char *peer_str(const struct mpt_addr *a, char *buf, size_t len)
-{
-	struct sockaddr_storage ss;
-
-	from_mpt(a, &ss);
-	return config_addr_str(&ss, buf, len);
 }
 
 /* A new minute for auth lines: first say how many went unsaid in the last one. */
@@ -368,7 +342,7 @@ static void note_bad_auth(struct loop *l, const struct mpt_addr *from)
 		return;
 	}
 	log_say(&l->log, 1, "datagrams from %s fail authentication (%llu so far): a peer with "
-		"another key, or not mptun; dropped", peer_str(from, a, sizeof(a)),
+		"another key, or not mptun; dropped", addr_mpt_str(from, a, sizeof(a)),
 		(unsigned long long)slot->count);
 	slot->last_ns = l->now;
 	l->auth_lines++;
@@ -416,8 +390,8 @@ static void log_changes(struct loop *l)
 			if (p->up == l->path_up[i][j])
 				continue;
 			l->path_up[i][j] = p->up;
-			log_say(&l->log, 1, "path %s -> %s %s", config_addr_str(&l->local[i], a, sizeof(a)),
-			    peer_str(engine_remote_addr(l->engine, j), b, sizeof(b)),
+			log_say(&l->log, 1, "path %s -> %s %s", addr_str(&l->local[i], a, sizeof(a)),
+			    addr_mpt_str(engine_remote_addr(l->engine, j), b, sizeof(b)),
 			    p->up ? "up" : "down");
 		}
 	}
@@ -460,7 +434,7 @@ static void read_sock(struct loop *l, unsigned i)
 			struct mpt_addr from;
 			uint64_t bad = engine_stats(l->engine)->drop_bad_auth;
 
-			to_mpt(&l->rx[k].peer, &from);
+			addr_to_mpt(&l->rx[k].peer, &from);
 			/* only an authentic datagram may choose the address its peer is answered from */
 			if (engine_recv(l->engine, i, &from, l->rx[k].buf, l->rx[k].len, l->now) == 0)
 				udp_learn_dst(&l->sock[i], &l->rx[k]);

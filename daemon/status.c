@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "daemon/config.h"
+#include "daemon/addr.h"
 
 struct out {
 	char *buf;
@@ -35,16 +35,6 @@ static void put(struct out *o, const char *fmt, ...)
 		o->full = true;
 	else
 		o->off += (size_t)n;
-}
-
-/* An mpt_addr holds a sockaddr (the daemon's convention); print it. */
-static const char *mpt_addr_str(const struct mpt_addr *a, char *buf, size_t len)
-{
-	struct sockaddr_storage ss;
-
-	memset(&ss, 0, sizeof(ss));
-	memcpy(&ss, a->bytes, a->len < sizeof(ss) ? a->len : sizeof(ss));
-	return config_addr_str(&ss, buf, len);
 }
 
 static double ms(uint64_t ns)
@@ -100,8 +90,8 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 			    "\"rttvar_ms\":%.2f,\"min_rtt_ms\":%.2f,\"loss_pct\":%.2f,"
 			    "\"delivery_rate_bps\":%llu,\"tx_bytes\":%llu,\"tx_packets\":%llu,"
 			    "\"rx_bytes\":%llu,\"rx_packets\":%llu,\"downs\":%llu,\"weight\":%.3f}",
-			    first ? "" : ",", config_addr_str(&s->local[i], a, sizeof(a)),
-			    mpt_addr_str(engine_remote_addr(s->engine, j), b, sizeof(b)),
+			    first ? "" : ",", addr_str(&s->local[i], a, sizeof(a)),
+			    addr_mpt_str(engine_remote_addr(s->engine, j), b, sizeof(b)),
 			    p->up ? "true" : "false", ms(p->srtt_ns), ms(p->rttvar_ns),
 			    ms(p->min_rtt_ns == UINT64_MAX ? 0 : p->min_rtt_ns), loss,
 			    (unsigned long long)p->delivery_rate_bps,

@@ -1,7 +1,6 @@
 /* udp: sockets bound per local address, recvmmsg/sendmmsg batches, PKTINFO on wildcards. */
 #include "daemon/udp.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/udp.h>
@@ -9,21 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/config.h"
+#include "daemon/addr.h"
 
 #define CMSG_SPACE_PKTINFO CMSG_SPACE(sizeof(struct in6_pktinfo))
-
-socklen_t udp_addr_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
-static bool is_wildcard(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
-	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
-}
 
 int udp_open(struct udp_sock *u, const struct sockaddr_storage *addr, char *err, size_t errlen)
 {
@@ -33,7 +20,7 @@ int udp_open(struct udp_sock *u, const struct sockaddr_storage *addr, char *err,
 	memset(u, 0, sizeof(*u));
 	u->family = addr->ss_family;
 	u->bound = *addr;
-	u->wildcard = is_wildcard(addr);
+	u->wildcard = addr_is_wildcard(addr);
 	u->fd = socket(u->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (u->fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
@@ -50,9 +37,9 @@ int udp_open(struct udp_sock *u, const struct sockaddr_storage *addr, char *err,
 	/* bursts of a fast uplink: room for a few milliseconds at gigabit rates */
 	setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
 	setsockopt(u->fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
-	if (bind(u->fd, (const struct sockaddr *)addr, udp_addr_len(addr)) < 0) {
+	if (bind(u->fd, (const struct sockaddr *)addr, addr_len(addr)) < 0) {
 		e = errno;
-		config_addr_str(addr, name, sizeof(name));
+		addr_str(addr, name, sizeof(name));
 		if (e == EADDRINUSE)
 			snprintf(err, errlen, "cannot listen on %s: the port is in use", name);
 		else if (e == EADDRNOTAVAIL)
@@ -79,11 +66,6 @@ void udp_close(struct udp_sock *u)
 	if (u->fd >= 0)
 		close(u->fd);
 	u->fd = -1;
-}
-
-static bool same_peer(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	return a->ss_family == b->ss_family && !memcmp(a, b, udp_addr_len(a));
 }
 
 int udp_cmsg_dst(const struct msghdr *mh, struct udp_dst *dst)
@@ -129,14 +111,14 @@ void udp_learn_dst(struct udp_sock *u, const struct udp_pkt *p)
 	if (!u->wildcard || p->dst.family != u->family)
 		return;
 	for (unsigned k = 0; k < UDP_PEERS && !slot; k++)
-		if (u->dst[k].used && same_peer(&u->dst[k].peer, &p->peer))
+		if (u->dst[k].used && addr_same(&u->dst[k].peer, &p->peer))
 			slot = &u->dst[k];
 	if (!slot) {
 		/* a new peer takes the oldest slot: a client that moved leaves its old one */
 		slot = &u->dst[u->dst_next];
 		u->dst_next = (u->dst_next + 1) % UDP_PEERS;
 		memset(slot, 0, sizeof(*slot));
-		memcpy(&slot->peer, &p->peer, udp_addr_len(&p->peer));
+		memcpy(&slot->peer, &p->peer, addr_len(&p->peer));
 		slot->used = true;
 	}
 	slot->dst = p->dst;
@@ -206,7 +188,7 @@ static size_t set_src(struct udp_sock *u, const struct udp_pkt *p, uint8_t *ctl)
 	for (unsigned k = 0; k < UDP_PEERS; k++) {
 		const struct udp_peer_dst *d = &u->dst[k];
 
-		if (!d->used || d->dst.family != u->family || !same_peer(&d->peer, &p->peer))
+		if (!d->used || d->dst.family != u->family || !addr_same(&d->peer, &p->peer))
 			continue;
 		memset(ctl, 0, CMSG_SPACE_PKTINFO);
 		if (u->family == AF_INET) {
@@ -247,7 +229,7 @@ bool udp_flush(struct udp_sock *u)
 			while (k + n < u->nq && n < GSO_MAX_SEGS &&
 			       total + u->q[k + n].len <= GSO_MAX_BYTES &&
 			       u->q[k + n].len <= p->len && u->q[k + n - 1].len == p->len &&
-			       same_peer(&u->q[k + n].peer, &p->peer)) {
+			       addr_same(&u->q[k + n].peer, &p->peer)) {
 				total += u->q[k + n].len;
 				n++;
 			}

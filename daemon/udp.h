@@ -81,6 +81,5 @@ void udp_queue(struct udp_sock *u, const struct sockaddr_storage *to, socklen_t 
 /* Send everything queued. Returns false when the socket would block (the rest is dropped and
  * counted: UDP may lose, and a full socket buffer is a full queue). */
 bool udp_flush(struct udp_sock *u);
-socklen_t udp_addr_len(const struct sockaddr_storage *ss);
 
 #endif

@@ -1,5 +1,4 @@
 /* The status document: what `mptun status` prints, from an engine with two paths. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +13,7 @@
 #include <cmocka.h>
 
 #include "core/engine.h"
-#include "daemon/config.h"
+#include "daemon/addr.h"
 #include "daemon/status.h"
 #include "sched/registry.h"
 
@@ -50,12 +49,10 @@ static void test_document(void **unused)
 	(void)unused;
 	e = engine_new(&ec, &io, 0, &err);
 	assert_non_null(e);
-	config_parse_addr("192.0.2.1", 4000, &local[0]);
-	config_parse_addr("192.0.2.2", 4001, &local[1]);
-	config_parse_addr("198.51.100.7", 5000, &remote);
-	memset(&ra, 0, sizeof(ra));
-	ra.len = sizeof(struct sockaddr_in);
-	memcpy(ra.bytes, &remote, ra.len);
+	addr_parse("192.0.2.1", 4000, &local[0]);
+	addr_parse("192.0.2.2", 4001, &local[1]);
+	addr_parse("198.51.100.7", 5000, &remote);
+	addr_to_mpt(&remote, &ra);
 	assert_int_equal(engine_add_remote(e, &ra, 0), 0);
 	engine_tick(e, 0);
 
