@@ -115,8 +115,8 @@ xfer_client & XC=$!; PIDS="$PIDS $XC"
 ip netns exec "$C" ping -D -i 0.2 -W 2 -c $((DURATION * 5)) 10.99.0.2 >"$TMP/ping" 2>&1 & PING=$!
 PIDS="$PIDS $PING"
 
-# the client's session, once every wall-clock second; the first resource sample WARM_S in, from this loop so
-# that no status connection of ours is open while the descriptors are counted
+# the client's session, once every wall-clock second; the first resource sample WARM_S in, from
+# this loop so that no status connection of ours is open while the descriptors are counted
 sample() {
 	while before_end; do
 		[ -e "$TMP/res.start" ] || [ "$(date +%s)" -lt $((T0 + WARM_S)) ] ||
