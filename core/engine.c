@@ -519,7 +519,7 @@ static void promote(struct mpt_engine *e, struct keyset *ks, uint64_t now)
 static int answer_new_init(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
 			   const uint8_t *dgram, struct session_hs *hs, uint64_t now)
 {
-	uint8_t seed[SESSION_SEED_LEN];
+	uint8_t seed[SESSION_SEED_LEN], resp[SESSION_RESP_LEN];
 	struct session_keys keys;
 	int rc;
 
@@ -530,7 +530,7 @@ static int answer_new_init(struct mpt_engine *e, unsigned local, const struct mp
 		return -EBUSY;
 	}
 	e->io.entropy(e->io.ctx, seed, sizeof(seed));
-	rc = session_resp_create(e->master, seed, hs, e->last_resp, &keys);
+	rc = session_resp_create(e->master, seed, hs, resp, &keys);
 	sodium_memzero(seed, sizeof(seed));
 	if (rc < 0) {
 		e->stats.drop_bad_auth++;
@@ -543,6 +543,7 @@ static int answer_new_init(struct mpt_engine *e, unsigned local, const struct mp
 	remote_for(e, from, true, now);
 	e->last_init_counter = hs->counter;
 	memcpy(e->last_init, dgram, SESSION_INIT_LEN);
+	memcpy(e->last_resp, resp, SESSION_RESP_LEN);
 	e->last_init_ns = now;
 	e->resp_copies = 0;
 	/* nothing to protect yet: the first session is current at once */
