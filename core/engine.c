@@ -607,6 +607,16 @@ static int hs_answer_drop(struct mpt_engine *e, int rc)
 	return rc;
 }
 
+/* A handshake answer (RESP, STALE) is for a client with an INIT in flight; 0, or the drop. */
+static int hs_answer_expected(struct mpt_engine *e)
+{
+	if (e->cfg.role != ENGINE_CLIENT) {
+		e->stats.drop_malformed++;
+		return -EBADMSG;
+	}
+	return e->hs_pending ? 0 : hs_answer_drop(e, -EALREADY);
+}
+
 static int on_resp(struct mpt_engine *e, const uint8_t *dgram, size_t len, uint64_t now)
 {
 	struct session_keys keys;
@@ -614,12 +624,9 @@ static int on_resp(struct mpt_engine *e, const uint8_t *dgram, size_t len, uint6
 	struct keyset ks;
 	int rc;
 
-	if (e->cfg.role != ENGINE_CLIENT) {
-		e->stats.drop_malformed++;
-		return -EBADMSG;
-	}
-	if (!e->hs_pending)
-		return hs_answer_drop(e, -EALREADY);
+	rc = hs_answer_expected(e);
+	if (rc < 0)
+		return rc;
 	hs = e->hs;	/* a failed check must not spend the pending handshake */
 	rc = session_resp_check(e->master, &hs, dgram, len, &keys);
 	sodium_memzero(&hs, sizeof(hs));
@@ -640,12 +647,9 @@ static int on_stale(struct mpt_engine *e, const uint8_t *dgram, size_t len, uint
 	uint64_t floor;
 	int rc;
 
-	if (e->cfg.role != ENGINE_CLIENT) {
-		e->stats.drop_malformed++;
-		return -EBADMSG;
-	}
-	if (!e->hs_pending)
-		return hs_answer_drop(e, -EALREADY);
+	rc = hs_answer_expected(e);
+	if (rc < 0)
+		return rc;
 	rc = session_stale_check(e->master, &e->hs, dgram, len, &floor);
 	if (rc < 0)
 		return hs_answer_drop(e, rc);

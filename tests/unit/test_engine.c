@@ -515,6 +515,33 @@ static struct dg traffic_until(uint64_t until)
 	return last;
 }
 
+/* A restarted client (its clock starts at 0 again) and the server (whose clock goes on from t)
+ * for `span`, a tick per ms, delivering at once; with traffic, a packet from the client every ms
+ * once it has a session. Returns the server's clock at the end. */
+static uint64_t restarted_client_run(uint64_t t, uint64_t span, bool traffic)
+{
+	uint8_t pkt[200] = { 0 };
+
+	for (uint64_t t2 = 0; t2 < span; t2 += MS, t += MS) {
+		if (traffic && engine_has_session(net.client))
+			engine_send(net.client, pkt, sizeof(pkt), t2);
+		if (engine_deadline(net.client) <= t2)
+			engine_tick(net.client, t2);
+		if (engine_deadline(net.server) <= t)
+			engine_tick(net.server, t);
+		for (unsigned k = 0; k < net.nq; k++) {
+			struct dg *d = &net.q[k];
+
+			if (d->to_server)
+				engine_recv(net.server, 0, &net.caddr[d->local], d->buf, d->len, t);
+			else
+				engine_recv(net.client, d->dst, &net.saddr, d->buf, d->len, t2);
+		}
+		net.nq = 0;
+	}
+	return t;
+}
+
 /* The server restarts: the client notices the silence and is back within 2 s; a capture from
  * before the restart is refused by the new server. */
 static void test_server_restart(void **unused)
@@ -548,7 +575,6 @@ static void test_server_restart(void **unused)
  * tunnel carries traffic again, and a capture of the old client's traffic is refused. */
 static void test_client_restart(void **unused)
 {
-	uint8_t pkt[200] = { 0 };
 	uint64_t t = 500 * MS;
 	struct dg old = traffic_until(t);
 	unsigned before;
@@ -559,24 +585,7 @@ static void test_client_restart(void **unused)
 	engine_free(net.client);
 	net.client = make_epoch(false, 0x5a, 60ull * 1000 * MS);	/* a minute later */
 	assert_int_equal(engine_add_remote(net.client, &net.saddr, 0), 0);
-	for (uint64_t t2 = 0; t2 < 100 * MS; t2 += MS, t += MS) {
-		if (engine_has_session(net.client))
-			engine_send(net.client, pkt, sizeof(pkt), t2);
-		/* the new client's clock starts at 0; the server's goes on */
-		if (engine_deadline(net.client) <= t2)
-			engine_tick(net.client, t2);
-		if (engine_deadline(net.server) <= t)
-			engine_tick(net.server, t);
-		for (unsigned k = 0; k < net.nq; k++) {
-			struct dg *d = &net.q[k];
-
-			if (d->to_server)
-				engine_recv(net.server, 0, &net.caddr[d->local], d->buf, d->len, t);
-			else
-				engine_recv(net.client, d->dst, &net.saddr, d->buf, d->len, t2);
-		}
-		net.nq = 0;
-	}
+	t = restarted_client_run(t, 100 * MS, true);
 	assert_int_equal(engine_stats(net.server)->sessions, 2);
 	assert_true(net.delivered_server > before);
 	/* the old client's packet, replayed after the grace period: its session is gone (its key
@@ -814,8 +823,7 @@ static void test_server_restart_answers_lost(void **unused)
  * battery-backed clock, before NTP) is told the server's floor and is back at once. */
 static void test_client_clock_went_back(void **unused)
 {
-	uint8_t pkt[200] = { 0 };
-	uint64_t t = 500 * MS, t2;
+	uint64_t t = 500 * MS;
 	unsigned before;
 
 	(void)unused;
@@ -828,23 +836,7 @@ static void test_client_clock_went_back(void **unused)
 	engine_free(net.client);
 	net.client = make_epoch(false, 0x5a, 60ull * 1000 * MS);	/* a minute behind */
 	assert_int_equal(engine_add_remote(net.client, &net.saddr, 0), 0);
-	for (t2 = 0; t2 < 300 * MS; t2 += MS, t += MS) {
-		if (engine_has_session(net.client))
-			engine_send(net.client, pkt, sizeof(pkt), t2);
-		if (engine_deadline(net.client) <= t2)
-			engine_tick(net.client, t2);
-		if (engine_deadline(net.server) <= t)
-			engine_tick(net.server, t);
-		for (unsigned k = 0; k < net.nq; k++) {
-			struct dg *d = &net.q[k];
-
-			if (d->to_server)
-				engine_recv(net.server, 0, &net.caddr[d->local], d->buf, d->len, t);
-			else
-				engine_recv(net.client, d->dst, &net.saddr, d->buf, d->len, t2);
-		}
-		net.nq = 0;
-	}
+	t = restarted_client_run(t, 300 * MS, true);
 	assert_true(engine_stats(net.client)->stale_received >= 1);
 	assert_int_equal(engine_stats(net.client)->sessions, 1);
 	assert_int_equal(engine_stats(net.server)->sessions, 2);
@@ -930,19 +922,7 @@ static void test_session_keys_fresh(void **unused)
 	engine_free(net.client);
 	net.client = make_epoch(false, 0x5a, 60ull * 1000 * MS);
 	assert_int_equal(engine_add_remote(net.client, &net.saddr, 0), 0);
-	for (uint64_t t2 = 0; t2 < 20 * MS; t2 += MS, t += MS) {	/* a few under session 2 */
-		if (engine_deadline(net.client) <= t2)
-			engine_tick(net.client, t2);
-		for (unsigned k = 0; k < net.nq; k++) {
-			struct dg *d = &net.q[k];
-
-			if (d->to_server)
-				engine_recv(net.server, 0, &net.caddr[d->local], d->buf, d->len, t);
-			else
-				engine_recv(net.client, d->dst, &net.saddr, d->buf, d->len, t2);
-		}
-		net.nq = 0;
-	}
+	t = restarted_client_run(t, 20 * MS, false);	/* a few datagrams under session 2 */
 	assert_int_equal(engine_stats(net.server)->sessions, 2);
 	assert_int_equal(old.buf[1], 1);	/* both sessions are phase 1 */
 	before = engine_stats(net.server)->tun_out;
