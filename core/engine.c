@@ -1,6 +1,7 @@
 /* The engine. Receive order matters for DESIGN's property 2: decode the clear header, check
  * the replay window read-only, authenticate, and only then touch any state. */
 #include "core/engine.h"
+#include "core/engine_internal.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -14,97 +15,6 @@
 #include "core/session.h"
 #include "core/wire.h"
 
-/* How long a peer path may be silent and still hold back the reorder floor. */
-#define FLOOR_STALE_NS (2 * PATH_PROBE_NS)
-#define REORDER_MIN_NS (10ull * 1000000)
-#define REORDER_MAX_NS (300ull * 1000000)
-#define REORDER_MARGIN_NS (10ull * 1000000)
-
-/* Copies of recently sent tun packets, for reinjection (schedulers that ask for it). */
-#define SENT_SLOTS 1024
-#define REINJECT_MAX 8
-
-struct sent_copy {
-	bool valid, reinjected;
-	uint16_t len, pidx;
-	uint32_t data_seq, path_seq;
-};
-
-/* Handshake work a responder does: a bucket of HS_BURST key agreements, one more every
- * HS_REFILL_NS; STALE answers have a bucket of the same size of their own, so that replayed
- * old INITs (which earn one) cannot starve real handshakes. */
-#define HS_BURST 10
-#define HS_REFILL_NS (100ull * 1000000)
-/* Copies of one INIT (it goes out on every path) answered with the same RESP, within a retry
- * interval of the first: each on the path it came by, so that one path losing its answer
- * does not keep the session from coming up. */
-#define HS_COPIES_MAX 32
-/* A server probes a learnt client address only while it hears from it: an address that a
- * replay (or a peer that moved on) put there is not probed for ever. */
-#define REMOTE_QUIET_NS (3000ull * 1000000)
-
-struct bucket {
-	unsigned tokens;
-	uint64_t refill_ns;
-};
-
-/* One session's keys, counters and replay window. */
-struct keyset {
-	bool live;
-	uint8_t phase;
-	struct aead tx, rx;
-	struct replay replay;
-	uint64_t tx_counter;
-	uint64_t born_ns;		/* when it became current (next: when it was answered) */
-};
-
-struct remote {
-	struct mpt_addr addr;
-	uint64_t rx_packets;
-	uint64_t last_rx_ns;		/* its last authenticated datagram */
-};
-
-struct mpt_engine {
-	struct engine_config cfg;
-	struct engine_io io;
-	struct engine_stats stats;
-	struct mpt_rng rng;
-	uint8_t master[AEAD_KEY_LEN];
-	/* Sessions. cur sends and receives; prev is received during its grace after cur took
-	 * over; next (responder only) is a session answered but not yet used by the peer: it
-	 * becomes cur at its first authenticated datagram, so that a session that works is never
-	 * dropped for one whose answer may have been lost. */
-	struct keyset cur, prev, next;
-	bool resync;			/* first data of a new session re-anchors the reorder buffer */
-	struct session_hs hs;		/* client: the INIT in flight */
-	bool hs_pending;
-	uint64_t hs_sent_ns;
-	uint64_t hs_counter;		/* client: the last INIT counter sent */
-	uint64_t hs_floor;		/* client: the server refuses counters up to this */
-	/* server: the last INIT accepted and its answer, sent again for its other copies */
-	uint64_t last_init_counter;
-	uint8_t last_init[SESSION_INIT_LEN], last_resp[SESSION_RESP_LEN];
-	uint64_t last_init_ns;
-	unsigned resp_copies;
-	struct bucket hs_bucket, stale_bucket;
-	unsigned nremote;
-	uint32_t writable_mask;
-	struct remote remotes[MPT_MAX_REMOTE];
-	struct mpt_path paths[MPT_MAX_PATHS];
-	struct path_rx rx_paths[256];
-	uint8_t active_rx[256];		/* peer path ids with a record, in arrival order */
-	unsigned nactive_rx;
-	uint32_t next_data_seq;
-	struct reorder *reorder;
-	uint64_t reorder_timeout_ns;
-	uint64_t deadline;
-	void *sched_state;
-	struct sent_copy *sent;		/* SENT_SLOTS records and their bytes, or NULL */
-	uint8_t *sent_bytes;
-	uint8_t txbuf[WIRE_MAX_DGRAM];
-	uint8_t rxbuf[WIRE_MAX_DGRAM];
-};
-
 static struct sched_view view_of(struct mpt_engine *e, uint64_t now, size_t len)
 {
 	return (struct sched_view){
@@ -114,7 +24,7 @@ static struct sched_view view_of(struct mpt_engine *e, uint64_t now, size_t len)
 	};
 }
 
-static void lower_deadline(struct mpt_engine *e, uint64_t t)
+void engine_lower_deadline(struct mpt_engine *e, uint64_t t)
 {
 	if (t < e->deadline)
 		e->deadline = t;
@@ -202,7 +112,7 @@ static void init_remote(struct mpt_engine *e, unsigned j, const struct mpt_addr 
 	e->remotes[j].last_rx_ns = now;
 	for (unsigned i = 0; i < e->cfg.nlocal; i++)
 		path_init(&e->paths[path_index(i, j)], i, j, up, now);
-	lower_deadline(e, now);
+	engine_lower_deadline(e, now);
 }
 
 int engine_add_remote(struct mpt_engine *e, const struct mpt_addr *addr, uint64_t now)
@@ -252,7 +162,7 @@ static uint32_t emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t
 	e->stats.tx_dgrams++;
 	e->stats.tx_bytes += dlen;
 	e->io.send(e->io.ctx, p->local, &e->remotes[p->remote].addr, buf, dlen);
-	lower_deadline(e, now + PATH_PROBE_NS);
+	engine_lower_deadline(e, now + PATH_PROBE_NS);
 	return f.path_seq;
 }
 
@@ -316,7 +226,7 @@ static void send_feedback(struct mpt_engine *e, uint8_t peer_id, uint64_t now)
 
 /* How many of our paths are up; with validating, also those that have not answered yet but
  * may (a learnt address heard from lately): they carry the peer's packets all the same. */
-static unsigned paths_up(const struct mpt_engine *e, bool validating, uint64_t now)
+unsigned engine_paths_up(const struct mpt_engine *e, bool validating, uint64_t now)
 {
 	unsigned up = 0;
 
@@ -335,7 +245,7 @@ static unsigned paths_up(const struct mpt_engine *e, bool validating, uint64_t n
 /* The remote index for an authenticated sender; a server learns new peers here, but only from
  * a datagram that may_learn says is the newest of its path: a captured datagram that never
  * arrived, replayed from elsewhere, is older than what its path delivered since. */
-static int remote_for(struct mpt_engine *e, const struct mpt_addr *from, bool may_learn,
+int engine_remote_for(struct mpt_engine *e, const struct mpt_addr *from, bool may_learn,
 		      uint64_t now)
 {
 	const struct sched_view v = view_of(e, now, 0);
@@ -390,7 +300,7 @@ static bool reorder_floor(const struct mpt_engine *e, uint64_t now, uint32_t *fl
 			*floor = rx->data_floor;
 		heard++;
 	}
-	return heard > 0 && heard >= paths_up(e, true, now);
+	return heard > 0 && heard >= engine_paths_up(e, true, now);
 }
 
 static void release_held(struct mpt_engine *e, uint64_t now)
@@ -412,7 +322,7 @@ static void on_data(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint32
 	reorder_insert(e->reorder, data_seq, pkt, len, now, deliver, e);
 	if (reorder_held(e->reorder)) {
 		release_held(e, now);
-		lower_deadline(e, reorder_deadline(e->reorder, e->reorder_timeout_ns));
+		engine_lower_deadline(e, reorder_deadline(e->reorder, e->reorder_timeout_ns));
 	}
 }
 
@@ -450,297 +360,6 @@ static void on_feedback(struct mpt_engine *e, const uint8_t *payload, size_t ple
 	}
 }
 
-/* ---- sessions ---- */
-
-/* Take one token, refilled at one per HS_REFILL_NS up to HS_BURST. */
-static bool bucket_take(struct bucket *b, uint64_t now)
-{
-	if (now - b->refill_ns >= HS_REFILL_NS) {
-		uint64_t add = (now - b->refill_ns) / HS_REFILL_NS;
-
-		b->tokens = b->tokens + add >= HS_BURST ? HS_BURST : b->tokens + (unsigned)add;
-		b->refill_ns += add * HS_REFILL_NS;
-	}
-	if (b->tokens == 0)
-		return false;
-	b->tokens--;
-	return true;
-}
-
-/* The key sets a datagram's key phase may name, the likeliest first: the current one, the
- * answered one waiting for its first datagram, the previous one during its grace. Two may
- * share a phase (a restarted client counts its phases from 1 again): the tag tells. */
-static unsigned keysets_for(struct mpt_engine *e, uint8_t phase, uint64_t now,
-			    struct keyset *out[3])
-{
-	unsigned n = 0;
-
-	if (e->cur.live && e->cur.phase == phase)
-		out[n++] = &e->cur;
-	if (e->next.live && e->next.phase == phase)
-		out[n++] = &e->next;
-	if (e->prev.live && e->prev.phase == phase && now - e->cur.born_ns < ENGINE_GRACE_NS)
-		out[n++] = &e->prev;
-	return n;
-}
-
-static void keyset_set(struct mpt_engine *e, struct keyset *ks, const struct session_keys *keys,
-		       uint8_t phase, uint64_t now)
-{
-	bool initiator = e->cfg.role == ENGINE_CLIENT;
-
-	sodium_memzero(ks, sizeof(*ks));
-	aead_init(&ks->tx, initiator ? keys->initiator_tx : keys->responder_tx, e->cfg.cipher_none);
-	aead_init(&ks->rx, initiator ? keys->responder_tx : keys->initiator_tx, e->cfg.cipher_none);
-	replay_init(&ks->replay);
-	ks->phase = phase;
-	ks->born_ns = now;
-	ks->live = true;
-}
-
-/* ks (a new session) becomes the current one; the current one becomes the previous. */
-static void promote(struct mpt_engine *e, struct keyset *ks, uint64_t now)
-{
-	if (e->cur.live)
-		e->prev = e->cur;
-	e->cur = *ks;
-	e->cur.born_ns = now;
-	sodium_memzero(ks, sizeof(*ks));
-	/* every path's newest datagram is the new session's to set */
-	for (unsigned k = 0; k < e->nactive_rx; k++)
-		e->rx_paths[e->active_rx[k]].counter_seen = false;
-	e->resync = true;
-	e->stats.sessions++;
-	lower_deadline(e, now);
-}
-
-/* Server: a new INIT (its counter above the last) gets a key agreement, rationed, and a session
- * that waits in next for the client's first datagram under it. */
-static int answer_new_init(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
-			   const uint8_t *dgram, struct session_hs *hs, uint64_t now)
-{
-	uint8_t seed[SESSION_SEED_LEN], resp[SESSION_RESP_LEN];
-	struct session_keys keys;
-	int rc;
-
-	/* the X25519 work is rationed, so that nothing (a peer that loops, a replay after a
-	 * restart) can make us spend it without bound */
-	if (!bucket_take(&e->hs_bucket, now)) {
-		e->stats.drop_rate_limited++;
-		return -EBUSY;
-	}
-	e->io.entropy(e->io.ctx, seed, sizeof(seed));
-	rc = session_resp_create(e->master, seed, hs, resp, &keys);
-	sodium_memzero(seed, sizeof(seed));
-	if (rc < 0) {
-		e->stats.drop_bad_auth++;
-		return rc;
-	}
-	keyset_set(e, &e->next, &keys, hs->key_phase, now);
-	sodium_memzero(&keys, sizeof(keys));
-	/* a new counter is fresh: its address may be learnt (not its copies', which a replay
-	 * could bring from anywhere); like any learnt one it carries data once it answered */
-	remote_for(e, from, true, now);
-	e->last_init_counter = hs->counter;
-	memcpy(e->last_init, dgram, SESSION_INIT_LEN);
-	memcpy(e->last_resp, resp, SESSION_RESP_LEN);
-	e->last_init_ns = now;
-	e->resp_copies = 0;
-	/* nothing to protect yet: the first session is current at once */
-	if (!e->cur.live)
-		promote(e, &e->next, now);
-	e->stats.handshakes_sent++;
-	e->io.send(e->io.ctx, local, from, e->last_resp, SESSION_RESP_LEN);
-	return 0;
-}
-
-static int on_init(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
-		   const uint8_t *dgram, size_t len, uint64_t now)
-{
-	uint8_t stale[SESSION_STALE_LEN];
-	struct session_hs hs;
-	int rc;
-
-	if (e->cfg.role != ENGINE_SERVER) {
-		e->stats.drop_malformed++;
-		return -EBADMSG;
-	}
-	/* a MAC check is as cheap as opening a data packet: junk costs no more than that */
-	rc = session_init_check(e->master, dgram, len, 0, &hs);
-	if (rc < 0) {
-		e->stats.drop_bad_auth++;
-		return rc;
-	}
-	if (hs.counter > e->last_init_counter) {
-		rc = answer_new_init(e, local, from, dgram, &hs, now);
-		sodium_memzero(&hs, sizeof(hs));
-		return rc;
-	}
-	/* another copy of the INIT just answered: the same answer, on the path it came by */
-	if (hs.counter == e->last_init_counter && !memcmp(dgram, e->last_init, len) &&
-	    now - e->last_init_ns < ENGINE_HS_RETRY_NS && e->resp_copies < HS_COPIES_MAX) {
-		e->resp_copies++;
-		e->stats.handshakes_resent++;
-		e->io.send(e->io.ctx, local, from, e->last_resp, SESSION_RESP_LEN);
-		return -EALREADY;
-	}
-	/* an old counter: a replay, or a client whose clock went back. Tell it the floor; only
-	 * the holder of the INIT's ephemeral key can use the answer, and only to go higher */
-	e->stats.drop_replay++;
-	if (bucket_take(&e->stale_bucket, now)) {
-		session_stale_create(e->master, &hs, e->last_init_counter, stale);
-		e->stats.stale_sent++;
-		e->io.send(e->io.ctx, local, from, stale, sizeof(stale));
-	}
-	sodium_memzero(&hs, sizeof(hs));
-	return -EALREADY;
-}
-
-/* Client: a handshake answer that is not for the INIT in flight (another path's copy of an
- * answer already taken, or the answer to an INIT given up) is late, not forged. */
-static int hs_answer_drop(struct mpt_engine *e, int rc)
-{
-	if (rc == -EALREADY)
-		e->stats.drop_hs_late++;
-	else
-		e->stats.drop_bad_auth++;
-	return rc;
-}
-
-/* A handshake answer (RESP, STALE) is for a client with an INIT in flight; 0, or the drop. */
-static int hs_answer_expected(struct mpt_engine *e)
-{
-	if (e->cfg.role != ENGINE_CLIENT) {
-		e->stats.drop_malformed++;
-		return -EBADMSG;
-	}
-	return e->hs_pending ? 0 : hs_answer_drop(e, -EALREADY);
-}
-
-static int on_resp(struct mpt_engine *e, const uint8_t *dgram, size_t len, uint64_t now)
-{
-	struct session_keys keys;
-	struct session_hs hs;
-	struct keyset ks;
-	int rc;
-
-	rc = hs_answer_expected(e);
-	if (rc < 0)
-		return rc;
-	hs = e->hs;	/* a failed check must not spend the pending handshake */
-	rc = session_resp_check(e->master, &hs, dgram, len, &keys);
-	sodium_memzero(&hs, sizeof(hs));
-	if (rc < 0)
-		return hs_answer_drop(e, rc);
-	e->hs_pending = false;
-	keyset_set(e, &ks, &keys, e->hs.key_phase, now);
-	promote(e, &ks, now);
-	sodium_memzero(&keys, sizeof(keys));
-	sodium_memzero(&e->hs, sizeof(e->hs));
-	return 0;
-}
-
-/* Client: the server refuses our INIT's counter (our clock went back since it last accepted
- * one): go above its floor at once. */
-static int on_stale(struct mpt_engine *e, const uint8_t *dgram, size_t len, uint64_t now)
-{
-	uint64_t floor;
-	int rc;
-
-	rc = hs_answer_expected(e);
-	if (rc < 0)
-		return rc;
-	rc = session_stale_check(e->master, &e->hs, dgram, len, &floor);
-	if (rc < 0)
-		return hs_answer_drop(e, rc);
-	if (floor > e->hs_floor)
-		e->hs_floor = floor;
-	e->stats.stale_received++;
-	e->hs_pending = false;
-	sodium_memzero(&e->hs, sizeof(e->hs));
-	lower_deadline(e, now);
-	return 0;
-}
-
-/* Client: open a session, renew it, or reopen it when the server went silent everywhere. */
-static void maybe_handshake(struct mpt_engine *e, uint64_t now)
-{
-	struct keyset *cur = &e->cur;
-	uint8_t seed[SESSION_SEED_LEN], init[SESSION_INIT_LEN];
-	uint64_t counter;
-	bool need;
-
-	if (e->cfg.role != ENGINE_CLIENT || e->nremote == 0)
-		return;
-	/* silence on every path means the server lost our session (it restarted), unless the
-	 * session is younger than a retry: its paths may not have answered yet */
-	need = !cur->live || now - cur->born_ns >= e->cfg.rekey_ns ||
-	       cur->tx_counter >= ENGINE_COUNTER_LIMIT ||
-	       (!paths_up(e, false, now) && now - cur->born_ns >= ENGINE_HS_RETRY_NS);
-	if (!need || (e->hs_pending && now - e->hs_sent_ns < ENGINE_HS_RETRY_NS))
-		return;
-	/* counters grow across restarts with the wall clock (+ 1: the responder accepts only
-	 * counters above the last one, which starts at 0), and above any floor it told us */
-	counter = e->cfg.epoch_ns + now + 1;
-	if (counter <= e->hs_counter)
-		counter = e->hs_counter + 1;
-	if (counter <= e->hs_floor)
-		counter = e->hs_floor + 1;
-	e->hs_counter = counter;
-	e->io.entropy(e->io.ctx, seed, sizeof(seed));
-	session_init_create(e->master, seed, (uint8_t)(cur->phase + 1), counter, &e->hs, init);
-	sodium_memzero(seed, sizeof(seed));
-	e->hs_pending = true;
-	e->hs_sent_ns = now;
-	/* on every path: the server answers each copy on its own path, and one gets through */
-	for (unsigned i = 0; i < e->cfg.nlocal; i++) {
-		for (unsigned j = 0; j < e->nremote; j++) {
-			e->stats.handshakes_sent++;
-			e->io.send(e->io.ctx, i, &e->remotes[j].addr, init, sizeof(init));
-		}
-	}
-}
-
-static uint64_t handshake_deadline(const struct mpt_engine *e)
-{
-	const struct keyset *cur = &e->cur;
-
-	if (e->cfg.role != ENGINE_CLIENT || e->nremote == 0)
-		return UINT64_MAX;
-	if (e->hs_pending)
-		return e->hs_sent_ns + ENGINE_HS_RETRY_NS;
-	return cur->live ? cur->born_ns + e->cfg.rekey_ns : 0;
-}
-
-/* Authenticate a data datagram under the key sets its phase names; the one that opened it, or
- * NULL with the drop counted. Read-only until a tag verifies (DESIGN's property 2). */
-static struct keyset *open_dgram(struct mpt_engine *e, const struct wire_hdr *h,
-				 const uint8_t *dgram, size_t len, uint64_t now, int *rc)
-{
-	struct keyset *cand[3];
-	unsigned n = keysets_for(e, h->key_phase, now, cand);
-
-	if (n == 0) {
-		e->stats.drop_old_session++;
-		*rc = -EBADMSG;
-		return NULL;
-	}
-	*rc = -EALREADY;
-	for (unsigned k = 0; k < n; k++) {
-		if (replay_check(&cand[k]->replay, h->counter) < 0)
-			continue;
-		if (aead_open(&cand[k]->rx, h->counter, dgram, WIRE_HDR_LEN, dgram + WIRE_HDR_LEN,
-			      len - WIRE_HDR_LEN, e->rxbuf) == 0)
-			return cand[k];
-		*rc = -EBADMSG;
-	}
-	if (*rc == -EALREADY)
-		e->stats.drop_replay++;
-	else
-		e->stats.drop_bad_auth++;
-	return NULL;
-}
-
 int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
 		const uint8_t *dgram, size_t len, uint64_t now)
 {
@@ -761,13 +380,13 @@ int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *fro
 	}
 	switch (h.type) {
 	case WIRE_TYPE_HS_INIT:
-		return on_init(e, local, from, dgram, len, now);
+		return hs_on_init(e, local, from, dgram, len, now);
 	case WIRE_TYPE_HS_RESP:
-		return on_resp(e, dgram, len, now);
+		return hs_on_resp(e, dgram, len, now);
 	case WIRE_TYPE_HS_STALE:
-		return on_stale(e, dgram, len, now);
+		return hs_on_stale(e, dgram, len, now);
 	}
-	ks = open_dgram(e, &h, dgram, len, now, &rc);
+	ks = hs_open(e, &h, dgram, len, now, &rc);
 	if (!ks)
 		return rc;
 	flen = len - WIRE_HDR_LEN - WIRE_TAG_LEN;
@@ -778,12 +397,12 @@ int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *fro
 	}
 	/* the peer holds the answered session: it takes over */
 	if (ks == &e->next) {
-		promote(e, &e->next, now);
+		hs_promote(e, &e->next, now);
 		ks = &e->cur;
 	}
 	rx = &e->rx_paths[f.path_id];
 	newest = ks == &e->cur && (!rx->counter_seen || h.counter > rx->counter_top);
-	j = remote_for(e, from, newest, now);
+	j = engine_remote_for(e, from, newest, now);
 	if (j < 0) {
 		e->stats.drop_unknown_peer++;
 		return j;
@@ -794,7 +413,7 @@ int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *fro
 		rx->counter_top = h.counter;
 	}
 	if (now - e->remotes[j].last_rx_ns >= REMOTE_QUIET_NS)
-		lower_deadline(e, now);		/* probe it again: it is back */
+		engine_lower_deadline(e, now);		/* probe it again: it is back */
 	e->remotes[j].last_rx_ns = now;
 	e->remotes[j].rx_packets++;
 	e->paths[path_index(local, (unsigned)j)].rx_packets++;
@@ -826,7 +445,7 @@ int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *fro
 		}
 		if (!rx->dirty) {
 			rx->dirty = true;
-			lower_deadline(e, rx->last_fb_ns + PATH_FEEDBACK_NS);
+			engine_lower_deadline(e, rx->last_fb_ns + PATH_FEEDBACK_NS);
 		}
 		on_data(e, payload, plen, f.data_seq, now);
 		break;
@@ -900,8 +519,8 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
 
-	maybe_handshake(e, now);
-	next = handshake_deadline(e);
+	hs_tick(e, now);
+	next = hs_deadline(e);
 	if (!e->cur.live) {
 		e->deadline = next;
 		return;

@@ -35,23 +35,23 @@ mutant() {
 
 # the design's properties (issue 10, finding 9)
 mutant learn-before-auth core/engine.c \
-	's/(\n\tks = open_dgram\(e, &h, dgram, len, now, &rc\);)/\n\tremote_for(e, from, true, now);$1/g'
-mutant skip-replay-check core/engine.c \
+	's/(\n\tks = hs_open\(e, &h, dgram, len, now, &rc\);)/\n\tengine_remote_for(e, from, true, now);$1/g'
+mutant skip-replay-check core/handshake.c \
 	's/if \(replay_check\(&cand\[k\]->replay, h->counter\) < 0\)/if (0 \&\& replay_check(\&cand[k]->replay, h->counter) < 0)/g'
-mutant old-key-after-grace core/engine.c \
+mutant old-key-after-grace core/handshake.c \
 	's/now - e->cur\.born_ns < ENGINE_GRACE_NS/now - e->cur.born_ns < 100 * ENGINE_GRACE_NS/g'
-mutant init-equal-counter core/engine.c \
+mutant init-equal-counter core/handshake.c \
 	's/if \(hs\.counter > e->last_init_counter\)/if (hs.counter >= e->last_init_counter)/g'
-mutant nonce-reuse-at-rekey core/engine.c \
+mutant nonce-reuse-at-rekey core/handshake.c \
 	's/initiator \? keys->(initiator|responder)_tx : keys->(initiator|responder)_tx/((void)initiator, (void)keys, e->master)/g' 2
-mutant auth-fail-counted-as-ok core/engine.c \
+mutant auth-fail-counted-as-ok core/handshake.c \
 	's/(\t\t\t      len - WIRE_HDR_LEN, e->rxbuf\)) == 0\)/$1 <= 0)/g'
 # the handshake's resilience (issue 10, findings 1, 4, 6)
-mutant no-answer-for-copies core/engine.c \
+mutant no-answer-for-copies core/handshake.c \
 	's/e->resp_copies < HS_COPIES_MAX\)/e->resp_copies < HS_COPIES_MAX \&\& 0)/g'
-mutant next-replaces-current core/engine.c \
-	's/\tif \(!e->cur\.live\)\n\t\tpromote\(e, &e->next, now\);/\tpromote(e, \&e->next, now);/g'
-mutant no-stale-answer core/engine.c \
+mutant next-replaces-current core/handshake.c \
+	's/\tif \(!e->cur\.live\)\n\t\ths_promote\(e, &e->next, now\);/\ths_promote(e, \&e->next, now);/g'
+mutant no-stale-answer core/handshake.c \
 	's/if \(bucket_take\(&e->stale_bucket, now\)\)/if (0 \&\& bucket_take(\&e->stale_bucket, now))/g'
 mutant learn-from-old-datagram core/engine.c \
 	's/newest = ks == &e->cur && \(!rx->counter_seen \|\| h\.counter > rx->counter_top\);/newest = true;/g'

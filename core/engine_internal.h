@@ -1,0 +1,130 @@
+/* engine_internal: the engine's state, shared by core/engine.c (paths, data, feedback, timers)
+ * and core/handshake.c (sessions and their key sets). No other file includes it; the engine
+ * allocates and frees it all (engine_new, engine_free). */
+#ifndef MPT_ENGINE_INTERNAL_H
+#define MPT_ENGINE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/engine.h"
+#include "core/replay.h"
+#include "core/rng.h"
+#include "core/session.h"
+#include "core/wire.h"
+
+/* How long a peer path may be silent and still hold back the reorder floor. */
+#define FLOOR_STALE_NS (2 * PATH_PROBE_NS)
+#define REORDER_MIN_NS (10ull * 1000000)
+#define REORDER_MAX_NS (300ull * 1000000)
+#define REORDER_MARGIN_NS (10ull * 1000000)
+
+/* Copies of recently sent tun packets, for reinjection (schedulers that ask for it). */
+#define SENT_SLOTS 1024
+#define REINJECT_MAX 8
+
+struct sent_copy {
+	bool valid, reinjected;
+	uint16_t len, pidx;
+	uint32_t data_seq, path_seq;
+};
+
+/* Handshake work a responder does: a bucket of HS_BURST key agreements, one more every
+ * HS_REFILL_NS; STALE answers have a bucket of the same size of their own, so that replayed
+ * old INITs (which earn one) cannot starve real handshakes. */
+#define HS_BURST 10
+#define HS_REFILL_NS (100ull * 1000000)
+/* Copies of one INIT (it goes out on every path) answered with the same RESP, within a retry
+ * interval of the first: each on the path it came by, so that one path losing its answer
+ * does not keep the session from coming up. */
+#define HS_COPIES_MAX 32
+/* A server probes a learnt client address only while it hears from it: an address that a
+ * replay (or a peer that moved on) put there is not probed for ever. */
+#define REMOTE_QUIET_NS (3000ull * 1000000)
+
+struct bucket {
+	unsigned tokens;
+	uint64_t refill_ns;
+};
+
+/* One session's keys, counters and replay window. */
+struct keyset {
+	bool live;
+	uint8_t phase;
+	struct aead tx, rx;
+	struct replay replay;
+	uint64_t tx_counter;
+	uint64_t born_ns;		/* when it became current (next: when it was answered) */
+};
+
+struct remote {
+	struct mpt_addr addr;
+	uint64_t rx_packets;
+	uint64_t last_rx_ns;		/* its last authenticated datagram */
+};
+
+struct mpt_engine {
+	struct engine_config cfg;
+	struct engine_io io;
+	struct engine_stats stats;
+	struct mpt_rng rng;
+	uint8_t master[AEAD_KEY_LEN];
+	/* Sessions. cur sends and receives; prev is received during its grace after cur took
+	 * over; next (responder only) is a session answered but not yet used by the peer: it
+	 * becomes cur at its first authenticated datagram, so that a session that works is never
+	 * dropped for one whose answer may have been lost. */
+	struct keyset cur, prev, next;
+	bool resync;			/* first data of a new session re-anchors the reorder buffer */
+	struct session_hs hs;		/* client: the INIT in flight */
+	bool hs_pending;
+	uint64_t hs_sent_ns;
+	uint64_t hs_counter;		/* client: the last INIT counter sent */
+	uint64_t hs_floor;		/* client: the server refuses counters up to this */
+	/* server: the last INIT accepted and its answer, sent again for its other copies */
+	uint64_t last_init_counter;
+	uint8_t last_init[SESSION_INIT_LEN], last_resp[SESSION_RESP_LEN];
+	uint64_t last_init_ns;
+	unsigned resp_copies;
+	struct bucket hs_bucket, stale_bucket;
+	unsigned nremote;
+	uint32_t writable_mask;
+	struct remote remotes[MPT_MAX_REMOTE];
+	struct mpt_path paths[MPT_MAX_PATHS];
+	struct path_rx rx_paths[256];
+	uint8_t active_rx[256];		/* peer path ids with a record, in arrival order */
+	unsigned nactive_rx;
+	uint32_t next_data_seq;
+	struct reorder *reorder;
+	uint64_t reorder_timeout_ns;
+	uint64_t deadline;
+	void *sched_state;
+	struct sent_copy *sent;		/* SENT_SLOTS records and their bytes, or NULL */
+	uint8_t *sent_bytes;
+	uint8_t txbuf[WIRE_MAX_DGRAM];
+	uint8_t rxbuf[WIRE_MAX_DGRAM];
+};
+
+/* core/engine.c */
+void engine_lower_deadline(struct mpt_engine *e, uint64_t t);
+/* The remote index for an authenticated sender (a server learns it when may_learn), or
+ * -ENOENT. */
+int engine_remote_for(struct mpt_engine *e, const struct mpt_addr *from, bool may_learn,
+		      uint64_t now);
+unsigned engine_paths_up(const struct mpt_engine *e, bool validating, uint64_t now);
+
+/* core/handshake.c */
+int hs_on_init(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
+	       const uint8_t *dgram, size_t len, uint64_t now);
+int hs_on_resp(struct mpt_engine *e, const uint8_t *dgram, size_t len, uint64_t now);
+int hs_on_stale(struct mpt_engine *e, const uint8_t *dgram, size_t len, uint64_t now);
+/* Authenticate a data datagram; the key set that opened it, or NULL with *rc and the drop
+ * counted. Reads no state it would change unless the tag verifies. */
+struct keyset *hs_open(struct mpt_engine *e, const struct wire_hdr *h, const uint8_t *dgram,
+		       size_t len, uint64_t now, int *rc);
+/* ks (a new session) becomes the current one, the current one the previous. */
+void hs_promote(struct mpt_engine *e, struct keyset *ks, uint64_t now);
+/* Client: open, renew or reopen a session when due; and when that is next. */
+void hs_tick(struct mpt_engine *e, uint64_t now);
+uint64_t hs_deadline(const struct mpt_engine *e);
+
+#endif
