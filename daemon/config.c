@@ -120,7 +120,8 @@ unsigned config_default_mtu(const struct config *c)
 
 enum opt_long {
 	OPT_SCHED = 256, OPT_MTU, OPT_STATUS, OPT_STATUS_GROUP, OPT_USER, OPT_SECRET_FILE, OPT_SALT,
-	OPT_VERBOSE, OPT_VERSION, OPT_REKEY
+	OPT_VERBOSE, OPT_VERSION, OPT_REKEY,
+	OPT_COUNT	/* not an option: one more than the last */
 };
 
 static const struct option long_opts[] = {
@@ -209,7 +210,7 @@ enum config_result config_parse(struct config *c, int argc, char **argv, const c
 {
 	const char *sources[4];
 	const char *addr_args[2][CONFIG_MAX_ADDR];
-	bool seen[OPT_VERSION + 1] = { false };
+	bool seen[OPT_COUNT] = { false };
 	unsigned long v;
 	char name[32];
 	int opt;
