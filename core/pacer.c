@@ -64,9 +64,9 @@ void pacer_set_rate(struct pacer *p, uint64_t rate_bps, uint64_t now)
 		return;
 	p->rate_bps = rate;
 	if (old == 0 || rate == 0 || p->tat_ns < now) {
-		/* nothing scheduled ahead of now (or nothing was paced): the past earns nothing */
-		if (p->tat_ns < now)
-			p->tat_ns = now;
+		/* nothing scheduled ahead of now, or no rate to convert from or to: the fraction is in
+		 * units of the old rate, drop it; time behind now earns nothing (on_send restarts the
+		 * schedule at now) */
 		p->tat_rem = 0;
 		return;
 	}
@@ -109,8 +109,6 @@ void pacer_on_send(struct pacer *p, size_t len, uint64_t now)
 	num = clamp_bytes(len) * NS_BITS + p->tat_rem;
 	p->tat_rem = num % p->rate_bps;
 	p->tat_ns = add_sat(p->tat_ns, num / p->rate_bps);
-	if (p->tat_ns == UINT64_MAX)
-		p->tat_rem = 0;
 }
 
 uint64_t pacer_queue_delay_ns(const struct pacer *p, uint64_t now)

@@ -92,6 +92,10 @@ static void test_burst_then_pace(void **unused)
 	/* the 61st: 100 B at 12 Mbit/s = 66 666.67 ns; the credit (5 900 B, 3 933 333.33 ns) is
 	 * rounded down, so this time is rounded up */
 	assert_int_equal(pacer_next_ns(&p, 100), T0 + 10 * MS + 66667);
+	/* a schedule that starts at 0 with a burst: next_ns does not wrap below 0 */
+	pacer_init(&p, 12000000, 6000, 0);
+	assert_int_equal(pacer_next_ns(&p, 1500), 0);
+	assert_int_equal(send_asap(&p, 1500, 0), 0);
 	/* a datagram bigger than the burst leaves alone, once the schedule is at now */
 	pacer_init(&p, 12000000, 1000, T0);
 	assert_int_equal(send_asap(&p, 1500, T0), T0);
@@ -274,6 +278,47 @@ static void test_next_ns_monotone(void **unused)
 	}
 }
 
+/* The re-timing on a rate change is an exact multiply-divide done in 64 bits: against 128-bit
+ * arithmetic (where the compiler has it) on random backlogs, fractions and rates. */
+static void test_rate_change_exact(void **unused)
+{
+#ifdef __SIZEOF_INT128__
+	uint64_t x = 88172645463325252ull;
+
+	(void)unused;
+	for (int i = 0; i < 200000; i++) {
+		struct pacer p;
+		uint64_t now, d, old, rate, bound;
+		unsigned __int128 num, q;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;	/* test's own xorshift */
+		old = 1 + (x % PACER_MAX_RATE_BPS) / (1ull << (x >> 58) % 40);
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		rate = 1 + (x % PACER_MAX_RATE_BPS) / (1ull << (x >> 58) % 40);
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		now = x >> 1;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		bound = UINT64_MAX - now;
+		d = (x >> (x % 64)) % (bound < 1000000000000ull ? bound + 1 : 1000000000000ull);
+		pacer_init(&p, old, 0, now);
+		p.tat_ns = now + d;
+		p.tat_rem = x % old;
+		num = (unsigned __int128)d * old + p.tat_rem;
+		q = num / rate;
+		pacer_set_rate(&p, rate, now);
+		if (q > bound) {
+			assert_int_equal(p.tat_ns, UINT64_MAX);
+			continue;
+		}
+		assert_int_equal(p.tat_ns, now + (uint64_t)q);
+		assert_int_equal(p.tat_rem, (uint64_t)(num % rate));
+	}
+#else
+	(void)unused;
+	skip();
+#endif
+}
+
 static void test_overflow_safety(void **unused)
 {
 	struct pacer p;
@@ -325,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_idle_earns_only_the_burst),
 		cmocka_unit_test(test_rate_zero_is_unpaced),
 		cmocka_unit_test(test_next_ns_monotone),
+		cmocka_unit_test(test_rate_change_exact),
 		cmocka_unit_test(test_overflow_safety),
 	};
 
