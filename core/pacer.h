@@ -8,9 +8,10 @@
  *   - cost(len) = len * 8 * 1e9 / rate_bps ns. It is added as an exact fraction: the schedule is
  *     tat_ns + tat_rem / rate_bps, with 0 <= tat_rem < rate_bps, so that
  *         num = len * 8e9 + tat_rem;  tat_ns += num / rate;  tat_rem = num % rate
- *     carries the remainder and n sends of len bytes advance tat by exactly
- *     floor(n * len * 8e9 / rate) ns: no drift, however odd the rate.
- *   - A datagram of len bytes may leave once tat + cost(len) - cost(max(burst_bytes, len)) <= now,
+ *     carries the remainder and n sends of len bytes in a row (no idle between) advance tat
+ *     by exactly floor(n * len * 8e9 / rate) ns: no drift, however odd the rate.
+ *   - A datagram of len bytes may leave once
+ *         tat + cost(len) - cost(max(burst_bytes, len)) <= now,
  *     i.e. at next_ns = tat - credit, credit = cost(burst_bytes - len) if burst_bytes > len,
  *     else 0. So burst_bytes (fq's quantum, tbf's burst) may leave back to back; a datagram
  *     bigger than the burst leaves alone once the schedule has caught up with now.
@@ -20,8 +21,9 @@
  * the state, so the rounding never accumulates.
  *
  * Rate 0 means unpaced (every datagram may leave at once; nothing is scheduled): an estimator
- * with no sample yet must not block a path. Blocking a path (down, stalled) is the caller's job;
- * a pacer spaces departures, it does not admit them.
+ * with no sample yet must not block a path. Bytes sent unpaced are not charged when a rate
+ * is set: pacing starts from the later of now and what was scheduled before. Blocking a path
+ * (down, stalled) is the caller's job; a pacer spaces departures, it does not admit them.
  * Limits: rates above PACER_MAX_RATE_BPS and lengths (and bursts) above PACER_MAX_BYTES are
  * taken as those maxima, which keeps len * 8e9 + rem within 64 bits; times saturate at
  * UINT64_MAX instead of wrapping. */
