@@ -316,6 +316,75 @@ static void test_codel_spares_short_burst(void **unused)
 	fq_free(q);
 }
 
+/* A dequeue that comes late keeps CoDel's schedule (the next drop time advances from the last
+ * one, not from now) and makes up the drops it missed: at 410 ms the drops due at 210, 280.71,
+ * 338.45 and 388.45 ms all happen, and the next is due at 388.45 + 44.72 ms. */
+static void test_codel_late_dequeue(void **unused)
+{
+	struct fq *q = new_default();
+	const uint64_t next_ns = 10 * MS + INTERVAL_NS + 100000000 + 70710678 + 57735026 +
+				 50000000 + 44721359;
+
+	(void)unused;
+	for (uint32_t k = 0; k < 60; k++)
+		put(q, 1, k, 1000, 0);
+	dequeue_expect(q, 10 * MS, 0);
+	dequeue_expect(q, 110 * MS, 1);
+	dequeue_expect(q, 410 * MS, 5);
+	dequeue_expect(q, next_ns - 1, 5);
+	dequeue_expect(q, next_ns, 6);
+	fq_free(q);
+}
+
+/* One packet at a time, each waiting 50 ms: sojourn is far above target, but CoDel never drops
+ * when no more than one packet's worth would be left queued. */
+static void test_codel_keeps_last_packet(void **unused)
+{
+	struct fq *q = new_default();
+	uint64_t t = 0;
+
+	(void)unused;
+	for (uint32_t k = 0; k < 20; k++) {
+		put(q, 1, k, 1000, t);
+		t += 50 * MS;
+		dequeue_expect(q, t, 0);
+	}
+	fq_free(q);
+}
+
+/* A flow that empties while on the new list goes to the old list's tail (when others wait
+ * there), so sending a packet again soon does not make it "new" again and jump the queue. */
+static void test_emptied_new_flow_waits_a_round(void **unused)
+{
+	struct fq *q = new_default();
+	size_t before = 0;
+	struct out o;
+
+	(void)unused;
+	for (uint32_t k = 0; k < 100; k++)
+		put(q, 1, k, 500, 0);
+	for (int i = 0; i < 4; i++)
+		assert_true(get(q, 0, &o));
+	put(q, 2, 0, 84, 0);
+	assert_true(get(q, 0, &o));
+	assert_int_equal(o.hash, 2);
+	assert_true(get(q, 0, &o));
+	assert_int_equal(o.hash, 1);
+	put(q, 2, 1, 84, 0);
+	assert_true(get(q, 0, &o));
+	assert_int_equal(o.hash, 1);
+	before = o.len;
+	for (;;) {
+		assert_true(get(q, 0, &o));
+		if (o.hash == 2)
+			break;
+		before += o.len;
+	}
+	assert_true(before <= FQ_QUANTUM_BYTES + 500);
+	assert_int_equal(fq_stats(q)->new_flows, 2);
+	fq_free(q);
+}
+
 /* fq_peek_len picks the packet and the next dequeue returns that very packet. */
 static void test_peek(void **unused)
 {
@@ -434,6 +503,9 @@ int main(void)
 		cmocka_unit_test(test_overflow_drops_fattest),
 		cmocka_unit_test(test_codel_spacing),
 		cmocka_unit_test(test_codel_spares_short_burst),
+		cmocka_unit_test(test_codel_late_dequeue),
+		cmocka_unit_test(test_codel_keeps_last_packet),
+		cmocka_unit_test(test_emptied_new_flow_waits_a_round),
 		cmocka_unit_test(test_peek),
 		cmocka_unit_test(test_random_invariants),
 	};
