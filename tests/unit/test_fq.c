@@ -336,6 +336,39 @@ static void test_codel_late_dequeue(void **unused)
 	fq_free(q);
 }
 
+/* Back into dropping soon after leaving it, CoDel resumes near the rate that was working: after
+ * drops 1..5 (count 5 from 1), it leaves at a short sojourn and re-enters with count 5 - 1 = 4,
+ * so the second drop comes interval / sqrt(5) = 44.72 ms after the first, not a whole interval. */
+static void test_codel_reentry_keeps_rate(void **unused)
+{
+	struct fq *q = new_default();
+	const uint64_t t = 420 * MS;
+	struct out o;
+
+	(void)unused;
+	for (uint32_t k = 0; k < 60; k++)
+		put(q, 1, k, 1000, 0);
+	dequeue_expect(q, 10 * MS, 0);
+	dequeue_expect(q, 110 * MS, 1);
+	dequeue_expect(q, 410 * MS, 5);
+	for (uint32_t k = 100; k < 160; k++)
+		put(q, 1, k, 1000, t);
+	do
+		assert_true(get(q, t, &o));
+	while (o.seq < 100);
+	assert_int_equal(fq_stats(q)->drop_codel, 5);
+	dequeue_expect(q, t + 10 * MS, 5);
+	dequeue_expect(q, t + 110 * MS - 1, 5);
+	/* re-entry: count 4, next drop 50 ms on; then count 5, 44.72 ms on */
+	dequeue_expect(q, t + 110 * MS, 6);
+	assert_int_equal(fq_stats(q)->codel_dropping, 2);
+	dequeue_expect(q, t + 160 * MS - 1, 6);
+	dequeue_expect(q, t + 160 * MS, 7);
+	dequeue_expect(q, t + 160 * MS + 44721359 - 1, 7);
+	dequeue_expect(q, t + 160 * MS + 44721359, 8);
+	fq_free(q);
+}
+
 /* One packet at a time, each waiting 50 ms: sojourn is far above target, but CoDel never drops
  * when no more than one packet's worth would be left queued. */
 static void test_codel_keeps_last_packet(void **unused)
@@ -504,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_codel_spacing),
 		cmocka_unit_test(test_codel_spares_short_burst),
 		cmocka_unit_test(test_codel_late_dequeue),
+		cmocka_unit_test(test_codel_reentry_keeps_rate),
 		cmocka_unit_test(test_codel_keeps_last_packet),
 		cmocka_unit_test(test_emptied_new_flow_waits_a_round),
 		cmocka_unit_test(test_peek),
