@@ -74,8 +74,10 @@ static uint32_t answered_remotes(const struct sched_view *v)
 		for (unsigned i = 0; i < v->nlocal; i++) {
 			const struct mpt_path *p = &v->paths[path_index(i, j)];
 
-			if (p->up || p->fb_count)
+			if (p->up || p->fb_count) {
 				mask |= 1u << j;
+				break;
+			}
 		}
 	return mask ? mask : (uint32_t)((1ull << v->nremote) - 1);
 }
