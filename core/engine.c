@@ -15,7 +15,7 @@
 #include "core/session.h"
 #include "core/wire.h"
 
-static struct sched_view view_of(struct mpt_engine *e, uint64_t now, size_t len)
+struct sched_view engine_view(struct mpt_engine *e, uint64_t now, size_t len)
 {
 	return (struct sched_view){
 		.now_ns = now, .rng = &e->rng, .paths = e->paths,
@@ -55,18 +55,8 @@ struct mpt_engine *engine_new(const struct engine_config *cfg, const struct engi
 	e->hs_bucket.tokens = e->stale_bucket.tokens = HS_BURST;
 	e->writable_mask = (1u << cfg->nlocal) - 1;
 	e->deadline = UINT64_MAX;
-	e->reorder_timeout_ns = cfg->reorder_ns > 0 ? (uint64_t)cfg->reorder_ns : REORDER_MIN_NS;
-	if (cfg->reorder_ns != 0) {
-		e->reorder = reorder_new(ENGINE_REORDER_SLOTS, cfg->mtu);
-		if (!e->reorder)
-			goto fail_free;
-	}
-	if (ops->reinject) {
-		e->sent = calloc(SENT_SLOTS, sizeof(*e->sent));
-		e->sent_bytes = malloc((size_t)SENT_SLOTS * cfg->mtu);
-		if (!e->sent || !e->sent_bytes)
-			goto fail_free;
-	}
+	if (rp_init(e) < 0 || (ops->reinject && reinject_init(e) < 0))
+		goto fail_free;
 	if (ops->state_size) {
 		e->sched_state = calloc(1, ops->state_size);
 		if (!e->sched_state)
@@ -95,9 +85,8 @@ void engine_free(struct mpt_engine *e)
 	if (e->sched_state && e->cfg.sched->release)
 		e->cfg.sched->release(e->sched_state);
 	free(e->sched_state);
-	reorder_free(e->reorder);
-	free(e->sent);
-	free(e->sent_bytes);
+	rp_free(e);
+	reinject_free(e);
 	sodium_memzero(e, sizeof(*e));	/* master, session keys, handshake secrets */
 	free(e);
 }
@@ -137,7 +126,7 @@ void engine_set_writable(struct mpt_engine *e, unsigned local, bool writable)
 }
 
 /* Frame, seal and send one datagram on path pidx. */
-static uint32_t emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t data_seq,
+uint32_t engine_emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t data_seq,
 		     const uint8_t *payload, size_t plen, uint64_t now)
 {
 	struct mpt_path *p = &e->paths[pidx];
@@ -168,7 +157,7 @@ static uint32_t emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t
 
 int engine_send(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint64_t now)
 {
-	struct sched_view v = view_of(e, now, len);
+	struct sched_view v = engine_view(e, now, len);
 	uint16_t picks[SCHED_MAX_PICK];
 	uint32_t data_seq;
 	int n;
@@ -189,16 +178,10 @@ int engine_send(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint64_t n
 	}
 	data_seq = e->next_data_seq++;
 	for (int k = 0; k < n; k++) {
-		uint32_t path_seq = emit(e, picks[k], WIRE_KIND_DATA, data_seq, pkt, len, now);
+		uint32_t path_seq = engine_emit(e, picks[k], WIRE_KIND_DATA, data_seq, pkt, len, now);
 
-		if (k == 0 && e->sent) {
-			struct sent_copy *c = &e->sent[data_seq % SENT_SLOTS];
-
-			*c = (struct sent_copy){ .valid = true, .len = (uint16_t)len,
-						 .pidx = picks[k], .data_seq = data_seq,
-						 .path_seq = path_seq };
-			memcpy(e->sent_bytes + (size_t)(data_seq % SENT_SLOTS) * e->cfg.mtu, pkt, len);
-		}
+		if (k == 0)
+			reinject_record(e, data_seq, picks[k], path_seq, pkt, len);
 		e->paths[picks[k]].tx_data++;
 		if (e->cfg.sched->on_sent)
 			e->cfg.sched->on_sent(e->sched_state, &v, picks[k], len);
@@ -220,8 +203,8 @@ static void send_feedback(struct mpt_engine *e, uint8_t peer_id, uint64_t now)
 	rx->dirty = false;
 	rx->last_fb_ns = now;
 	e->stats.feedback_sent++;
-	emit(e, path_index(rx->local, rx->remote), WIRE_KIND_FEEDBACK, e->next_data_seq,
-	     payload, (size_t)n, now);
+	engine_emit(e, path_index(rx->local, rx->remote), WIRE_KIND_FEEDBACK, e->next_data_seq,
+		    payload, (size_t)n, now);
 }
 
 /* How many of our paths are up; with validating, also those that have not answered yet but
@@ -248,7 +231,7 @@ unsigned engine_paths_up(const struct mpt_engine *e, bool validating, uint64_t n
 int engine_remote_for(struct mpt_engine *e, const struct mpt_addr *from, bool may_learn,
 		      uint64_t now)
 {
-	const struct sched_view v = view_of(e, now, 0);
+	const struct sched_view v = engine_view(e, now, 0);
 	unsigned j, least = 0;
 
 	for (j = 0; j < e->nremote; j++)
@@ -275,60 +258,9 @@ int engine_remote_for(struct mpt_engine *e, const struct mpt_addr *from, bool ma
 	return (int)j;
 }
 
-static void deliver(void *ctx, const uint8_t *pkt, size_t len)
-{
-	struct mpt_engine *e = ctx;
-
-	e->stats.tun_out++;
-	e->io.deliver(e->io.ctx, pkt, len);
-}
-
-/* The lowest data_seq that may still be in flight on some peer path. It proves a gap lost
- * only when every path is accounted for: as many recently heard peer paths as we have live
- * paths of our own (the same links, the other way). A path not heard from yet may still carry
- * any sequence number. Returns false when the floor proves nothing. */
-static bool reorder_floor(const struct mpt_engine *e, uint64_t now, uint32_t *floor)
-{
-	unsigned heard = 0;
-
-	for (unsigned k = 0; k < e->nactive_rx; k++) {
-		const struct path_rx *rx = &e->rx_paths[e->active_rx[k]];
-
-		if (now - rx->last_rx_ns > FLOOR_STALE_NS)
-			continue;
-		if (!heard || seq_lt(rx->data_floor, *floor))
-			*floor = rx->data_floor;
-		heard++;
-	}
-	return heard > 0 && heard >= engine_paths_up(e, true, now);
-}
-
-static void release_held(struct mpt_engine *e, uint64_t now)
-{
-	uint32_t floor = reorder_next(e->reorder);
-
-	if (!reorder_floor(e, now, &floor))
-		floor = reorder_next(e->reorder);
-	reorder_release(e->reorder, floor, now, e->reorder_timeout_ns, deliver, e);
-}
-
-static void on_data(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint32_t data_seq,
-		    uint64_t now)
-{
-	if (!e->reorder) {
-		deliver(e, pkt, len);
-		return;
-	}
-	reorder_insert(e->reorder, data_seq, pkt, len, now, deliver, e);
-	if (reorder_held(e->reorder)) {
-		release_held(e, now);
-		engine_lower_deadline(e, reorder_deadline(e->reorder, e->reorder_timeout_ns));
-	}
-}
-
 static void set_path_state(struct mpt_engine *e, unsigned pidx, bool up, uint64_t now)
 {
-	struct sched_view v = view_of(e, now, 0);
+	struct sched_view v = engine_view(e, now, 0);
 
 	if (up)
 		e->stats.path_ups++;
@@ -341,7 +273,7 @@ static void set_path_state(struct mpt_engine *e, unsigned pidx, bool up, uint64_
 static void on_feedback(struct mpt_engine *e, const uint8_t *payload, size_t plen, uint64_t now)
 {
 	struct wire_fb_block blocks[WIRE_FB_MAX_BLOCKS];
-	struct sched_view v = view_of(e, now, 0);
+	struct sched_view v = engine_view(e, now, 0);
 	unsigned n;
 
 	if (wire_fb_decode(payload, plen, blocks, WIRE_FB_MAX_BLOCKS, &n) < 0)
@@ -419,7 +351,7 @@ int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *fro
 	e->paths[path_index(local, (unsigned)j)].rx_packets++;
 	e->paths[path_index(local, (unsigned)j)].rx_bytes += len;
 	if (e->cfg.sched->on_recv) {
-		struct sched_view v = view_of(e, now, 0);
+		struct sched_view v = engine_view(e, now, 0);
 
 		e->cfg.sched->on_recv(e->sched_state, &v, local, (unsigned)j);
 	}
@@ -440,14 +372,13 @@ int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *fro
 		if (e->resync && ks == &e->cur) {
 			/* the peer may have restarted its data sequence with the session */
 			e->resync = false;
-			if (e->reorder)
-				reorder_resync(e->reorder, deliver, e);
+			rp_resync(e);
 		}
 		if (!rx->dirty) {
 			rx->dirty = true;
 			engine_lower_deadline(e, rx->last_fb_ns + PATH_FEEDBACK_NS);
 		}
-		on_data(e, payload, plen, f.data_seq, now);
+		rp_on_data(e, payload, plen, f.data_seq, now);
 		break;
 	case WIRE_KIND_PROBE:
 		send_feedback(e, f.path_id, now);
@@ -457,62 +388,6 @@ int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *fro
 		break;
 	}
 	return 0;
-}
-
-/* Hold gaps for about the spread of the paths' delays, plus a margin. */
-static void update_reorder_timeout(struct mpt_engine *e)
-{
-	uint64_t lo = UINT64_MAX, hi = 0, t;
-
-	if (e->cfg.reorder_ns != ENGINE_REORDER_AUTO)
-		return;
-	for (unsigned i = 0; i < e->cfg.nlocal; i++) {
-		for (unsigned j = 0; j < e->nremote; j++) {
-			const struct mpt_path *p = &e->paths[path_index(i, j)];
-
-			if (!p->up || !p->srtt_ns)
-				continue;
-			if (p->srtt_ns < lo)
-				lo = p->srtt_ns;
-			if (p->srtt_ns > hi)
-				hi = p->srtt_ns;
-		}
-	}
-	t = hi >= lo ? hi - lo + REORDER_MARGIN_NS : REORDER_MIN_NS;
-	e->reorder_timeout_ns = t < REORDER_MIN_NS ? REORDER_MIN_NS :
-				t > REORDER_MAX_NS ? REORDER_MAX_NS : t;
-}
-
-/* Send once more, on other paths, the oldest packets a stalled path holds unacknowledged:
- * they are the ones every other path's packets wait behind at the receiver. Only the oldest
- * REINJECT_MAX: a path that is merely slow holds a whole queue, and re-sending all of it at
- * once would flood the paths that are fine. */
-static void reinject(struct mpt_engine *e, unsigned stalled_pidx, uint64_t now)
-{
-	struct mpt_path *p = &e->paths[stalled_pidx];
-	uint32_t first = e->next_data_seq - SENT_SLOTS;
-	unsigned sent = 0;
-
-	p->reinjected = true;
-	for (uint32_t k = 0; k < SENT_SLOTS && sent < REINJECT_MAX; k++) {
-		uint32_t seq = first + k;
-		struct sent_copy *c = &e->sent[seq % SENT_SLOTS];
-		const uint8_t *pkt = e->sent_bytes + (size_t)(seq % SENT_SLOTS) * e->cfg.mtu;
-		struct sched_view v;
-		uint16_t pick[SCHED_MAX_PICK];
-
-		if (!c->valid || c->data_seq != seq || c->pidx != stalled_pidx || c->reinjected ||
-		    !seq_lt(p->fb_high_seq, c->path_seq))
-			continue;
-		v = view_of(e, now, c->len);
-		if (e->cfg.sched->pick(e->sched_state, &v, pick, 1) < 1 || pick[0] == stalled_pidx)
-			continue;
-		c->reinjected = true;
-		sent++;
-		e->stats.reinjected++;
-		emit(e, pick[0], WIRE_KIND_DATA, seq, pkt, c->len, now);
-		e->paths[pick[0]].tx_data++;
-	}
 }
 
 void engine_tick(struct mpt_engine *e, uint64_t now)
@@ -553,7 +428,7 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 			 * before it carries data */
 			if (now - p->last_elicit_ns >= PATH_PROBE_NS || (!p->elicit_pending && !p->fb_count)) {
 				e->stats.probes_sent++;
-				emit(e, pidx, WIRE_KIND_PROBE, e->next_data_seq, NULL, 0, now);
+				engine_emit(e, pidx, WIRE_KIND_PROBE, e->next_data_seq, NULL, 0, now);
 			}
 			if (p->last_elicit_ns + PATH_PROBE_NS < next)
 				next = p->last_elicit_ns + PATH_PROBE_NS;
@@ -563,15 +438,15 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 				uint64_t stall = path_stall_deadline(p);
 
 				if (stall < now)
-					reinject(e, pidx, now);
+					reinject_stalled(e, pidx, now);
 				else if (stall < next)
 					next = stall + 1;
 			}
 		}
 	}
-	update_reorder_timeout(e);
+	rp_update_timeout(e);
 	if (e->reorder && reorder_held(e->reorder)) {
-		release_held(e, now);
+		rp_release(e, now);
 		uint64_t t = reorder_deadline(e->reorder, e->reorder_timeout_ns);
 
 		if (t < next)

@@ -1,6 +1,8 @@
-/* engine_internal: the engine's state, shared by core/engine.c (paths, data, feedback, timers)
- * and core/handshake.c (sessions and their key sets). No other file includes it; the engine
- * allocates and frees it all (engine_new, engine_free). */
+/* engine_internal: the engine's state, shared by core/engine.c (paths, data, feedback, timers),
+ * core/handshake.c (sessions and their key sets), core/reorder_policy.c (when a gap is given up,
+ * over the buffer of core/reorder.c) and core/reinject.c (copies of sent packets for a stalled
+ * path). No other file includes it; the engine allocates and frees it all (engine_new,
+ * engine_free). */
 #ifndef MPT_ENGINE_INTERNAL_H
 #define MPT_ENGINE_INTERNAL_H
 
@@ -12,22 +14,6 @@
 #include "core/rng.h"
 #include "core/session.h"
 #include "core/wire.h"
-
-/* How long a peer path may be silent and still hold back the reorder floor. */
-#define FLOOR_STALE_NS (2 * PATH_PROBE_NS)
-#define REORDER_MIN_NS (10ull * 1000000)
-#define REORDER_MAX_NS (300ull * 1000000)
-#define REORDER_MARGIN_NS (10ull * 1000000)
-
-/* Copies of recently sent tun packets, for reinjection (schedulers that ask for it). */
-#define SENT_SLOTS 1024
-#define REINJECT_MAX 8
-
-struct sent_copy {
-	bool valid, reinjected;
-	uint16_t len, pidx;
-	uint32_t data_seq, path_seq;
-};
 
 /* Handshake work a responder does: a bucket of HS_BURST key agreements, one more every
  * HS_REFILL_NS; STALE answers have a bucket of the same size of their own, so that replayed
@@ -98,7 +84,7 @@ struct mpt_engine {
 	uint64_t reorder_timeout_ns;
 	uint64_t deadline;
 	void *sched_state;
-	struct sent_copy *sent;		/* SENT_SLOTS records and their bytes, or NULL */
+	struct sent_copy *sent;		/* core/reinject.c: its records and their bytes, or NULL */
 	uint8_t *sent_bytes;
 	uint8_t txbuf[WIRE_MAX_DGRAM];
 	uint8_t rxbuf[WIRE_MAX_DGRAM];
@@ -106,6 +92,10 @@ struct mpt_engine {
 
 /* core/engine.c */
 void engine_lower_deadline(struct mpt_engine *e, uint64_t t);
+struct sched_view engine_view(struct mpt_engine *e, uint64_t now, size_t len);
+/* Frame, seal and send one datagram on path pidx; its path sequence number. */
+uint32_t engine_emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t data_seq,
+		     const uint8_t *payload, size_t plen, uint64_t now);
 /* The remote index for an authenticated sender (a server learns it when may_learn), or
  * -ENOENT. */
 int engine_remote_for(struct mpt_engine *e, const struct mpt_addr *from, bool may_learn,
@@ -126,5 +116,27 @@ void hs_promote(struct mpt_engine *e, struct keyset *ks, uint64_t now);
 /* Client: open, renew or reopen a session when due; and when that is next. */
 void hs_tick(struct mpt_engine *e, uint64_t now);
 uint64_t hs_deadline(const struct mpt_engine *e);
+
+/* core/reorder_policy.c */
+/* The reorder buffer (none when cfg.reorder_ns is 0) and its first timeout; 0 or -ENOMEM. */
+int rp_init(struct mpt_engine *e);
+void rp_free(struct mpt_engine *e);
+/* A data packet: to the tun side, or held in the buffer (the deadline lowered to its timeout). */
+void rp_on_data(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint32_t data_seq,
+		uint64_t now);
+/* Release what the floor or the timeout no longer holds; called while something is held. */
+void rp_release(struct mpt_engine *e, uint64_t now);
+/* The peer's data sequence may have restarted with a new session: re-anchor the buffer. */
+void rp_resync(struct mpt_engine *e);
+void rp_update_timeout(struct mpt_engine *e);
+
+/* core/reinject.c (only when cfg.sched->reinject) */
+int reinject_init(struct mpt_engine *e);		/* 0 or -ENOMEM */
+void reinject_free(struct mpt_engine *e);
+/* Keep a copy of a packet sent first on path pidx; nothing without a ring. */
+void reinject_record(struct mpt_engine *e, uint32_t data_seq, unsigned pidx, uint32_t path_seq,
+		     const uint8_t *pkt, size_t len);
+/* Send the oldest copies that path pidx holds unacknowledged once more on other paths. */
+void reinject_stalled(struct mpt_engine *e, unsigned pidx, uint64_t now);
 
 #endif
