@@ -284,21 +284,45 @@ static void on_send(void *ctx, unsigned local, const struct mpt_addr *to,
 
 /* ---- traffic ---- */
 
+/* The inner packets are IPv4 with real 5-tuples where the tunnel looks (core/flow.c tells flows
+ * apart by them): 10.99.0.2 the server, 10.99.0.1 the client, TCP and UDP flows on ports 5001
+ * and 40000 + flow, pings ICMP. The simulator's own fields follow the 24 header bytes: the
+ * timestamp at 24, the tun id at 32 (data towards the client), the TCP sequence or cumulative
+ * ACK at 40, segment length or SACK count at 44, retransmission or D-SACK flag at 46, SACK
+ * blocks from 48. */
+#define IN_TS 24
+#define IN_ID 32
+#define IN_SEQ 40
+#define IN_SEGLEN 44
+#define IN_FLAG 46
+#define IN_SACK 48
+
 static size_t inner_init(uint8_t *p, enum inner_kind kind, size_t len, unsigned flow, uint64_t ts)
 {
-	memset(p, 0, 32);
+	bool to_client = kind == IN_UDP || kind == IN_PING_REP || kind == IN_TCP_SEG;
+	static const uint8_t server[4] = { 10, 99, 0, 2 }, client[4] = { 10, 99, 0, 1 };
+
+	memset(p, 0, IN_SEQ + 8);
 	p[0] = 0x45;
 	p[1] = (uint8_t)kind;
 	put16(p + 2, (uint16_t)len);
 	put16(p + 4, (uint16_t)flow);
-	put64(p + 16, ts);
+	p[8] = 64;
+	p[9] = kind == IN_UDP ? 17 : kind == IN_TCP_SEG || kind == IN_TCP_ACK ? 6 : 1;
+	memcpy(p + 12, to_client ? server : client, 4);
+	memcpy(p + 16, to_client ? client : server, 4);
+	if (p[9] != 1) {
+		put16(p + (to_client ? 20 : 22), 5001);
+		put16(p + (to_client ? 22 : 20), (uint16_t)(40000 + flow));
+	}
+	put64(p + IN_TS, ts);
 	return len;
 }
 
 /* Application data towards the client: numbered, so the client can count loss and reordering. */
 static void emit_down(struct sim *sim, uint8_t *p, size_t len)
 {
-	put64(p + 8, sim->tun_id++);
+	put64(p + IN_ID, sim->tun_id++);
 	sim->r->app_sent++;
 	app_emit(&sim->server, p, len);
 }
@@ -339,9 +363,9 @@ static void tcp_pump(struct sim *sim, struct flow *f)
 	while (sim->now < sim->end_ns && tcp_sender_next(f->snd, sim->now, &seg)) {
 		size_t len = inner_init(p, IN_TCP_SEG, 52 + (size_t)seg.len, f->index, seg.ts);
 
-		put32(p + 24, seg.seq);
-		put16(p + 28, seg.len);
-		p[30] = seg.retx;
+		put32(p + IN_SEQ, seg.seq);
+		put16(p + IN_SEGLEN, seg.len);
+		p[IN_FLAG] = seg.retx;
 		emit_down(sim, p, len);
 	}
 	arm_tcp_timers(sim, f);
@@ -361,12 +385,12 @@ static void send_ack(struct sim *sim, struct flow *f, const struct tcp_ack *a)
 	size_t len = inner_init(p, IN_TCP_ACK, a->nsack ? 56 + 8u * a->nsack : 52, f->index,
 				a->tsecr);
 
-	put32(p + 24, a->cum);
-	p[28] = a->nsack;
-	p[29] = a->dsack;
+	put32(p + IN_SEQ, a->cum);
+	p[IN_SEGLEN] = a->nsack;
+	p[IN_FLAG] = a->dsack;
 	for (unsigned k = 0; k < a->nsack && k < 3; k++) {
-		put32(p + 32 + 8 * k, a->sack[k].start);
-		put32(p + 36 + 8 * k, a->sack[k].end);
+		put32(p + IN_SACK + 8 * k, a->sack[k].start);
+		put32(p + IN_SACK + 4 + 8 * k, a->sack[k].end);
 	}
 	app_emit(&sim->client, p, len);
 }
@@ -398,13 +422,13 @@ static void client_deliver(struct sim *sim, const uint8_t *p, size_t len)
 			r->rtt_ms = n;
 			sim->rtt_cap = cap;
 		}
-		r->rtt_ms[r->nrtt++] = (double)(sim->now - get64(p + 16)) / 1e6;
+		r->rtt_ms[r->nrtt++] = (double)(sim->now - get64(p + IN_TS)) / 1e6;
 		return;
 	}
 	if (kind != IN_UDP && kind != IN_TCP_SEG)
 		return;
 	{
-		uint64_t id = get64(p + 8);
+		uint64_t id = get64(p + IN_ID);
 
 		sim->r->app_recv++;
 		if (sim->any_tun_id && id < sim->max_tun_id)
@@ -419,8 +443,8 @@ static void client_deliver(struct sim *sim, const uint8_t *p, size_t len)
 	}
 	if (fi < sim->nflows && sim->flows[fi].rcv) {
 		struct flow *f = &sim->flows[fi];
-		struct tcp_seg seg = { .seq = get32(p + 24), .len = get16(p + 28), .retx = p[30],
-				       .ts = get64(p + 16) };
+		struct tcp_seg seg = { .seq = get32(p + IN_SEQ), .len = get16(p + IN_SEGLEN),
+				       .retx = p[IN_FLAG], .ts = get64(p + IN_TS) };
 
 		if (tcp_receiver_on_seg(f->rcv, sim->now, &seg, &ack))
 			send_ack(sim, f, &ack);
@@ -437,18 +461,18 @@ static void server_deliver(struct sim *sim, const uint8_t *p, size_t len)
 		uint8_t reply[PING_LEN];
 
 		memcpy(reply, p, len < PING_LEN ? len : PING_LEN);
-		reply[1] = IN_PING_REP;
+		inner_init(reply, IN_PING_REP, PING_LEN, fi, get64(p + IN_TS));
 		app_emit(&sim->server, reply, PING_LEN);
 	} else if (kind == IN_TCP_ACK && fi < sim->nflows && sim->flows[fi].snd) {
 		struct flow *f = &sim->flows[fi];
-		struct tcp_ack a = { .cum = get32(p + 24), .nsack = p[28], .dsack = p[29] != 0,
-				     .tsecr = get64(p + 16) };
+		struct tcp_ack a = { .cum = get32(p + IN_SEQ), .nsack = p[IN_SEGLEN],
+				     .dsack = p[IN_FLAG] != 0, .tsecr = get64(p + IN_TS) };
 
 		if (a.nsack > 3)
 			a.nsack = 3;
 		for (unsigned k = 0; k < a.nsack; k++) {
-			a.sack[k].start = get32(p + 32 + 8 * k);
-			a.sack[k].end = get32(p + 36 + 8 * k);
+			a.sack[k].start = get32(p + IN_SACK + 8 * k);
+			a.sack[k].end = get32(p + IN_SACK + 4 + 8 * k);
 		}
 		tcp_sender_on_ack(f->snd, sim->now, &a);
 		f->pump = true;
@@ -459,7 +483,7 @@ static void on_deliver(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct endpoint *ep = ctx;
 
-	if (len < 32 || pkt[0] != 0x45)
+	if (len < IN_SEQ + 8 || pkt[0] != 0x45)
 		return;
 	if (ep->is_server)
 		server_deliver(ep->sim, pkt, len);
