@@ -2,6 +2,7 @@
  * the replay window read-only, authenticate, and only then touch any state. */
 #include "core/engine.h"
 #include "core/engine_internal.h"
+#include "core/flow.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -54,8 +55,11 @@ struct mpt_engine *engine_new(const struct engine_config *cfg, const struct engi
 	sodium_memzero(e->cfg.key, sizeof(e->cfg.key));
 	e->hs_bucket.tokens = e->stale_bucket.tokens = HS_BURST;
 	e->writable_mask = (1u << cfg->nlocal) - 1;
+	/* the flow hash's key: not the scheduler's rng, whose draws stay as they were */
+	e->flow_seed = cfg->seed ^ 0x6d7074756e666c6full;
 	e->deadline = UINT64_MAX;
-	if (rp_init(e) < 0 || (ops->reinject && reinject_init(e) < 0))
+	if (rp_init(e) < 0 || (ops->reinject && reinject_init(e) < 0) ||
+	    (ops->paced && sendq_new(e) < 0))
 		goto fail_free;
 	if (ops->state_size) {
 		e->sched_state = calloc(1, ops->state_size);
@@ -87,6 +91,7 @@ void engine_free(struct mpt_engine *e)
 	free(e->sched_state);
 	rp_free(e);
 	reinject_free(e);
+	sendq_free(e);
 	sodium_memzero(e, sizeof(*e));	/* master, session keys, handshake secrets */
 	free(e);
 }
@@ -99,8 +104,11 @@ static void init_remote(struct mpt_engine *e, unsigned j, const struct mpt_addr 
 	e->remotes[j].addr = *addr;
 	e->remotes[j].rx_packets = 0;
 	e->remotes[j].last_rx_ns = now;
-	for (unsigned i = 0; i < e->cfg.nlocal; i++)
+	for (unsigned i = 0; i < e->cfg.nlocal; i++) {
 		path_init(&e->paths[path_index(i, j)], i, j, up, now);
+		if (e->cfg.sched->paced)
+			path_pace_init(&e->paths[path_index(i, j)], now);
+	}
 	engine_lower_deadline(e, now);
 }
 
@@ -127,7 +135,7 @@ void engine_set_writable(struct mpt_engine *e, unsigned local, bool writable)
 
 /* Frame, seal and send one datagram on path pidx. */
 uint32_t engine_emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t data_seq,
-		     const uint8_t *payload, size_t plen, uint64_t now)
+		     uint16_t flow_gap, const uint8_t *payload, size_t plen, uint64_t now)
 {
 	struct mpt_path *p = &e->paths[pidx];
 	uint8_t *buf = e->txbuf;
@@ -138,7 +146,7 @@ uint32_t engine_emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t
 			      .counter = ks->tx_counter++ };
 	struct wire_frame f = {
 		.kind = kind, .path_id = path_id(p->local, p->remote),
-		.tx_us = (uint32_t)(now / 1000), .data_seq = data_seq,
+		.tx_us = (uint32_t)(now / 1000), .data_seq = data_seq, .flow_gap = flow_gap,
 	};
 
 	f.path_seq = path_on_send(p, now, dlen, kind != WIRE_KIND_FEEDBACK);
@@ -155,11 +163,52 @@ uint32_t engine_emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t
 	return f.path_seq;
 }
 
+/* The hash of pkt's inner flow (core/flow.c), under this engine's seed. */
+uint32_t engine_flow_hash(const struct mpt_engine *e, const uint8_t *pkt, size_t len)
+{
+	struct flow_key key;
+
+	/* a packet that does not parse still has a key (flow.h): junk is one flow */
+	(void)flow_classify(&key, pkt, len);
+	return flow_hash(&key, e->flow_seed);
+}
+
+/* The gap to the previous data packet of the same flow (its hash's link), 0 when none. */
+static uint16_t flow_link(struct mpt_engine *e, uint32_t flow_hash, uint32_t data_seq)
+{
+	unsigned b = flow_hash % ENGINE_FLOW_LINKS;
+	uint32_t gap = data_seq - e->flow_last[b];
+	bool known = e->flow_known[b / 64] >> (b % 64) & 1;
+
+	e->flow_last[b] = data_seq;
+	e->flow_known[b / 64] |= 1ull << (b % 64);
+	return known && gap <= UINT16_MAX ? (uint16_t)gap : 0;
+}
+
+/* One tun packet on the paths picked for it (more than one: copies), now. */
+void engine_send_data(struct mpt_engine *e, const uint16_t *picks, int n, const uint8_t *pkt,
+		      size_t len, uint32_t flow_hash, uint64_t now)
+{
+	struct sched_view v = engine_view(e, now, len);
+	uint32_t data_seq = e->next_data_seq++;
+	uint16_t gap = flow_link(e, flow_hash, data_seq);
+
+	for (int k = 0; k < n; k++) {
+		uint32_t path_seq = engine_emit(e, picks[k], WIRE_KIND_DATA, data_seq, gap, pkt,
+						len, now);
+
+		if (k == 0)
+			reinject_record(e, data_seq, gap, picks[k], path_seq, pkt, len);
+		e->paths[picks[k]].tx_data++;
+		if (e->cfg.sched->on_sent)
+			e->cfg.sched->on_sent(e->sched_state, &v, picks[k], len);
+	}
+}
+
 int engine_send(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint64_t now)
 {
 	struct sched_view v = engine_view(e, now, len);
 	uint16_t picks[SCHED_MAX_PICK];
-	uint32_t data_seq;
 	int n;
 
 	e->stats.tun_in++;
@@ -171,21 +220,14 @@ int engine_send(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint64_t n
 		e->stats.drop_no_session++;
 		return -ENOTCONN;
 	}
+	if (e->fq)
+		return sendq_push(e, pkt, len, now);
 	n = e->nremote ? e->cfg.sched->pick(e->sched_state, &v, picks, SCHED_MAX_PICK) : 0;
 	if (n <= 0) {
 		e->stats.drop_no_path++;
 		return -ENETUNREACH;
 	}
-	data_seq = e->next_data_seq++;
-	for (int k = 0; k < n; k++) {
-		uint32_t path_seq = engine_emit(e, picks[k], WIRE_KIND_DATA, data_seq, pkt, len, now);
-
-		if (k == 0)
-			reinject_record(e, data_seq, picks[k], path_seq, pkt, len);
-		e->paths[picks[k]].tx_data++;
-		if (e->cfg.sched->on_sent)
-			e->cfg.sched->on_sent(e->sched_state, &v, picks[k], len);
-	}
+	engine_send_data(e, picks, n, pkt, len, engine_flow_hash(e, pkt, len), now);
 	return 0;
 }
 
@@ -203,7 +245,7 @@ static void send_feedback(struct mpt_engine *e, uint8_t peer_id, uint64_t now)
 	rx->dirty = false;
 	rx->last_fb_ns = now;
 	e->stats.feedback_sent++;
-	engine_emit(e, path_index(rx->local, rx->remote), WIRE_KIND_FEEDBACK, e->next_data_seq,
+	engine_emit(e, path_index(rx->local, rx->remote), WIRE_KIND_FEEDBACK, e->next_data_seq, 0,
 		    payload, (size_t)n, now);
 }
 
@@ -378,7 +420,7 @@ int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *fro
 			rx->dirty = true;
 			engine_lower_deadline(e, rx->last_fb_ns + PATH_FEEDBACK_NS);
 		}
-		rp_on_data(e, payload, plen, f.data_seq, now);
+		rp_on_data(e, payload, plen, f.data_seq, f.flow_gap, now);
 		break;
 	case WIRE_KIND_PROBE:
 		send_feedback(e, f.path_id, now);
@@ -428,7 +470,7 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 			 * before it carries data */
 			if (now - p->last_elicit_ns >= PATH_PROBE_NS || (!p->elicit_pending && !p->fb_count)) {
 				e->stats.probes_sent++;
-				engine_emit(e, pidx, WIRE_KIND_PROBE, e->next_data_seq, NULL, 0, now);
+				engine_emit(e, pidx, WIRE_KIND_PROBE, e->next_data_seq, 0, NULL, 0, now);
 			}
 			if (p->last_elicit_ns + PATH_PROBE_NS < next)
 				next = p->last_elicit_ns + PATH_PROBE_NS;
@@ -445,7 +487,8 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 		}
 	}
 	rp_update_timeout(e);
-	if (e->reorder && reorder_held(e->reorder)) {
+	sendq_update_target(e);
+	if (e->reorder && reorder_waiting(e->reorder)) {
 		rp_release(e, now);
 		uint64_t t = reorder_deadline(e->reorder, e->reorder_timeout_ns);
 
@@ -453,6 +496,7 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 			next = t;
 	}
 	e->deadline = next;
+	sendq_pump(e, now);
 }
 
 uint64_t engine_deadline(const struct mpt_engine *e)
@@ -486,6 +530,11 @@ double engine_sched_weight(const struct mpt_engine *e, unsigned local, unsigned 
 const struct engine_stats *engine_stats(const struct mpt_engine *e)
 {
 	return &e->stats;
+}
+
+const struct fq_stats *engine_queue_stats(const struct mpt_engine *e)
+{
+	return e->fq ? fq_stats(e->fq) : NULL;
 }
 
 const struct reorder_stats *engine_reorder_stats(const struct mpt_engine *e)

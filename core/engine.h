@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/aead.h"
+#include "core/fq.h"
 #include "core/path.h"
 #include "core/reorder.h"
 #include "core/sched.h"
@@ -102,6 +103,8 @@ uint64_t engine_session_born(const struct mpt_engine *e);
  * scheduler does not say. */
 double engine_sched_weight(const struct mpt_engine *e, unsigned local, unsigned remote,
 			   uint64_t now);
+/* The tunnel's own queue (paced schedulers, core/sendq.c), NULL without one. */
+const struct fq_stats *engine_queue_stats(const struct mpt_engine *e);
 const struct reorder_stats *engine_reorder_stats(const struct mpt_engine *e);
 unsigned engine_nremote(const struct mpt_engine *e);
 const struct mpt_addr *engine_remote_addr(const struct mpt_engine *e, unsigned remote);

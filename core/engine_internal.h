@@ -10,10 +10,14 @@
 #include <stdint.h>
 
 #include "core/engine.h"
+#include "core/fq.h"
 #include "core/replay.h"
 #include "core/rng.h"
 #include "core/session.h"
 #include "core/wire.h"
+
+/* Flows (by hash) whose last data packet the sender remembers, for flow_gap. */
+#define ENGINE_FLOW_LINKS 1024
 
 /* Handshake work a responder does: a bucket of HS_BURST key agreements, one more every
  * HS_REFILL_NS; STALE answers have a bucket of the same size of their own, so that replayed
@@ -86,6 +90,12 @@ struct mpt_engine {
 	void *sched_state;
 	struct sent_copy *sent;		/* core/reinject.c: its records and their bytes, or NULL */
 	uint8_t *sent_bytes;
+	struct fq *fq;			/* core/sendq.c: paced schedulers' queue, or NULL */
+	uint64_t flow_seed;		/* the flow hash's key */
+	/* each flow hash's last data_seq sent, for the next one's flow_gap */
+	uint32_t flow_last[ENGINE_FLOW_LINKS];
+	uint64_t flow_known[ENGINE_FLOW_LINKS / 64];
+	uint64_t sendq_target_ns;
 	uint8_t txbuf[WIRE_MAX_DGRAM];
 	uint8_t rxbuf[WIRE_MAX_DGRAM];
 };
@@ -95,7 +105,12 @@ void engine_lower_deadline(struct mpt_engine *e, uint64_t t);
 struct sched_view engine_view(struct mpt_engine *e, uint64_t now, size_t len);
 /* Frame, seal and send one datagram on path pidx; its path sequence number. */
 uint32_t engine_emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t data_seq,
-		     const uint8_t *payload, size_t plen, uint64_t now);
+		     uint16_t flow_gap, const uint8_t *payload, size_t plen, uint64_t now);
+/* A tun packet of the flow with that hash leaves now on the paths picked (more than one:
+ * copies), linked to its flow's previous packet (wire.h's flow_gap). */
+void engine_send_data(struct mpt_engine *e, const uint16_t *picks, int n, const uint8_t *pkt,
+		      size_t len, uint32_t flow_hash, uint64_t now);
+uint32_t engine_flow_hash(const struct mpt_engine *e, const uint8_t *pkt, size_t len);
 /* The remote index for an authenticated sender (a server learns it when may_learn), or
  * -ENOENT. */
 int engine_remote_for(struct mpt_engine *e, const struct mpt_addr *from, bool may_learn,
@@ -123,8 +138,8 @@ int rp_init(struct mpt_engine *e);
 void rp_free(struct mpt_engine *e);
 /* A data packet: to the tun side, or held in the buffer (the deadline lowered to its timeout). */
 void rp_on_data(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint32_t data_seq,
-		uint64_t now);
-/* Release what the floor or the timeout no longer holds; called while something is held. */
+		uint16_t flow_gap, uint64_t now);
+/* Release what the floor or the timeout no longer holds; called while a gap is open. */
 void rp_release(struct mpt_engine *e, uint64_t now);
 /* The peer's data sequence may have restarted with a new session: re-anchor the buffer. */
 void rp_resync(struct mpt_engine *e);
@@ -134,9 +149,23 @@ void rp_update_timeout(struct mpt_engine *e);
 int reinject_init(struct mpt_engine *e);		/* 0 or -ENOMEM */
 void reinject_free(struct mpt_engine *e);
 /* Keep a copy of a packet sent first on path pidx; nothing without a ring. */
-void reinject_record(struct mpt_engine *e, uint32_t data_seq, unsigned pidx, uint32_t path_seq,
-		     const uint8_t *pkt, size_t len);
+void reinject_record(struct mpt_engine *e, uint32_t data_seq, uint16_t flow_gap, unsigned pidx,
+		     uint32_t path_seq, const uint8_t *pkt, size_t len);
 /* Send the oldest copies that path pidx holds unacknowledged once more on other paths. */
 void reinject_stalled(struct mpt_engine *e, unsigned pidx, uint64_t now);
+
+/* core/sendq.c (only when cfg.sched->paced): the tunnel's fair queue, paced late binding */
+#define SENDQ_BUCKETS 1024
+#define SENDQ_PACKETS 10240
+#define SENDQ_TARGET_NS (5ull * 1000000)
+#define SENDQ_TARGET_MAX_NS (60ull * 1000000)
+#define SENDQ_INTERVAL_NS (100ull * 1000000)
+int sendq_new(struct mpt_engine *e);			/* 0 or -ENOMEM */
+void sendq_free(struct mpt_engine *e);
+/* Queue a tun packet and send what the paths' pacers allow; 0 or fq_enqueue's -errno. */
+int sendq_push(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint64_t now);
+/* Send what may leave now; the deadline lowered to the next departure. */
+void sendq_pump(struct mpt_engine *e, uint64_t now);
+void sendq_update_target(struct mpt_engine *e);
 
 #endif

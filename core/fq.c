@@ -380,6 +380,15 @@ size_t fq_peek_len(struct fq *q, uint64_t now)
 	return q->held == NONE ? 0 : q->slots[q->held].len;
 }
 
+int fq_set_target(struct fq *q, uint64_t target_ns, uint64_t interval_ns)
+{
+	if (interval_ns == 0 || interval_ns > UINT32_MAX || target_ns > interval_ns)
+		return -EINVAL;
+	q->target_ns = target_ns;
+	q->interval_ns = interval_ns;
+	return 0;
+}
+
 unsigned fq_backlog_packets(const struct fq *q)
 {
 	return q->queued_packets + (q->held != NONE);

@@ -18,6 +18,23 @@ void path_init(struct mpt_path *p, unsigned local, unsigned remote, bool up, uin
 	p->fb_baseline = true;
 }
 
+/* A pacer lets this much leave back to back: two datagrams, or a millisecond at its rate. */
+static uint64_t pace_burst(uint64_t rate_bps)
+{
+	uint64_t ms = rate_bps / 8000;
+
+	return ms > 2 * 1514 ? ms : 2 * 1514;
+}
+
+void path_pace_init(struct mpt_path *p, uint64_t now)
+{
+	p->paced = true;
+	capacity_init(&p->cap, now);
+	pacer_init(&p->pacer, capacity_pacing_bps(&p->cap), pace_burst(CAP_INIT_BPS), now);
+	p->dr_valid = false;
+	p->idle_marked = false;
+}
+
 uint32_t path_on_send(struct mpt_path *p, uint64_t now, size_t len, bool elicits)
 {
 	uint32_t seq = p->next_seq++;
@@ -26,6 +43,8 @@ uint32_t path_on_send(struct mpt_path *p, uint64_t now, size_t len, bool elicits
 	p->tx_bytes += len;
 	p->inflight_bytes += (uint32_t)len;
 	p->sent_cum[seq % PATH_SENT_RING] = (uint32_t)p->tx_bytes;
+	if (p->paced)
+		pacer_on_send(&p->pacer, len, now);
 	if (elicits) {
 		p->last_elicit_ns = now;
 		p->elicit_seq = seq;
@@ -123,6 +142,40 @@ static void update_inflight(struct mpt_path *p, uint32_t high_seq)
 		p->inflight_bytes = (uint32_t)p->tx_bytes - p->sent_cum[high_seq % PATH_SENT_RING];
 }
 
+/* A delivery-rate sample between the anchor and this feedback: the bytes the peer received over
+ * the longer of the span over which we sent them and the span over which they arrived (the
+ * peer's echo delay taken off our receive time, the way back assumed steady). Spans shorter
+ * than DR_MIN_SPAN_NS are left to grow: they measure the feedback's jitter. */
+#define DR_MIN_SPAN_NS (5ull * 1000000)
+
+static void delivery_sample(struct mpt_path *p, uint64_t now, const struct wire_fb_block *b)
+{
+	uint64_t ack_ns = now - (uint64_t)b->echo_delay_us * 1000;
+
+	if (p->dr_valid) {
+		uint64_t d_send = (uint64_t)(uint32_t)(b->ts_echo_us - p->dr_ts_us) * 1000;
+		uint64_t d_ack = ack_ns > p->dr_ack_ns ? ack_ns - p->dr_ack_ns : 0;
+		uint64_t span = d_send > d_ack ? d_send : d_ack;
+		uint32_t bytes = b->recv_bytes - p->dr_bytes;
+		bool app_limited = p->idle_marked && seq_lt(p->dr_seq, p->idle_seq);
+		uint64_t qdelay = p->latest_rtt_ns > p->min_rtt_ns ? p->latest_rtt_ns - p->min_rtt_ns : 0;
+
+		if (!seq_lt(p->dr_seq, b->high_seq) || span < DR_MIN_SPAN_NS)
+			return;		/* nothing new, or too short a span yet: keep the anchor */
+		capacity_on_sample(&p->cap, now, (uint64_t)((double)bytes * 8e9 / (double)span),
+				   app_limited, p->min_rtt_ns, qdelay);
+		uint64_t rate = capacity_pacing_bps(&p->cap);
+
+		pacer_set_rate(&p->pacer, rate, now);
+		pacer_set_burst(&p->pacer, pace_burst(rate));
+	}
+	p->dr_valid = true;
+	p->dr_seq = b->high_seq;
+	p->dr_ts_us = b->ts_echo_us;
+	p->dr_bytes = b->recv_bytes;
+	p->dr_ack_ns = ack_ns;
+}
+
 void path_on_feedback(struct mpt_path *p, uint64_t now, const struct wire_fb_block *b)
 {
 	p->fb_count++;
@@ -142,6 +195,8 @@ void path_on_feedback(struct mpt_path *p, uint64_t now, const struct wire_fb_blo
 		update_loss(p, dsent, dlost);
 		p->acked_bytes += b->recv_bytes - p->fb_recv_bytes;
 		update_rate(p, now, b->recv_bytes);
+		if (p->paced)
+			delivery_sample(p, now, b);
 	} else {
 		return;		/* an older feedback overtaken by a newer one */
 	}
@@ -177,6 +232,8 @@ bool path_mark_up(struct mpt_path *p)
 	p->up = true;
 	p->fb_baseline = true;
 	p->min_rtt_ns = 0;	/* it may have come back by another route */
+	if (p->paced)
+		path_pace_init(p, p->last_fb_ns);
 	return true;
 }
 

@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/capacity.h"
+#include "core/pacer.h"
+
 #define MPT_MAX_LOCAL 16
 #define MPT_MAX_REMOTE 16
 #define MPT_MAX_PATHS (MPT_MAX_LOCAL * MPT_MAX_REMOTE)
@@ -74,6 +77,15 @@ struct mpt_path {
 	bool reinjected;		/* its stalled data went out again on other paths */
 	/* counters for status */
 	uint64_t rx_packets, rx_bytes, downs;
+	/* pacing, for schedulers that bind late (core/sendq.c); untouched otherwise */
+	bool paced;
+	struct capacity cap;
+	struct pacer pacer;
+	bool dr_valid;			/* the delivery-rate anchor below is set */
+	uint32_t dr_seq, dr_ts_us, dr_bytes;	/* the last sample's newest packet, as fed back */
+	uint64_t dr_ack_ns;		/* when it reached the peer, on our clock (less the way back) */
+	bool idle_marked;		/* the path could send and was given nothing, */
+	uint32_t idle_seq;		/* when its next sequence number was this */
 };
 
 /* The receiver's record of one of the peer's paths, keyed by the peer's path id. */
@@ -93,6 +105,15 @@ struct path_rx {
 
 /* up: whether the path may carry data before its first feedback (see path_mark_up). */
 void path_init(struct mpt_path *p, unsigned local, unsigned remote, bool up, uint64_t now);
+/* Pace p from now on (its estimator starts afresh). */
+void path_pace_init(struct mpt_path *p, uint64_t now);
+/* p could send now and the tunnel gives it nothing: delivery samples that span this moment
+ * say what the path carried, not what it could carry. */
+static inline void path_mark_idle(struct mpt_path *p)
+{
+	p->idle_marked = true;
+	p->idle_seq = p->next_seq;
+}
 /* RFC 6298's smoothing of one RTT sample into srtt and rttvar (0 = no sample yet). */
 void path_rtt_sample(uint64_t *srtt, uint64_t *rttvar, uint64_t rtt);
 /* Account a datagram of len bytes sent on p; returns the path_seq it must carry. */

@@ -13,7 +13,7 @@
 
 struct sent_copy {
 	bool valid, reinjected;
-	uint16_t len, pidx;
+	uint16_t len, pidx, flow_gap;
 	uint32_t data_seq, path_seq;
 };
 
@@ -30,8 +30,8 @@ void reinject_free(struct mpt_engine *e)
 	free(e->sent_bytes);
 }
 
-void reinject_record(struct mpt_engine *e, uint32_t data_seq, unsigned pidx, uint32_t path_seq,
-		     const uint8_t *pkt, size_t len)
+void reinject_record(struct mpt_engine *e, uint32_t data_seq, uint16_t flow_gap, unsigned pidx,
+		     uint32_t path_seq, const uint8_t *pkt, size_t len)
 {
 	struct sent_copy *c;
 
@@ -39,7 +39,7 @@ void reinject_record(struct mpt_engine *e, uint32_t data_seq, unsigned pidx, uin
 		return;
 	c = &e->sent[data_seq % SENT_SLOTS];
 	*c = (struct sent_copy){ .valid = true, .len = (uint16_t)len, .pidx = (uint16_t)pidx,
-				 .data_seq = data_seq, .path_seq = path_seq };
+				 .flow_gap = flow_gap, .data_seq = data_seq, .path_seq = path_seq };
 	memcpy(e->sent_bytes + (size_t)(data_seq % SENT_SLOTS) * e->cfg.mtu, pkt, len);
 }
 
@@ -70,7 +70,7 @@ void reinject_stalled(struct mpt_engine *e, unsigned stalled_pidx, uint64_t now)
 		c->reinjected = true;
 		sent++;
 		e->stats.reinjected++;
-		engine_emit(e, pick[0], WIRE_KIND_DATA, seq, pkt, c->len, now);
+		engine_emit(e, pick[0], WIRE_KIND_DATA, seq, c->flow_gap, pkt, c->len, now);
 		e->paths[pick[0]].tx_data++;
 	}
 }

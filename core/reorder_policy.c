@@ -67,14 +67,14 @@ void rp_release(struct mpt_engine *e, uint64_t now)
 }
 
 void rp_on_data(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint32_t data_seq,
-		uint64_t now)
+		uint16_t flow_gap, uint64_t now)
 {
 	if (!e->reorder) {
 		deliver(e, pkt, len);
 		return;
 	}
-	reorder_insert(e->reorder, data_seq, pkt, len, now, deliver, e);
-	if (reorder_held(e->reorder)) {
+	reorder_insert(e->reorder, data_seq, flow_gap, pkt, len, now, deliver, e);
+	if (reorder_waiting(e->reorder)) {
 		rp_release(e, now);
 		engine_lower_deadline(e, reorder_deadline(e->reorder, e->reorder_timeout_ns));
 	}

@@ -22,6 +22,8 @@ struct sched_view {
 	unsigned nlocal, nremote;
 	uint32_t writable_mask;		/* bit i: local i can take a datagram now */
 	size_t len;			/* plaintext length of the packet being placed */
+	/* paced schedulers: what the tunnel's queue holds, this packet included */
+	uint64_t backlog_bytes;
 };
 
 struct mpt_sched_ops {
@@ -42,6 +44,12 @@ struct mpt_sched_ops {
 	void (*on_path_state)(void *state, const struct sched_view *v, unsigned path, bool up);
 	/* Remote slot now holds a new peer address (a server learning its peer); forget its history. */
 	void (*on_remote_new)(void *state, const struct sched_view *v, unsigned remote);
+	/* Late binding (core/sendq.c). The engine keeps tun packets in its own fair queue and paces
+	 * every path at its estimated capacity (path->pacer, path->cap); pick() is asked for the
+	 * queue's head packet and returns the path it should leave on; the engine sends it when
+	 * that path's pacer allows, which may be later (the packet waits in the queue, pick() is
+	 * asked again then). Without it, pick() places each packet as it comes from tun. */
+	bool paced;
 	/* When a path stalls, the engine sends its unacknowledged data again, once, on the
 	 * paths pick() chooses (a copy landing on the stalled path itself is not sent). */
 	bool reinject;

@@ -17,7 +17,7 @@ struct hdr_bytes {
 struct frame_bytes {
 	uint8_t kind;
 	uint8_t path_id;
-	uint8_t flags[2];
+	uint8_t flow_gap[2];
 	uint8_t path_seq[4];
 	uint8_t tx_us[4];
 	uint8_t data_seq[4];
@@ -153,6 +153,10 @@ int wire_frame_encode(const struct wire_frame *f, uint8_t *out, size_t cap)
 		return -EINVAL;
 	w.kind = f->kind;
 	w.path_id = f->path_id;
+	if (f->kind != WIRE_KIND_DATA && f->flow_gap)
+		return -EINVAL;
+	w.flow_gap[0] = (uint8_t)(f->flow_gap >> 8);
+	w.flow_gap[1] = (uint8_t)f->flow_gap;
 	put_be32(w.path_seq, f->path_seq);
 	put_be32(w.tx_us, f->tx_us);
 	put_be32(w.data_seq, f->data_seq);
@@ -229,7 +233,8 @@ int wire_frame_decode(struct wire_frame *f, const uint8_t *frame, size_t len,
 	if (len < WIRE_FRAME_LEN)
 		return -EBADMSG;
 	memcpy(&w, frame, sizeof(w));
-	if (!kind_known(w.kind) || !all_zero(w.flags, sizeof(w.flags)))
+	if (!kind_known(w.kind) ||
+	    (w.kind != WIRE_KIND_DATA && !all_zero(w.flow_gap, sizeof(w.flow_gap))))
 		return -EBADMSG;
 	p = frame + WIRE_FRAME_LEN;
 	plen = len - WIRE_FRAME_LEN;
@@ -237,6 +242,7 @@ int wire_frame_decode(struct wire_frame *f, const uint8_t *frame, size_t len,
 		return -EBADMSG;
 	f->kind = w.kind;
 	f->path_id = w.path_id;
+	f->flow_gap = (uint16_t)(w.flow_gap[0] << 8 | w.flow_gap[1]);
 	f->path_seq = get_be32(w.path_seq);
 	f->tx_us = get_be32(w.tx_us);
 	f->data_seq = get_be32(w.data_seq);

@@ -47,10 +47,14 @@ struct wire_hdr {
 	uint64_t counter;
 };
 
-/* Inner frame header: kind, path_id, 2 flag bytes (zero for now), then three u32. */
+/* Inner frame header: kind, path_id, flow_gap (u16), then three u32. */
 struct wire_frame {
 	uint8_t kind;
 	uint8_t path_id;	/* sender's local index << 4 | sender's remote index */
+	/* DATA: data_seq minus the data_seq of the previous packet of the same inner flow, the one
+	 * the receiver must deliver first; 0 when none is known (a new flow, or one 65536 packets
+	 * back). PROBE/FEEDBACK: 0. */
+	uint16_t flow_gap;
 	uint32_t path_seq;	/* per-path sequence number */
 	uint32_t tx_us;		/* sender's clock in microseconds, truncated; echoed for RTT */
 	uint32_t data_seq;	/* DATA: this packet's; PROBE/FEEDBACK: sender's next (a floor) */

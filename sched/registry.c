@@ -8,6 +8,7 @@ const struct mpt_sched_ops *const sched_registry[] = {
 	&sched_lossaware,
 	&sched_roundrobin,
 	&sched_arrival,
+	&sched_ecf,
 };
 const size_t sched_registry_len = sizeof(sched_registry) / sizeof(sched_registry[0]);
 

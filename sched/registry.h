@@ -12,6 +12,7 @@ extern const struct mpt_sched_ops sched_weighted;
 extern const struct mpt_sched_ops sched_lossaware;
 extern const struct mpt_sched_ops sched_roundrobin;
 extern const struct mpt_sched_ops sched_arrival;
+extern const struct mpt_sched_ops sched_ecf;
 
 extern const struct mpt_sched_ops *const sched_registry[];
 extern const size_t sched_registry_len;

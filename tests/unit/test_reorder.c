@@ -32,7 +32,17 @@ static void put(struct reorder *r, struct sink *s, uint32_t seq, uint64_t now)
 
 	memset(pkt, 0xab, sizeof(pkt));
 	memcpy(pkt, &seq, 4);
-	reorder_insert(r, seq, pkt, sizeof(pkt), now, collect, s);
+	reorder_insert(r, seq, 1, pkt, sizeof(pkt), now, collect, s);
+}
+
+/* seq of a flow whose previous packet is seq - gap */
+static void put_flow(struct reorder *r, struct sink *s, uint32_t seq, uint16_t gap, uint64_t now)
+{
+	uint8_t pkt[64];
+
+	memset(pkt, 0xcd, sizeof(pkt));
+	memcpy(pkt, &seq, 4);
+	reorder_insert(r, seq, gap, pkt, sizeof(pkt), now, collect, s);
 }
 
 static void test_in_order(void **unused)
@@ -167,7 +177,8 @@ static void test_skip_cost_overflow(void **unused)
 	/* 1..1022 given up, 1023 delivered, then a jump with nothing held */
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.seqs[1], 1023);
-	assert_int_equal(st->overflow, 1022 + 1);
+	/* 1..1022 and 1024 stepped over in the window, the rest one jump */
+	assert_int_equal(st->overflow, 1023 + 1);
 	assert_int_equal(reorder_held(r), 1);
 	assert_int_equal(reorder_next(r), 3000000 - 1023);
 	assert_true(st->slots_scanned <= 2 * (1022 + 1));
@@ -193,7 +204,7 @@ static void test_skip_cost_spread(void **unused)
 	assert_int_equal(s.seqs[1], 10);
 	assert_int_equal(s.seqs[2], 500);
 	assert_int_equal(s.seqs[3], 1023);
-	assert_int_equal(st->overflow, 1020 + 1);
+	assert_int_equal(st->overflow, 1021 + 1);
 	assert_true(st->slots_scanned <= 2 * (1020 + 3));
 	reorder_free(r);
 }
@@ -225,6 +236,85 @@ static void test_skip_cost_release(void **unused)
 	reorder_free(r);
 }
 
+/* Issue 11: a hole in one flow never delays another. Flow A has the even sequence numbers,
+ * flow B the odd ones, each packet naming its flow's previous one (gap 2). */
+static void test_flow_hole_holds_only_its_flow(void **unused)
+{
+	struct reorder *r = reorder_new(64, 1500);
+	static struct sink s;
+
+	(void)unused;
+	memset(&s, 0, sizeof(s));
+	put_flow(r, &s, 0, 0, 0);	/* A's first */
+	put_flow(r, &s, 1, 0, 0);	/* B's first */
+	/* A's 2 is missing: B's 3 and 5 go at once, A's 4 waits for 2 */
+	put_flow(r, &s, 3, 2, 1);
+	put_flow(r, &s, 4, 2, 2);
+	put_flow(r, &s, 5, 2, 3);
+	assert_int_equal(s.n, 4);
+	assert_int_equal(s.seqs[2], 3);
+	assert_int_equal(s.seqs[3], 5);
+	assert_int_equal(reorder_held(r), 1);
+	/* the hole's clock runs from the first packet after it, 3 */
+	assert_int_equal(reorder_deadline(r, 100), 101);
+	/* 2 comes: A's chain goes in order */
+	put_flow(r, &s, 2, 2, 10);
+	assert_int_equal(s.n, 6);
+	assert_int_equal(s.seqs[4], 2);
+	assert_int_equal(s.seqs[5], 4);
+	assert_int_equal(reorder_held(r), 0);
+	assert_int_equal(reorder_next(r), 6);
+	assert_int_equal(reorder_stats(r)->buffered, 1);
+	/* the same packets in plain sequence order (gap 1) hold B behind A's hole */
+	reorder_free(r);
+	r = reorder_new(64, 1500);
+	memset(&s, 0, sizeof(s));
+	put(r, &s, 0, 0);
+	put(r, &s, 1, 0);
+	put(r, &s, 3, 1);
+	put(r, &s, 5, 3);
+	assert_int_equal(s.n, 2);
+	reorder_free(r);
+}
+
+/* A flow's hole is given up by the floor or after the timeout, counted from when the packet
+ * waiting for it arrived; other flows go on meanwhile, and a packet with gap 0 never waits. */
+static void test_flow_hole_given_up(void **unused)
+{
+	struct reorder *r = reorder_new(64, 1500);
+	static struct sink s;
+
+	(void)unused;
+	memset(&s, 0, sizeof(s));
+	put_flow(r, &s, 10, 0, 0);
+	put_flow(r, &s, 13, 2, 5);	/* A: waits for 11 */
+	put_flow(r, &s, 15, 2, 6);	/* A: waits for 13, held */
+	put_flow(r, &s, 14, 0, 7);	/* a new flow: goes */
+	assert_int_equal(s.n, 2);
+	assert_int_equal(reorder_held(r), 2);
+	reorder_release(r, 11, 104, 100, collect, &s);
+	assert_int_equal(s.n, 2);
+	reorder_release(r, 11, 105, 100, collect, &s);
+	assert_int_equal(s.n, 4);
+	assert_int_equal(s.seqs[2], 13);
+	assert_int_equal(s.seqs[3], 15);
+	assert_int_equal(reorder_stats(r)->gaps_timeout, 2);	/* 11 and 12 */
+	/* by the floor: 17 waits for 16, which every path has sent past */
+	put_flow(r, &s, 17, 1, 200);
+	assert_int_equal(reorder_held(r), 1);
+	reorder_release(r, 17, 201, 100, collect, &s);
+	assert_int_equal(s.n, 5);
+	assert_int_equal(s.seqs[4], 17);
+	assert_int_equal(reorder_stats(r)->gaps_lost, 1);
+	/* the late 11 and 16 still get through, once */
+	put_flow(r, &s, 11, 0, 300);
+	put_flow(r, &s, 16, 1, 300);
+	put_flow(r, &s, 16, 1, 301);
+	assert_int_equal(s.n, 7);
+	assert_int_equal(reorder_stats(r)->late, 2);
+	reorder_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +326,8 @@ int main(void)
 		cmocka_unit_test(test_skip_cost_overflow),
 		cmocka_unit_test(test_skip_cost_spread),
 		cmocka_unit_test(test_skip_cost_release),
+		cmocka_unit_test(test_flow_hole_holds_only_its_flow),
+		cmocka_unit_test(test_flow_hole_given_up),
 	};
 
 	return cmocka_run_group_tests_name("reorder", tests, NULL, NULL);

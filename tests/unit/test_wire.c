@@ -313,13 +313,27 @@ static void test_frame_decode_rejects(void **unused)
 		if (k != WIRE_KIND_DATA && k != WIRE_KIND_PROBE && k != WIRE_KIND_FEEDBACK)
 			assert_int_equal(frame_decode(buf, len), -EBADMSG);
 	}
+	/* flow_gap: any value in DATA (it names the flow's previous packet), zero elsewhere */
 	buf[0] = WIRE_KIND_DATA;
 	for (int i = 2; i <= 3; i++) {
+		struct wire_frame f;
+		const uint8_t *pl;
+		size_t plen;
+
 		buf[i] = 0x01;
-		assert_int_equal(frame_decode(buf, len), -EBADMSG);
+		assert_int_equal(wire_frame_decode(&f, buf, len, &pl, &plen), 0);
+		assert_int_equal(f.flow_gap, i == 2 ? 0x100 : 1);
 		buf[i] = 0;
 	}
 	assert_int_equal(frame_decode(buf, len), 0);
+	build_frame(buf, sizeof(buf), WIRE_KIND_PROBE, 0);
+	for (int i = 2; i <= 3; i++) {
+		buf[i] = 0x01;
+		assert_int_equal(frame_decode(buf, WIRE_FRAME_LEN), -EBADMSG);
+		buf[i] = 0;
+	}
+	assert_int_equal(frame_decode(buf, WIRE_FRAME_LEN), 0);
+	len = build_frame(buf, sizeof(buf), WIRE_KIND_DATA, 10);
 
 	/* DATA: empty payload, and one byte over the largest. */
 	assert_int_equal(frame_decode(buf, WIRE_FRAME_LEN), -EBADMSG);

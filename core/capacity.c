@@ -1,0 +1,128 @@
+/* The capacity estimator (see capacity.h). The windowed maximum keeps three samples, the best
+ * of the window and the best of its later quarter and half, so that when the best ages out the
+ * next best is at hand without storing every sample (Kathleen Nichols' algorithm, as Linux's
+ * lib/minmax.c uses for BBR's bandwidth filter). */
+#include "core/capacity.h"
+
+#include <string.h>
+
+static void win_reset(struct capacity *c, uint64_t now, uint64_t bps)
+{
+	for (int k = 0; k < 3; k++) {
+		c->win_bps[k] = bps;
+		c->win_ns[k] = now;
+	}
+}
+
+static void win_set(struct capacity *c, int k, uint64_t now, uint64_t bps)
+{
+	c->win_bps[k] = bps;
+	c->win_ns[k] = now;
+}
+
+static void win_update(struct capacity *c, uint64_t now, uint64_t bps)
+{
+	uint64_t dt;
+
+	if (bps >= c->win_bps[0] || now - c->win_ns[2] > CAP_WINDOW_NS) {
+		win_reset(c, now, bps);
+		return;
+	}
+	if (bps >= c->win_bps[1]) {
+		win_set(c, 1, now, bps);
+		win_set(c, 2, now, bps);
+	} else if (bps >= c->win_bps[2]) {
+		win_set(c, 2, now, bps);
+	}
+	dt = now - c->win_ns[0];
+	if (dt > CAP_WINDOW_NS) {
+		/* the best aged out: the second takes over, and maybe the third */
+		c->win_bps[0] = c->win_bps[1];
+		c->win_ns[0] = c->win_ns[1];
+		c->win_bps[1] = c->win_bps[2];
+		c->win_ns[1] = c->win_ns[2];
+		win_set(c, 2, now, bps);
+		if (now - c->win_ns[0] > CAP_WINDOW_NS) {
+			c->win_bps[0] = c->win_bps[1];
+			c->win_ns[0] = c->win_ns[1];
+			c->win_bps[1] = c->win_bps[2];
+			c->win_ns[1] = c->win_ns[2];
+		}
+	} else if (c->win_ns[1] == c->win_ns[0] && dt > CAP_WINDOW_NS / 4) {
+		/* a quarter of the window without a second best: this sample is it */
+		win_set(c, 1, now, bps);
+		win_set(c, 2, now, bps);
+	} else if (c->win_ns[2] == c->win_ns[1] && dt > CAP_WINDOW_NS / 2) {
+		win_set(c, 2, now, bps);
+	}
+}
+
+void capacity_init(struct capacity *c, uint64_t now)
+{
+	memset(c, 0, sizeof(*c));
+	c->mode = CAP_STARTUP;
+	c->round_start_ns = now;
+}
+
+static void end_round(struct capacity *c, uint64_t now)
+{
+	if (c->mode == CAP_STARTUP && c->round_busy) {
+		if (c->est_bps >= c->full_bps + c->full_bps / 4) {
+			c->full_bps = c->est_bps;
+			c->full_rounds = 0;
+		} else if (++c->full_rounds >= 3) {
+			c->mode = CAP_PROBE;
+			c->phase = 1;		/* drain what start-up queued */
+		}
+	} else if (c->mode == CAP_PROBE) {
+		c->phase = (uint8_t)((c->phase + 1) % CAP_PHASES);
+	}
+	c->round_busy = false;
+	c->round_start_ns = now;
+}
+
+void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app_limited,
+			uint64_t min_rtt_ns, uint64_t qdelay_ns)
+{
+	uint64_t round = min_rtt_ns > CAP_ROUND_MIN_NS ? min_rtt_ns : CAP_ROUND_MIN_NS;
+
+	c->samples++;
+	if (bps < CAP_MIN_BPS)
+		bps = CAP_MIN_BPS;
+	if (!app_limited && qdelay_ns > CAP_QDELAY_NS && bps < c->est_bps) {
+		/* the path holds a queue: what it delivers is all it can */
+		c->drops++;
+		win_reset(c, now, bps);
+		c->est_bps = bps;
+		c->mode = CAP_PROBE;
+		c->phase = 1;
+		c->round_busy = false;
+		c->round_start_ns = now;
+		return;
+	}
+	if (!app_limited || bps > c->est_bps) {
+		win_update(c, now, bps);
+		c->est_bps = c->win_bps[0];
+	}
+	if (!app_limited)
+		c->round_busy = true;
+	if (now - c->round_start_ns >= round)
+		end_round(c, now);
+}
+
+uint64_t capacity_pacing_bps(const struct capacity *c)
+{
+	unsigned quarters = c->mode == CAP_STARTUP ? 8 : c->phase == 0 ? 5 : c->phase == 1 ? 3 : 4;
+	uint64_t rate = c->est_bps / 4 * quarters;
+
+	/* a path seen only idle (probes) is not paced below the starting rate: the first data
+	 * must be able to find out what it carries */
+	if (rate < CAP_INIT_BPS)
+		rate = CAP_INIT_BPS;
+	return rate;
+}
+
+uint64_t capacity_estimate_bps(const struct capacity *c)
+{
+	return c->est_bps;
+}

@@ -1,0 +1,60 @@
+/* capacity: one path's estimated capacity, from which its pacer takes its rate (issue 11). A plain
+ * struct embedded in struct mpt_path; no allocation, no clock (every call takes `now`). Runs per
+ * feedback.
+ *
+ * The model is BBR's, reduced to what a tunnel sees: the peer reports bytes received per path,
+ * and each feedback gives a delivery-rate sample (core/path.c: bytes the peer received between
+ * two feedbacks over the longer of their send span and their arrival span, so that a sender
+ * that sent slower than the path is not taken for the path's rate, nor a burst that arrived
+ * compressed for more).
+ *   - The estimate is the largest sample of the last CAP_WINDOW_NS. A sample taken while the
+ *     path was not kept busy (app-limited: the tunnel had nothing for it, or sent it elsewhere)
+ *     only raises the estimate: it says the path carries at least that much, not at most.
+ *   - The pacing rate is the estimate times a gain. Start-up doubles it each round (gain 2)
+ *     until three busy rounds in a row fail to raise the estimate by a quarter; then the gain
+ *     cycles 5/4, 3/4, 1, 1, 1, 1, 1, 1, one phase a round: the 5/4 phase finds capacity that
+ *     grew, the 3/4 phase drains the queue the probe made.
+ *   - Capacity that shrank (a cellular path, every second) shows as delay: when the path's
+ *     queueing delay (latest RTT minus the minimum) passes CAP_QDELAY_NS, the path is
+ *     saturated, so the sample, app-limited or not, is its capacity now; the estimate drops to it
+ *     and the next phase is the draining one.
+ * A round is the path's minimum RTT, at least CAP_ROUND_MIN_NS (feedback comes every 20 ms).
+ * Before its first sample a path is paced at CAP_INIT_BPS. */
+#ifndef MPT_CAPACITY_H
+#define MPT_CAPACITY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CAP_INIT_BPS 2000000ull
+#define CAP_MIN_BPS 64000ull
+#define CAP_WINDOW_NS (1000ull * 1000000)
+#define CAP_ROUND_MIN_NS (40ull * 1000000)
+#define CAP_QDELAY_NS (10ull * 1000000)
+#define CAP_PHASES 8
+
+enum cap_mode { CAP_STARTUP, CAP_PROBE };
+
+struct capacity {
+	uint8_t mode;
+	uint8_t phase;			/* CAP_PROBE: index into the gain cycle */
+	uint8_t full_rounds;		/* start-up: busy rounds without growth */
+	uint64_t est_bps;		/* the windowed maximum */
+	uint64_t win_bps[3];		/* the window's best, second and third best, by age */
+	uint64_t win_ns[3];
+	uint64_t round_start_ns;
+	uint64_t full_bps;		/* start-up: the estimate growth is measured from */
+	bool round_busy;		/* a busy sample arrived in this round */
+	uint64_t samples, drops;	/* for status and tests */
+};
+
+void capacity_init(struct capacity *c, uint64_t now);
+/* One delivery-rate sample. min_rtt_ns and qdelay_ns are the path's as of this feedback. */
+void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app_limited,
+			uint64_t min_rtt_ns, uint64_t qdelay_ns);
+/* The rate to pace the path at now. */
+uint64_t capacity_pacing_bps(const struct capacity *c);
+/* The estimate (0 before any sample). */
+uint64_t capacity_estimate_bps(const struct capacity *c);
+
+#endif

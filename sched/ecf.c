@@ -1,0 +1,143 @@
+/* ecf: earliest completion first, bound late, every path paced (issue 11). The engine holds tun
+ * packets in its fair queue (core/sendq.c) and asks for the head packet's path; each path is
+ * paced at its estimated capacity (core/capacity.h), so a path's own buffer stays nearly
+ * empty and the queue that must exist is the tunnel's, where sparse flows skip it.
+ *
+ * For the head packet of len bytes, path i would deliver it at
+ *
+ *   A_i = wait_i + owd_i + len / rate_i
+ *
+ * wait_i: until its pacer lets it send; owd_i: half its RTT (the minimum plus what queue it
+ * shows now); rate_i: its capacity estimate, discounted for random loss as lossaware does
+ * (rate / (1 + (loss / ECF_LOSS_KNEE)^2)), since an inner TCP pays for a lost packet far beyond
+ * its share. The path with the earliest A_i takes the packet, when its pacer allows.
+ *
+ * That alone would never use a slow or far path while a fast one is paced: the fast path is
+ * always about to be free. What the head's choice does not see is the queue behind it. So a
+ * path r that can send now but is not the earliest takes the head anyway when its copy would
+ * arrive before the paths that beat it could deliver the whole backlog B:
+ *
+ *   owd_r + len / rate_r  <=  A_best + B / R_better      (R_better: the sum of their rates)
+ *
+ * (ECF, Lim et al. 2017, with the tunnel's queue as the send buffer). The packet then arrives
+ * about when the packets queued before it on the fast paths do: the slow path adds bandwidth
+ * without adding reordering, and adds none at all while the fast paths keep up. Small packets
+ * of sparse flows (a ping, DNS) come first out of the fair queue and take the earliest path.
+ * Down, stalled or unwritable paths are skipped; stalled data is reinjected as lossaware does. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/wire.h"
+#include "sched/registry.h"
+
+#define ECF_LOSS_KNEE 0.005
+
+struct ecf_state {
+	unsigned fallback_next;
+};
+
+static int ecf_init(void *state, const char *args)
+{
+	if (args && *args)
+		return -EINVAL;
+	memset(state, 0, sizeof(struct ecf_state));
+	return 0;
+}
+
+/* What the path carries, bit/s, loss discounted; 0 when it cannot take data. */
+static double ecf_rate(const struct mpt_path *p)
+{
+	double est = (double)capacity_estimate_bps(&p->cap), x = p->loss_ewma / ECF_LOSS_KNEE;
+
+	if (est < (double)CAP_INIT_BPS)
+		est = (double)CAP_INIT_BPS;
+	return est / (1.0 + x * x);
+}
+
+static double ecf_owd(const struct mpt_path *p)
+{
+	uint64_t base = p->min_rtt_ns ? p->min_rtt_ns : p->srtt_ns;
+	uint64_t q = p->srtt_ns > base ? p->srtt_ns - base : 0;
+
+	return (double)(base + q) / 2;
+}
+
+static bool usable(const struct sched_view *v, const struct mpt_path *p)
+{
+	return p->up && sched_writable(v, p->local) && !path_stalled(p, v->now_ns);
+}
+
+static int ecf_pick(void *state, const struct sched_view *v, uint16_t *out, int max)
+{
+	struct ecf_state *s = state;
+	double a[MPT_MAX_PATHS], best_a = 0, ready_a = 0, len_bits = (double)(v->len + WIRE_OVERHEAD) * 8e9;
+	uint16_t idx[MPT_MAX_PATHS];
+	int best = -1, ready = -1;
+	unsigned n = 0;
+
+	if (max < 1)
+		return 0;
+	for (unsigned i = 0; i < v->nlocal; i++) {
+		for (unsigned j = 0; j < v->nremote; j++) {
+			unsigned pidx = path_index(i, j);
+			const struct mpt_path *p = &v->paths[pidx];
+			uint64_t next;
+			double rate, t;
+
+			if (!usable(v, p))
+				continue;
+			rate = ecf_rate(p);
+			next = pacer_next_ns(&p->pacer, v->len + WIRE_OVERHEAD);
+			t = (next > v->now_ns ? (double)(next - v->now_ns) : 0) + ecf_owd(p) + len_bits / rate;
+			a[n] = t;
+			idx[n++] = (uint16_t)pidx;
+			if (best < 0 || t < best_a) {
+				best = (int)pidx;
+				best_a = t;
+			}
+			if (next <= v->now_ns && (ready < 0 || t < ready_a)) {
+				ready = (int)pidx;
+				ready_a = t;
+			}
+		}
+	}
+	if (best < 0) {
+		int pidx = roundrobin_next(v, &s->fallback_next);
+
+		if (pidx < 0)
+			return 0;
+		out[0] = (uint16_t)pidx;
+		return 1;
+	}
+	if (ready >= 0 && ready != best) {
+		/* the earliest path is busy; may the earliest free one take the head? */
+		double r_better = 0;
+
+		for (unsigned k = 0; k < n; k++)
+			if (a[k] < ready_a)
+				r_better += ecf_rate(&v->paths[idx[k]]);
+		if (r_better <= 0 || ready_a <= best_a + (double)v->backlog_bytes * 8e9 / r_better)
+			best = ready;
+	}
+	out[0] = (uint16_t)best;
+	return 1;
+}
+
+static double ecf_weight(const void *state, const struct sched_view *v, unsigned path)
+{
+	const struct mpt_path *p = &v->paths[path];
+
+	(void)state;
+	return usable(v, p) ? ecf_rate(p) : 0.0;
+}
+
+const struct mpt_sched_ops sched_ecf = {
+	.name = "ecf",
+	.summary = "paced paths, late binding: earliest completion, slow paths only for the backlog",
+	.state_size = sizeof(struct ecf_state),
+	.init = ecf_init,
+	.pick = ecf_pick,
+	.weight = ecf_weight,
+	.paced = true,
+	.reinject = true,
+};
