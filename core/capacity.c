@@ -89,16 +89,25 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 	c->samples++;
 	if (bps < CAP_MIN_BPS)
 		bps = CAP_MIN_BPS;
-	if (!app_limited && qdelay_ns > CAP_QDELAY_NS && bps < c->est_bps) {
-		/* the path holds a queue: what it delivers is all it can */
-		c->drops++;
-		win_reset(c, now, bps);
-		c->est_bps = bps;
-		c->mode = CAP_PROBE;
-		c->phase = 1;
-		c->round_busy = false;
-		c->round_start_ns = now;
-		return;
+	if (qdelay_ns > CAP_QDELAY_NS) {
+		/* The path holds a queue, so it was pushed: start-up is over, and a sample below the
+		 * estimate says the capacity shrank. The estimate goes down a step per sample (the
+		 * queue may have formed late in the sample's span) towards it, and the next phase
+		 * drains. */
+		if (c->mode == CAP_STARTUP || bps < c->est_bps) {
+			uint64_t step = c->est_bps - c->est_bps / CAP_DROP_STEP;
+
+			if (bps < c->est_bps) {
+				c->drops++;
+				c->est_bps = bps > step ? bps : step;
+				win_reset(c, now, c->est_bps);
+			}
+			c->mode = CAP_PROBE;
+			c->phase = 1;
+			c->round_busy = false;
+			c->round_start_ns = now;
+			return;
+		}
 	}
 	if (!app_limited || bps > c->est_bps) {
 		win_update(c, now, bps);

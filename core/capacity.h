@@ -16,8 +16,10 @@
  *     grew, the 3/4 phase drains the queue the probe made.
  *   - Capacity that shrank (a cellular path, every second) shows as delay: when the path's
  *     queueing delay (latest RTT minus the minimum) passes CAP_QDELAY_NS, the path is
- *     saturated, so the sample, app-limited or not, is its capacity now; the estimate drops to it
- *     and the next phase is the draining one.
+ *     saturated, so a sample below the estimate, app-limited or not, says it carries less now:
+ *     the estimate steps down towards it (at most 1/CAP_DROP_STEP per sample, since the queue
+ *     may have formed late in the sample's span), start-up ends if it was on, and the next
+ *     phase is the draining one.
  * A round is the path's minimum RTT, at least CAP_ROUND_MIN_NS (feedback comes every 20 ms).
  * Before its first sample a path is paced at CAP_INIT_BPS. */
 #ifndef MPT_CAPACITY_H
@@ -32,6 +34,7 @@
 #define CAP_ROUND_MIN_NS (40ull * 1000000)
 #define CAP_QDELAY_NS (10ull * 1000000)
 #define CAP_PHASES 8
+#define CAP_DROP_STEP 8		/* a queueing sample lowers the estimate by at most 1/8 */
 
 enum cap_mode { CAP_STARTUP, CAP_PROBE };
 

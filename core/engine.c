@@ -420,7 +420,7 @@ int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *fro
 			rx->dirty = true;
 			engine_lower_deadline(e, rx->last_fb_ns + PATH_FEEDBACK_NS);
 		}
-		rp_on_data(e, payload, plen, f.data_seq, f.flow_gap, now);
+		rp_on_data(e, rx, payload, plen, f.data_seq, f.flow_gap, now);
 		break;
 	case WIRE_KIND_PROBE:
 		send_feedback(e, f.path_id, now);
@@ -486,7 +486,6 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 			}
 		}
 	}
-	rp_update_timeout(e);
 	sendq_update_target(e);
 	if (e->reorder && reorder_waiting(e->reorder)) {
 		rp_release(e, now);

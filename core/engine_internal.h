@@ -137,13 +137,12 @@ uint64_t hs_deadline(const struct mpt_engine *e);
 int rp_init(struct mpt_engine *e);
 void rp_free(struct mpt_engine *e);
 /* A data packet: to the tun side, or held in the buffer (the deadline lowered to its timeout). */
-void rp_on_data(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint32_t data_seq,
-		uint16_t flow_gap, uint64_t now);
+void rp_on_data(struct mpt_engine *e, const struct path_rx *rx, const uint8_t *pkt, size_t len,
+		uint32_t data_seq, uint16_t flow_gap, uint64_t now);
 /* Release what the floor or the timeout no longer holds; called while a gap is open. */
 void rp_release(struct mpt_engine *e, uint64_t now);
 /* The peer's data sequence may have restarted with a new session: re-anchor the buffer. */
 void rp_resync(struct mpt_engine *e);
-void rp_update_timeout(struct mpt_engine *e);
 
 /* core/reinject.c (only when cfg.sched->reinject) */
 int reinject_init(struct mpt_engine *e);		/* 0 or -ENOMEM */

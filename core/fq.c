@@ -389,6 +389,16 @@ int fq_set_target(struct fq *q, uint64_t target_ns, uint64_t interval_ns)
 	return 0;
 }
 
+uint64_t fq_peek_flow_bytes(const struct fq *q)
+{
+	const struct slot *h;
+
+	if (q->held == NONE)
+		return 0;
+	h = &q->slots[q->held];
+	return h->len + q->flows[h->flow_hash % q->nbuckets].backlog_bytes;
+}
+
 unsigned fq_backlog_packets(const struct fq *q)
 {
 	return q->queued_packets + (q->held != NONE);

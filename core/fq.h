@@ -59,6 +59,10 @@ const uint8_t *fq_dequeue(struct fq *q, uint64_t now, size_t *len, uint32_t *flo
  * whatever its own `now`. The held packet still counts in the backlog and is never dropped. */
 size_t fq_peek_len(struct fq *q, uint64_t now);
 
+/* The bytes of the flow of the packet fq_peek_len holds, that packet included (0 when none is
+ * held): what that flow has queued, for a scheduler that asks how much is behind the head. */
+uint64_t fq_peek_flow_bytes(const struct fq *q);
+
 /* New CoDel parameters (as fq_new's), from the next dequeue on; -EINVAL leaves them as they
  * were. The engine sets the target from its paths' delays (core/sendq.c). */
 int fq_set_target(struct fq *q, uint64_t target_ns, uint64_t interval_ns);

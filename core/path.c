@@ -255,6 +255,22 @@ void path_rx_on_packet(struct path_rx *rx, uint64_t now, unsigned local, unsigne
 		rx->ts_echo = tx_us;
 		rx->ts_arrival_ns = now;
 	}
+	{
+		int32_t owd = (int32_t)((uint32_t)(now / 1000) - tx_us);
+
+		rx->owd_last_us = owd;
+		if (!rx->owd_valid) {
+			rx->owd_valid = true;
+			rx->owd_us = owd;
+			rx->owd_var_us = 0;
+		} else {
+			int32_t d = owd - rx->owd_us;
+			uint32_t ad = d < 0 ? (uint32_t)-(int64_t)d : (uint32_t)d;
+
+			rx->owd_us += d / 8;
+			rx->owd_var_us = (3 * rx->owd_var_us + ad) / 4;
+		}
+	}
 	rx->active = true;
 	rx->local = (uint8_t)local;
 	rx->remote = (uint8_t)remote;

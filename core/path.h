@@ -101,6 +101,13 @@ struct path_rx {
 	 * address is learnt only from a datagram above it (core/engine.c) */
 	bool counter_seen;
 	uint64_t counter_top;
+	/* one-way delay of its packets, as arrival minus the peer's tx_us: offset by the two clocks'
+	 * difference, the same for every path of one peer, so paths compare exactly (RFC 6298's
+	 * smoothing, microseconds) */
+	bool owd_valid;
+	int32_t owd_us;
+	uint32_t owd_var_us;
+	int32_t owd_last_us;		/* the latest packet's */
 };
 
 /* up: whether the path may carry data before its first feedback (see path_mark_up). */

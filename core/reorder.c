@@ -22,7 +22,7 @@ struct slot {
 	uint16_t len;
 	uint32_t waiter;
 	uint32_t pred;			/* held: the sequence it waits for */
-	uint64_t arrival_ns;
+	uint64_t expiry_ns;		/* arrival plus its hold: gaps below it may go then */
 };
 
 #define DONE_WINDOW 8192
@@ -36,7 +36,10 @@ struct reorder {
 	unsigned held;
 	uint32_t head;			/* the lowest held sequence, when held */
 	uint32_t top;			/* one above the highest sequence delivered or held */
-	uint64_t gap_since;		/* the gap at next's clock (find_gap); UINT64_MAX: none */
+	/* the gap at next may be given up from this time (plus release's timeout): the earliest
+	 * expiry of the packets above it (find_gap); UINT64_MAX: no gap */
+	uint64_t gap_base;
+	uint64_t last_hold_ns;		/* the latest packet's hold, for a gap with none in sight */
 	struct reorder_stats stats;
 	struct slot *slots;
 	uint8_t *bytes;
@@ -55,7 +58,7 @@ struct reorder *reorder_new(unsigned slots, size_t slot_bytes)
 		return NULL;
 	r->nslots = slots;
 	r->slot_bytes = slot_bytes;
-	r->gap_since = UINT64_MAX;
+	r->gap_base = UINT64_MAX;
 	r->slots = calloc(slots, sizeof(*r->slots));
 	r->bytes = malloc((size_t)slots * slot_bytes);
 	if (!r->slots || !r->bytes) {
@@ -182,29 +185,31 @@ static void settle(struct reorder *r)
 		advance(r);
 }
 
-/* The gap at next: how long the packets above it have waited. A gap that opens (a packet
- * arrives above next while nothing was missing) starts its clock then. When next moves on to
- * another missing sequence, its clock is the arrival of the first packet found above it within
- * GAP_LOOK slots (or of the lowest held one, if earlier); none found: now, the safe side.
+/* The gap at next: when it may be given up. Each packet carries an expiry (its arrival plus the
+ * hold the engine gives it: how much later a packet sent before it may still arrive). A gap
+ * that opens (a packet arrives above next while nothing was missing) takes that packet's. When
+ * next moves on to another missing sequence, it takes the expiry of the first packet found
+ * above it within GAP_LOOK slots (or of the lowest held one, if earlier); none found: now plus
+ * the latest hold.
  * So the look costs a bounded number of slots per move of next, never a rescan per packet
  * (finding 8 of issue 10). */
 #define GAP_LOOK 64
 
 static void find_gap(struct reorder *r, uint64_t now)
 {
-	r->gap_since = UINT64_MAX;
+	r->gap_base = UINT64_MAX;
 	if (!seq_lt(r->next, r->top))
 		return;
-	r->gap_since = now;
+	r->gap_base = now + r->last_hold_ns;
 	for (uint32_t x = r->next + 1; seq_lt(x, r->top) && x - r->next <= GAP_LOOK; x++) {
 		r->stats.slots_scanned++;
 		if (is_done(r, x) || slot_of(r, x)->present) {
-			r->gap_since = slot_of(r, x)->arrival_ns;
+			r->gap_base = slot_of(r, x)->expiry_ns;
 			break;
 		}
 	}
-	if (r->held && slot_of(r, r->head)->arrival_ns < r->gap_since)
-		r->gap_since = slot_of(r, r->head)->arrival_ns;
+	if (r->held && slot_of(r, r->head)->expiry_ns < r->gap_base)
+		r->gap_base = slot_of(r, r->head)->expiry_ns;
 }
 
 /* The run of missing sequences at next, up to the first that arrived (or top). */
@@ -263,16 +268,17 @@ static void resolve_below(struct reorder *r, uint32_t target, uint64_t *given, b
 }
 
 void reorder_insert(struct reorder *r, uint32_t seq, uint16_t gap, const uint8_t *pkt,
-		    size_t len, uint64_t now, reorder_deliver_fn fn, void *ctx)
+		    size_t len, uint64_t now, uint64_t hold_ns, reorder_deliver_fn fn, void *ctx)
 {
 	int32_t ahead;
 	uint32_t pred = seq - gap;
 	struct slot *s;
 
+	r->last_hold_ns = hold_ns;
 	if (!r->started) {
 		r->started = true;
 		r->next = r->top = seq;
-		r->gap_since = UINT64_MAX;
+		r->gap_base = UINT64_MAX;
 	}
 	ahead = (int32_t)(seq - r->next);
 	if (ahead < 0 || len > r->slot_bytes) {
@@ -287,7 +293,7 @@ void reorder_insert(struct reorder *r, uint32_t seq, uint16_t gap, const uint8_t
 			fn(ctx, pkt, len);
 		} else {
 			s = slot_of(r, seq);
-			s->arrival_ns = now;
+			s->expiry_ns = now + hold_ns;
 			if (!seq_lt(seq, r->top))
 				r->top = seq + 1;
 			deliver_chain(r, seq, pkt, len, fn, ctx);
@@ -299,7 +305,7 @@ void reorder_insert(struct reorder *r, uint32_t seq, uint16_t gap, const uint8_t
 	if ((uint32_t)ahead >= r->nslots) {
 		/* too far ahead to hold: give up the oldest sequences to make room */
 		resolve_below(r, seq - (r->nslots - 1), &r->stats.overflow, true, fn, ctx);
-		r->gap_since = UINT64_MAX;
+		r->gap_base = UINT64_MAX;
 		if (seq_lt(r->top, r->next))
 			r->top = r->next;
 	}
@@ -308,7 +314,7 @@ void reorder_insert(struct reorder *r, uint32_t seq, uint16_t gap, const uint8_t
 		r->stats.duplicate++;	/* same data twice: keep the first copy */
 		return;
 	}
-	s->arrival_ns = now;
+	s->expiry_ns = now + hold_ns;
 	if (!seq_lt(seq, r->top))
 		r->top = seq + 1;
 	if (gap == 0 || resolved(r, pred) || slot_of(r, pred)->has_waiter) {
@@ -321,22 +327,22 @@ void reorder_insert(struct reorder *r, uint32_t seq, uint16_t gap, const uint8_t
 		settle(r);
 		if (r->next != before)
 			find_gap(r, now);
-		else if (r->gap_since == UINT64_MAX && seq_lt(r->next, r->top))
-			r->gap_since = now;	/* a gap opens */
+		else if (r->gap_base == UINT64_MAX && seq_lt(r->next, r->top))
+			r->gap_base = now + hold_ns;	/* a gap opens */
 		return;
 	}
 	s->present = true;
 	s->pred = pred;
 	s->len = (uint16_t)len;
-	s->arrival_ns = now;
+	s->expiry_ns = now + hold_ns;
 	memcpy(bytes_of(r, seq), pkt, len);
 	slot_of(r, pred)->has_waiter = true;
 	slot_of(r, pred)->waiter = seq;
 	if (!r->held++ || seq_lt(seq, r->head))
 		r->head = seq;
 	r->stats.buffered++;
-	if (r->gap_since == UINT64_MAX)
-		r->gap_since = now;	/* a gap opens */
+	if (r->gap_base == UINT64_MAX)
+		r->gap_base = now + hold_ns;	/* a gap opens */
 }
 
 void reorder_release(struct reorder *r, uint32_t floor, uint64_t now, uint64_t timeout_ns,
@@ -350,7 +356,7 @@ void reorder_release(struct reorder *r, uint32_t floor, uint64_t now, uint64_t t
 		find_gap(r, now);
 	}
 	/* a gap whose packets above have waited timeout_ns: given up, the whole run at once */
-	while (r->gap_since != UINT64_MAX && now - r->gap_since >= timeout_ns) {
+	while (r->gap_base != UINT64_MAX && now >= r->gap_base + timeout_ns) {
 		resolve_below(r, gap_end(r), &r->stats.gaps_timeout, false, fn, ctx);
 		find_gap(r, now);
 	}
@@ -371,13 +377,13 @@ void reorder_resync(struct reorder *r, reorder_deliver_fn fn, void *ctx)
 	for (unsigned k = 0; k < r->nslots; k++)
 		r->slots[k].has_waiter = false;
 	r->started = false;
-	r->gap_since = UINT64_MAX;
+	r->gap_base = UINT64_MAX;
 	memset(r->done, 0, sizeof(r->done));
 }
 
 uint64_t reorder_deadline(const struct reorder *r, uint64_t timeout_ns)
 {
-	return r->gap_since == UINT64_MAX ? UINT64_MAX : r->gap_since + timeout_ns;
+	return r->gap_base == UINT64_MAX ? UINT64_MAX : r->gap_base + timeout_ns;
 }
 
 unsigned reorder_held(const struct reorder *r)
@@ -387,7 +393,7 @@ unsigned reorder_held(const struct reorder *r)
 
 bool reorder_waiting(const struct reorder *r)
 {
-	return r->gap_since != UINT64_MAX;
+	return r->gap_base != UINT64_MAX;
 }
 
 uint32_t reorder_next(const struct reorder *r)

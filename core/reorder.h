@@ -28,18 +28,20 @@ struct reorder *reorder_new(unsigned slots, size_t slot_bytes);
 void reorder_free(struct reorder *r);
 
 /* Hand in packet seq, whose flow's previous packet is seq - gap (gap 0: none to wait for);
- * delivers whatever becomes in order through fn. */
+ * delivers whatever becomes in order through fn. A sequence missing below it may be given up
+ * hold_ns after now (plus release's timeout): how much later than this one a packet sent
+ * before it may still arrive. */
 void reorder_insert(struct reorder *r, uint32_t seq, uint16_t gap, const uint8_t *pkt,
-		    size_t len, uint64_t now, reorder_deliver_fn fn, void *ctx);
-/* Give up the sequences below floor (their packets were lost) and those that a packet held for
- * timeout_ns waits for. */
+		    size_t len, uint64_t now, uint64_t hold_ns, reorder_deliver_fn fn, void *ctx);
+/* Give up the sequences below floor (their packets were lost), and the gap at the bottom once
+ * the packets above it have waited their hold plus timeout_ns. */
 void reorder_release(struct reorder *r, uint32_t floor, uint64_t now, uint64_t timeout_ns,
 		     reorder_deliver_fn fn, void *ctx);
 /* The sender's sequence may have restarted (a new session after its restart): deliver what is
  * held, in order, and take the next packet as the new start. */
 void reorder_resync(struct reorder *r, reorder_deliver_fn fn, void *ctx);
-/* When the oldest gap times out (timeout_ns after the first packet above it arrived), or
- * UINT64_MAX when nothing is missing. */
+/* When the oldest gap times out (the first packet above it arrived, its hold and timeout_ns
+ * later), or UINT64_MAX when nothing is missing. */
 uint64_t reorder_deadline(const struct reorder *r, uint64_t timeout_ns);
 unsigned reorder_held(const struct reorder *r);
 /* Some sequence below what arrived is missing: release has work to do (a deadline). */

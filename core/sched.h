@@ -22,7 +22,8 @@ struct sched_view {
 	unsigned nlocal, nremote;
 	uint32_t writable_mask;		/* bit i: local i can take a datagram now */
 	size_t len;			/* plaintext length of the packet being placed */
-	/* paced schedulers: what the tunnel's queue holds, this packet included */
+	/* paced schedulers: what the tunnel's queue holds of this packet's inner flow, this
+	 * packet included (a ping's is its own length; a bulk transfer's, its queue) */
 	uint64_t backlog_bytes;
 };
 

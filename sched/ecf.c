@@ -9,8 +9,9 @@
  *
  * wait_i: until its pacer lets it send; owd_i: half its RTT (the minimum plus what queue it
  * shows now); rate_i: its capacity estimate, discounted for random loss as lossaware does
- * (rate / (1 + (loss / ECF_LOSS_KNEE)^2)), since an inner TCP pays for a lost packet far beyond
- * its share. The path with the earliest A_i takes the packet, when its pacer allows.
+ * (rate / (1 + (loss / ECF_LOSS_KNEE)^2), loss counted only while the path does not queue,
+ * since drops at a full queue are congestion), since an inner TCP pays for a lost packet far
+ * beyond its share. The path with the earliest A_i takes the packet, when its pacer allows.
  *
  * That alone would never use a slow or far path while a fast one is paced: the fast path is
  * always about to be free. What the head's choice does not see is the queue behind it. So a
@@ -32,8 +33,14 @@
 
 #define ECF_LOSS_KNEE 0.005
 
+/* Loss counts only over feedback intervals where the path was not queueing (as lossaware):
+ * drops at a full queue are congestion, which the capacity estimate answers. */
+#define ECF_QDELAY_NS (10ull * 1000000)
+
 struct ecf_state {
 	unsigned fallback_next;
+	double loss[MPT_MAX_PATHS];
+	uint64_t lost0[MPT_MAX_PATHS], covered0[MPT_MAX_PATHS];
 };
 
 static int ecf_init(void *state, const char *args)
@@ -44,10 +51,47 @@ static int ecf_init(void *state, const char *args)
 	return 0;
 }
 
-/* What the path carries, bit/s, loss discounted; 0 when it cannot take data. */
-static double ecf_rate(const struct mpt_path *p)
+static void ecf_on_feedback(void *state, const struct sched_view *v, unsigned pidx)
 {
-	double est = (double)capacity_estimate_bps(&p->cap), x = p->loss_ewma / ECF_LOSS_KNEE;
+	struct ecf_state *s = state;
+	const struct mpt_path *p = &v->paths[pidx];
+	uint64_t qdelay = p->latest_rtt_ns > p->min_rtt_ns ? p->latest_rtt_ns - p->min_rtt_ns : 0;
+	uint64_t qlimit = p->min_rtt_ns / 2 > ECF_QDELAY_NS ? p->min_rtt_ns / 2 : ECF_QDELAY_NS;
+	uint64_t dsent = p->covered_packets - s->covered0[pidx];
+	uint64_t dlost = p->lost_packets - s->lost0[pidx];
+
+	s->covered0[pidx] = p->covered_packets;
+	s->lost0[pidx] = p->lost_packets;
+	if (qdelay > qlimit || dsent == 0)
+		return;
+	s->loss[pidx] += (double)dsent / (double)(dsent + PATH_LOSS_PKTS) *
+			 ((double)dlost / (double)dsent - s->loss[pidx]);
+}
+
+/* A path back up, or a new peer address: its history says nothing about it now. */
+static void ecf_forget(struct ecf_state *s, const struct mpt_path *p, unsigned pidx)
+{
+	s->loss[pidx] = 0;
+	s->covered0[pidx] = p->covered_packets;
+	s->lost0[pidx] = p->lost_packets;
+}
+
+static void ecf_on_path_state(void *state, const struct sched_view *v, unsigned pidx, bool up)
+{
+	if (up)
+		ecf_forget(state, &v->paths[pidx], pidx);
+}
+
+static void ecf_on_remote_new(void *state, const struct sched_view *v, unsigned remote)
+{
+	for (unsigned i = 0; i < v->nlocal; i++)
+		ecf_forget(state, &v->paths[path_index(i, remote)], path_index(i, remote));
+}
+
+/* What the path carries, bit/s, loss discounted. */
+static double ecf_rate(const struct ecf_state *s, const struct mpt_path *p, unsigned pidx)
+{
+	double est = (double)capacity_estimate_bps(&p->cap), x = s->loss[pidx] / ECF_LOSS_KNEE;
 
 	if (est < (double)CAP_INIT_BPS)
 		est = (double)CAP_INIT_BPS;
@@ -86,7 +130,7 @@ static int ecf_pick(void *state, const struct sched_view *v, uint16_t *out, int 
 
 			if (!usable(v, p))
 				continue;
-			rate = ecf_rate(p);
+			rate = ecf_rate(s, p, pidx);
 			next = pacer_next_ns(&p->pacer, v->len + WIRE_OVERHEAD);
 			t = (next > v->now_ns ? (double)(next - v->now_ns) : 0) + ecf_owd(p) + len_bits / rate;
 			a[n] = t;
@@ -115,7 +159,7 @@ static int ecf_pick(void *state, const struct sched_view *v, uint16_t *out, int 
 
 		for (unsigned k = 0; k < n; k++)
 			if (a[k] < ready_a)
-				r_better += ecf_rate(&v->paths[idx[k]]);
+				r_better += ecf_rate(s, &v->paths[idx[k]], idx[k]);
 		if (r_better <= 0 || ready_a <= best_a + (double)v->backlog_bytes * 8e9 / r_better)
 			best = ready;
 	}
@@ -127,8 +171,7 @@ static double ecf_weight(const void *state, const struct sched_view *v, unsigned
 {
 	const struct mpt_path *p = &v->paths[path];
 
-	(void)state;
-	return usable(v, p) ? ecf_rate(p) : 0.0;
+	return usable(v, p) ? ecf_rate(state, p, path) : 0.0;
 }
 
 const struct mpt_sched_ops sched_ecf = {
@@ -137,6 +180,9 @@ const struct mpt_sched_ops sched_ecf = {
 	.state_size = sizeof(struct ecf_state),
 	.init = ecf_init,
 	.pick = ecf_pick,
+	.on_feedback = ecf_on_feedback,
+	.on_path_state = ecf_on_path_state,
+	.on_remote_new = ecf_on_remote_new,
 	.weight = ecf_weight,
 	.paced = true,
 	.reinject = true,

@@ -32,7 +32,7 @@ static void put(struct reorder *r, struct sink *s, uint32_t seq, uint64_t now)
 
 	memset(pkt, 0xab, sizeof(pkt));
 	memcpy(pkt, &seq, 4);
-	reorder_insert(r, seq, 1, pkt, sizeof(pkt), now, collect, s);
+	reorder_insert(r, seq, 1, pkt, sizeof(pkt), now, 0, collect, s);
 }
 
 /* seq of a flow whose previous packet is seq - gap */
@@ -42,7 +42,7 @@ static void put_flow(struct reorder *r, struct sink *s, uint32_t seq, uint16_t g
 
 	memset(pkt, 0xcd, sizeof(pkt));
 	memcpy(pkt, &seq, 4);
-	reorder_insert(r, seq, gap, pkt, sizeof(pkt), now, collect, s);
+	reorder_insert(r, seq, gap, pkt, sizeof(pkt), now, 0, collect, s);
 }
 
 static void test_in_order(void **unused)
