@@ -48,6 +48,7 @@ struct loop {
 	size_t secrets_len;
 	uint64_t started_ns, now;
 	uint64_t tun_write_drops;
+	bool no_pwait2;			/* the kernel lacks epoll_pwait2 (before 5.11): ms waits */
 	/* what was last logged, to log changes only */
 	bool path_up[CONFIG_MAX_ADDR][MPT_MAX_REMOTE];
 	uint64_t sessions_logged, no_answer_logged_ns, handshakes_logged, rate_limited_logged;
@@ -468,6 +469,35 @@ static void serve_status(struct loop *l)
 	status_serve(l->status_fd, l->status_doc, (size_t)n);
 }
 
+int loop_timeout(uint64_t now, uint64_t deadline, struct timespec *ts)
+{
+	uint64_t wait_ns = 0;
+
+	if (deadline > now)
+		wait_ns = deadline - now < LOOP_MAX_WAIT_NS ? deadline - now : LOOP_MAX_WAIT_NS;
+	ts->tv_sec = (time_t)(wait_ns / 1000000000ull);
+	ts->tv_nsec = (long)(wait_ns % 1000000000ull);
+	return (int)((wait_ns + 999999) / 1000000);
+}
+
+/* epoll_pwait2 waits to the nanosecond: a paced datagram due in 0.3 ms leaves then, not up to
+ * 1 ms late (waits in whole milliseconds hold a paced path to about one burst a ms). Where the kernel
+ * lacks it, epoll_pwait with the wait rounded up to a millisecond, found out once. Both unblock
+ * the same signals during the wait only. */
+static int wait_events(struct loop *l, struct epoll_event *evs, int max,
+		       const struct timespec *ts, int timeout_ms, const sigset_t *mask)
+{
+	if (!l->no_pwait2) {
+		int n = epoll_pwait2(l->epfd, evs, max, ts, mask);
+
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		l->no_pwait2 = true;
+		log_say(&l->log, 2, "epoll_pwait2: not in this kernel; timers round up to 1 ms");
+	}
+	return epoll_pwait(l->epfd, evs, max, timeout_ms, mask);
+}
+
 int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
 	struct epoll_event evs[CONFIG_MAX_ADDR + 4];
@@ -490,15 +520,13 @@ int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errl
 	engine_tick(l->engine, l->now);
 	flush_all(l);
 	while (!*stop) {
-		uint64_t deadline = engine_deadline(l->engine);
-		int timeout = 1000, n;
+		struct timespec ts;
+		int timeout, n;
 
 		l->now = mono_ns();
-		if (deadline <= l->now)
-			timeout = 0;
-		else if (deadline - l->now < 1000000000ull)
-			timeout = (int)((deadline - l->now + 999999) / 1000000);
-		n = epoll_pwait(l->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout, &waitmask);
+		timeout = loop_timeout(l->now, engine_deadline(l->engine), &ts);
+		n = wait_events(l, evs, (int)(sizeof(evs) / sizeof(evs[0])), &ts, timeout,
+				&waitmask);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

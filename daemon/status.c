@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/capacity.h"
 #include "daemon/addr.h"
 
 struct out {
@@ -45,6 +46,7 @@ static double ms(uint64_t ns)
 int status_json(const struct status_info *s, char *buf, size_t len)
 {
 	const struct engine_stats *st = engine_stats(s->engine);
+	const struct fq_stats *q = engine_queue_stats(s->engine);	/* paced schedulers only */
 	uint64_t born = engine_session_born(s->engine);
 	unsigned nremote = engine_nremote(s->engine);
 	double wsum = 0, weight[MPT_MAX_PATHS];
@@ -89,7 +91,7 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 			put(&o, "%s{\"local\":\"%s\",\"remote\":\"%s\",\"up\":%s,\"srtt_ms\":%.2f,"
 			    "\"rttvar_ms\":%.2f,\"min_rtt_ms\":%.2f,\"loss_pct\":%.2f,"
 			    "\"delivery_rate_bps\":%llu,\"tx_bytes\":%llu,\"tx_packets\":%llu,"
-			    "\"rx_bytes\":%llu,\"rx_packets\":%llu,\"downs\":%llu,\"weight\":%.3f}",
+			    "\"rx_bytes\":%llu,\"rx_packets\":%llu,\"downs\":%llu,\"weight\":%.3f",
 			    first ? "" : ",", addr_str(&s->local[i], a, sizeof(a)),
 			    addr_mpt_str(engine_remote_addr(s->engine, j), b, sizeof(b)),
 			    p->up ? "true" : "false", ms(p->srtt_ns), ms(p->rttvar_ns),
@@ -98,10 +100,26 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 			    (unsigned long long)p->tx_bytes, (unsigned long long)p->tx_packets,
 			    (unsigned long long)p->rx_bytes, (unsigned long long)p->rx_packets,
 			    (unsigned long long)p->downs, w < 0 ? -1.0 : wsum > 0 ? w / wsum : 0.0);
+			if (p->paced)
+				put(&o, ",\"capacity_bps\":%llu,\"capacity_mode\":\"%s\","
+				    "\"pacing_bps\":%llu",
+				    (unsigned long long)capacity_estimate_bps(&p->cap),
+				    p->cap.mode == CAP_STARTUP ? "startup" : "probe",
+				    (unsigned long long)p->pacer.rate_bps);
+			put(&o, "}");
 			first = false;
 		}
 	}
-	put(&o, "]}\n");
+	put(&o, "]");
+	if (q)
+		put(&o, ",\"queue\":{\"backlog\":%llu,\"enqueued\":%llu,\"dequeued\":%llu,"
+		    "\"drop_codel\":%llu,\"drop_overflow\":%llu,\"new_flows\":%llu}",
+		    (unsigned long long)(q->enqueued - q->dequeued - q->drop_codel -
+					 q->drop_overflow),
+		    (unsigned long long)q->enqueued, (unsigned long long)q->dequeued,
+		    (unsigned long long)q->drop_codel, (unsigned long long)q->drop_overflow,
+		    (unsigned long long)q->new_flows);
+	put(&o, "}\n");
 	return o.full ? -ENOSPC : (int)o.off;
 }
 

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "core/capacity.h"
 #include "core/engine.h"
 #include "daemon/addr.h"
 #include "daemon/status.h"
@@ -32,6 +33,19 @@ static void zeros(void *ctx, uint8_t *buf, size_t len)
 {
 	(void)ctx;
 	memset(buf, 7, len);
+}
+
+/* Braces and brackets balance: the document is one object. */
+static void assert_balanced(const char *buf, int n)
+{
+	int depth = 0;
+
+	for (int k = 0; k < n; k++) {
+		depth += buf[k] == '{' || buf[k] == '[';
+		depth -= buf[k] == '}' || buf[k] == ']';
+		assert_true(depth >= 0);
+	}
+	assert_int_equal(depth, 0);
 }
 
 static void test_document(void **unused)
@@ -69,16 +83,75 @@ static void test_document(void **unused)
 	assert_non_null(strstr(buf, "\"local\":\"192.0.2.2:4001\",\"remote\":\"198.51.100.7:5000\""));
 	assert_non_null(strstr(buf, "\"bad_auth\":0"));
 	assert_non_null(strstr(buf, "\"uptime_s\":2.0"));
-	/* braces and brackets balance: the document is one object */
-	int depth = 0;
-	for (int k = 0; k < n; k++) {
-		depth += buf[k] == '{' || buf[k] == '[';
-		depth -= buf[k] == '}' || buf[k] == ']';
-		assert_true(depth >= 0);
-	}
-	assert_int_equal(depth, 0);
+	/* lossaware paces nothing and has no queue of its own: neither is shown */
+	assert_null(strstr(buf, "\"pacing_bps\""));
+	assert_null(strstr(buf, "\"capacity_bps\""));
+	assert_null(strstr(buf, "\"queue\""));
+	assert_balanced(buf, n);
 	/* too small a buffer is an error, never a cut document */
 	assert_int_equal(status_json(&si, buf, 100), -ENOSPC);
+	engine_free(e);
+}
+
+/* Issue 11: under a paced scheduler every path shows its capacity estimate, the estimator's
+ * mode and its pacing rate, and the document shows the tunnel's queue. */
+static void test_paced(void **unused)
+{
+	struct engine_config ec = {
+		.role = ENGINE_CLIENT, .nlocal = 2, .sched = &sched_ecf, .mtu = 1428,
+	};
+	struct engine_io io = { .send = nosend, .deliver = nodeliver, .entropy = zeros };
+	struct sockaddr_storage local[2], remote;
+	const struct mpt_path *p;
+	const struct fq_stats *q;
+	struct mpt_addr ra;
+	struct mpt_engine *e;
+	static char buf[65536];
+	char want[256];
+	int n, err = 0;
+
+	(void)unused;
+	assert_true(sched_ecf.paced);
+	e = engine_new(&ec, &io, 0, &err);
+	assert_non_null(e);
+	addr_parse("192.0.2.1", 4000, &local[0]);
+	addr_parse("192.0.2.2", 4001, &local[1]);
+	addr_parse("198.51.100.7", 5000, &remote);
+	addr_to_mpt(&remote, &ra);
+	assert_int_equal(engine_add_remote(e, &ra, 0), 0);
+	engine_tick(e, 0);
+	q = engine_queue_stats(e);
+	assert_non_null(q);
+	p = engine_path(e, 1, 0);
+	assert_true(p->paced);
+
+	struct status_info si = {
+		.engine = e, .role = "client", .tun = "tun0", .sched = "ecf",
+		.now_ns = 2000000000ull, .started_ns = 0, .nlocal = 2, .local = local,
+	};
+	n = status_json(&si, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal((size_t)n, strlen(buf));
+	assert_balanced(buf, n);
+	/* the fields follow the weight inside each path's object, with the engine's values */
+	snprintf(want, sizeof(want), "\"capacity_bps\":%llu,\"capacity_mode\":\"%s\","
+		 "\"pacing_bps\":%llu}",
+		 (unsigned long long)capacity_estimate_bps(&p->cap),
+		 p->cap.mode == CAP_STARTUP ? "startup" : "probe",
+		 (unsigned long long)p->pacer.rate_bps);
+	assert_non_null(strstr(buf, want));
+	assert_true(p->pacer.rate_bps > 0);
+	/* both paths are paced: the fields appear twice */
+	assert_non_null(strstr(strstr(buf, "\"pacing_bps\"") + 1, "\"pacing_bps\""));
+	snprintf(want, sizeof(want), "],\"queue\":{\"backlog\":%llu,\"enqueued\":%llu,"
+		 "\"dequeued\":%llu,\"drop_codel\":%llu,\"drop_overflow\":%llu,"
+		 "\"new_flows\":%llu}}\n",
+		 (unsigned long long)(q->enqueued - q->dequeued - q->drop_codel - q->drop_overflow),
+		 (unsigned long long)q->enqueued, (unsigned long long)q->dequeued,
+		 (unsigned long long)q->drop_codel, (unsigned long long)q->drop_overflow,
+		 (unsigned long long)q->new_flows);
+	assert_non_null(strstr(buf, want));
+	assert_int_equal(status_json(&si, buf, (size_t)n), -ENOSPC);
 	engine_free(e);
 }
 
@@ -123,6 +196,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_document),
+		cmocka_unit_test(test_paced),
 		cmocka_unit_test(test_socket_mode),
 	};
 
