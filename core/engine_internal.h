@@ -156,8 +156,8 @@ void reinject_stalled(struct mpt_engine *e, unsigned pidx, uint64_t now);
 /* core/sendq.c (only when cfg.sched->paced): the tunnel's fair queue, paced late binding */
 #define SENDQ_BUCKETS 1024
 #define SENDQ_PACKETS 10240
-#define SENDQ_TARGET_NS (5ull * 1000000)
-#define SENDQ_TARGET_MAX_NS (60ull * 1000000)
+#define SENDQ_TARGET_NS (10ull * 1000000)
+#define SENDQ_TARGET_MAX_NS SCHED_QUEUE_MAX_NS
 #define SENDQ_INTERVAL_NS (100ull * 1000000)
 int sendq_new(struct mpt_engine *e);			/* 0 or -ENOMEM */
 void sendq_free(struct mpt_engine *e);

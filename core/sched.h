@@ -11,6 +11,12 @@
 #include "core/path.h"
 #include "core/rng.h"
 
+/* Paced schedulers: the longest sojourn the engine's queue lets a bulk flow keep (its CoDel
+ * target is a few ms plus the spread of the paths' one-way delays, capped here). A path whose
+ * one-way delay exceeds the fastest's by more can never be worth a bulk flow's packet: the
+ * queue it would drain in parallel is never that long. */
+#define SCHED_QUEUE_MAX_NS (60ull * 1000000)
+
 /* The most paths one pick may return (more than one duplicates the packet). */
 #define SCHED_MAX_PICK 4
 

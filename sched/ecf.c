@@ -20,7 +20,11 @@
  *
  *   owd_r + len / rate_r  <=  A_best + B / R_better      (R_better: the sum of their rates)
  *
- * (ECF, Lim et al. 2017, with the tunnel's queue as the send buffer). The packet then arrives
+ * (ECF, Lim et al. 2017, with the tunnel's queue as the send buffer), B being what the head's
+ * own flow has queued: a ping is never sent the slow way because a bulk flow queues behind it.
+ * And never a path later than A_best by more than SCHED_QUEUE_MAX_NS: the engine's queue keeps
+ * no flow's backlog that long, so only a transient (a start-up burst) could send a packet
+ * there, and its flow would wait for it at the receiver. The packet then arrives
  * about when the packets queued before it on the fast paths do: the slow path adds bandwidth
  * without adding reordering, and adds none at all while the fast paths keep up. Small packets
  * of sparse flows (a ping, DNS) come first out of the fair queue and take the earliest path.
@@ -160,7 +164,8 @@ static int ecf_pick(void *state, const struct sched_view *v, uint16_t *out, int 
 		for (unsigned k = 0; k < n; k++)
 			if (a[k] < ready_a)
 				r_better += ecf_rate(s, &v->paths[idx[k]], idx[k]);
-		if (r_better <= 0 || ready_a <= best_a + (double)v->backlog_bytes * 8e9 / r_better)
+		if (r_better <= 0 || (ready_a <= best_a + (double)v->backlog_bytes * 8e9 / r_better &&
+				      ready_a <= best_a + (double)SCHED_QUEUE_MAX_NS))
 			best = ready;
 	}
 	out[0] = (uint16_t)best;
