@@ -82,18 +82,19 @@ static void end_round(struct capacity *c, uint64_t now)
 }
 
 void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app_limited,
-			uint64_t min_rtt_ns, uint64_t qdelay_ns)
+			bool pushed, uint64_t min_rtt_ns, uint64_t qdelay_ns)
 {
 	uint64_t round = min_rtt_ns > CAP_ROUND_MIN_NS ? min_rtt_ns : CAP_ROUND_MIN_NS;
 
 	c->samples++;
 	if (bps < CAP_MIN_BPS)
 		bps = CAP_MIN_BPS;
-	if (qdelay_ns > CAP_QDELAY_NS) {
-		/* The path holds a queue, so it was pushed: start-up is over, and a sample below the
-		 * estimate says the capacity shrank. The estimate goes down a step per sample (the
-		 * queue may have formed late in the sample's span) towards it, and the next phase
-		 * drains. */
+	if (qdelay_ns > CAP_QDELAY_NS && pushed) {
+		/* The path holds a queue and took less than we sent: start-up is over, and a sample
+		 * below the estimate says the capacity shrank. The estimate goes down a step per
+		 * sample (the queue may have formed late in the sample's span) towards it, and the
+		 * next phase drains. A queue without that (a cellular link's jitter, someone else's
+		 * traffic) says nothing about what we may send. */
 		if (c->mode == CAP_STARTUP || bps < c->est_bps) {
 			uint64_t step = c->est_bps - c->est_bps / CAP_DROP_STEP;
 

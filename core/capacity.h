@@ -15,8 +15,9 @@
  *     cycles 5/4, 3/4, 1, 1, 1, 1, 1, 1, one phase a round: the 5/4 phase finds capacity that
  *     grew, the 3/4 phase drains the queue the probe made.
  *   - Capacity that shrank (a cellular path, every second) shows as delay: when the path's
- *     queueing delay (latest RTT minus the minimum) passes CAP_QDELAY_NS, the path is
- *     saturated, so a sample below the estimate, app-limited or not, says it carries less now:
+ *     queueing delay (latest RTT minus the minimum) passes CAP_QDELAY_NS while it delivers
+ *     less than we send into it, the path is saturated, so a sample below the estimate,
+ *     app-limited or not, says it carries less now:
  *     the estimate steps down towards it (at most 1/CAP_DROP_STEP per sample, since the queue
  *     may have formed late in the sample's span), start-up ends if it was on, and the next
  *     phase is the draining one.
@@ -53,8 +54,9 @@ struct capacity {
 
 void capacity_init(struct capacity *c, uint64_t now);
 /* One delivery-rate sample. min_rtt_ns and qdelay_ns are the path's as of this feedback. */
+/* pushed: over the sample's span we sent into the path faster than it delivered. */
 void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app_limited,
-			uint64_t min_rtt_ns, uint64_t qdelay_ns);
+			bool pushed, uint64_t min_rtt_ns, uint64_t qdelay_ns);
 /* The rate to pace the path at now. */
 uint64_t capacity_pacing_bps(const struct capacity *c);
 /* The estimate (0 before any sample). */

@@ -160,10 +160,18 @@ static void delivery_sample(struct mpt_path *p, uint64_t now, const struct wire_
 		bool app_limited = p->idle_marked && seq_lt(p->dr_seq, p->idle_seq);
 		uint64_t qdelay = p->latest_rtt_ns > p->min_rtt_ns ? p->latest_rtt_ns - p->min_rtt_ns : 0;
 
+		uint32_t sent;
+		bool pushed;
+
 		if (!seq_lt(p->dr_seq, b->high_seq) || span < DR_MIN_SPAN_NS)
 			return;		/* nothing new, or too short a span yet: keep the anchor */
+		/* pushed: we sent into it faster than it delivered (by an eighth) over the span */
+		sent = p->next_seq - p->dr_seq < PATH_SENT_RING ?
+		       p->sent_cum[b->high_seq % PATH_SENT_RING] - p->sent_cum[p->dr_seq % PATH_SENT_RING] : 0;
+		pushed = d_send > 0 && (double)sent * 8e9 / (double)d_send >
+				       (double)bytes * 8e9 / (double)span * 9 / 8;
 		capacity_on_sample(&p->cap, now, (uint64_t)((double)bytes * 8e9 / (double)span),
-				   app_limited, p->min_rtt_ns, qdelay);
+				   app_limited, pushed, p->min_rtt_ns, qdelay);
 		uint64_t rate = capacity_pacing_bps(&p->cap);
 
 		pacer_set_rate(&p->pacer, rate, now);

@@ -85,9 +85,10 @@ void sendq_pump(struct mpt_engine *e, uint64_t now)
 	mark_idle(e, -1, e->cfg.mtu + WIRE_OVERHEAD, now);
 }
 
-/* CoDel's target: a few ms, plus the spread of the usable paths' one-way delays, since the
- * queue that keeps a far path busy is what ECF uses it for (sched/ecf.c); capped, so that a
- * very far path cannot make every bulk flow's queue long. */
+/* CoDel's target: a few ms, plus the spread of the live paths' one-way delays (half their
+ * smoothed RTTs, as sched/ecf.c sees them), since the queue that keeps a far path busy is what
+ * ECF uses it for; capped (SCHED_QUEUE_MAX_NS), so that a very far path cannot make every bulk
+ * flow's queue long. */
 void sendq_update_target(struct mpt_engine *e)
 {
 	uint64_t lo = UINT64_MAX, hi = 0, t;
@@ -97,7 +98,7 @@ void sendq_update_target(struct mpt_engine *e)
 	for (unsigned j = 0; j < e->nremote; j++) {
 		for (unsigned i = 0; i < e->cfg.nlocal; i++) {
 			const struct mpt_path *p = &e->paths[path_index(i, j)];
-			uint64_t owd = p->min_rtt_ns / 2;
+			uint64_t owd = p->srtt_ns / 2;
 
 			if (!p->up || !owd)
 				continue;

@@ -8,7 +8,8 @@
  *   A_i = wait_i + owd_i + len / rate_i
  *
  * wait_i: until its pacer lets it send; owd_i: half its RTT (the minimum plus what queue it
- * shows now); rate_i: its capacity estimate, discounted for random loss as lossaware does
+ * shows now); rate_i: the rate it is paced at (core/capacity.h: the estimate times the gain
+ * of the moment, at least CAP_INIT_BPS), discounted for random loss as lossaware does
  * (rate / (1 + (loss / ECF_LOSS_KNEE)^2), loss counted only while the path does not queue,
  * since drops at a full queue are congestion), since an inner TCP pays for a lost packet far
  * beyond its share. The path with the earliest A_i takes the packet, when its pacer allows.
@@ -95,11 +96,12 @@ static void ecf_on_remote_new(void *state, const struct sched_view *v, unsigned 
 /* What the path carries, bit/s, loss discounted. */
 static double ecf_rate(const struct ecf_state *s, const struct mpt_path *p, unsigned pidx)
 {
-	double est = (double)capacity_estimate_bps(&p->cap), x = s->loss[pidx] / ECF_LOSS_KNEE;
+	/* the rate it is paced at: above the estimate in start-up and while probing, so that a
+	 * path whose estimate is low (new, back from an outage, seen only idle) is given enough to
+	 * find out what it carries */
+	double rate = (double)capacity_pacing_bps(&p->cap), x = s->loss[pidx] / ECF_LOSS_KNEE;
 
-	if (est < (double)CAP_INIT_BPS)
-		est = (double)CAP_INIT_BPS;
-	return est / (1.0 + x * x);
+	return rate / (1.0 + x * x);
 }
 
 static double ecf_owd(const struct mpt_path *p)

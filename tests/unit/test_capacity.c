@@ -1,0 +1,135 @@
+/* Tests of core/capacity.c: the per-path capacity estimate rises with what the path delivers,
+ * falls when the path queues while taking less than it is sent, and is not fooled by samples
+ * that say only what the tunnel gave it (app-limited) or by a queue it did not cause. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "core/capacity.h"
+
+#define MS 1000000ull
+#define MBIT 1000000ull
+
+/* One sample every 20 ms (the feedback interval), min RTT 40 ms, from *t on; n samples. */
+static void feed(struct capacity *c, uint64_t *t, unsigned n, uint64_t bps, bool app_limited,
+		 bool pushed, uint64_t qdelay)
+{
+	for (unsigned k = 0; k < n; k++) {
+		*t += 20 * MS;
+		capacity_on_sample(c, *t, bps, app_limited, pushed, 40 * MS, qdelay);
+	}
+}
+
+static void test_startup_then_probe(void **unused)
+{
+	struct capacity c;
+	uint64_t t = 0;
+
+	(void)unused;
+	capacity_init(&c, t);
+	assert_int_equal(capacity_estimate_bps(&c), 0);
+	assert_int_equal(capacity_pacing_bps(&c), CAP_INIT_BPS);	/* before any sample */
+	/* start-up doubles: paced at twice what it delivers */
+	feed(&c, &t, 1, 4 * MBIT, false, false, 0);
+	assert_int_equal(capacity_estimate_bps(&c), 4 * MBIT);
+	assert_int_equal(capacity_pacing_bps(&c), 8 * MBIT);
+	feed(&c, &t, 2, 8 * MBIT, false, false, 0);
+	assert_int_equal(c.mode, CAP_STARTUP);
+	/* three busy rounds without a quarter's growth: probing, first draining */
+	feed(&c, &t, 8, 9 * MBIT, false, false, 0);
+	assert_int_equal(c.mode, CAP_PROBE);
+	assert_int_equal(capacity_estimate_bps(&c), 9 * MBIT);
+	/* the gain cycles 5/4, 3/4, then 1: every phase is seen within 8 rounds */
+	{
+		bool up = false, down = false, even = false;
+
+		for (unsigned k = 0; k < 2 * CAP_PHASES * 2; k++) {
+			uint64_t p;
+
+			feed(&c, &t, 1, 9 * MBIT, false, false, 0);
+			p = capacity_pacing_bps(&c);
+			up |= p == 9 * MBIT / 4 * 5;
+			down |= p == 9 * MBIT / 4 * 3;
+			even |= p == 9 * MBIT;
+			assert_true(p >= 9 * MBIT / 4 * 3 && p <= 9 * MBIT / 4 * 5);
+		}
+		assert_true(up && down && even);
+	}
+}
+
+static void test_rises_with_the_link(void **unused)
+{
+	struct capacity c;
+	uint64_t t = 0;
+
+	(void)unused;
+	capacity_init(&c, t);
+	feed(&c, &t, 20, 10 * MBIT, false, false, 0);
+	assert_int_equal(capacity_estimate_bps(&c), 10 * MBIT);
+	/* the link doubles: the first busy sample above says so */
+	feed(&c, &t, 1, 20 * MBIT, false, false, 0);
+	assert_int_equal(capacity_estimate_bps(&c), 20 * MBIT);
+	/* an app-limited sample above the estimate raises it too: the path carried that much */
+	feed(&c, &t, 1, 25 * MBIT, true, false, 0);
+	assert_int_equal(capacity_estimate_bps(&c), 25 * MBIT);
+}
+
+static void test_falls_when_pushed_into_a_queue(void **unused)
+{
+	struct capacity c;
+	uint64_t t = 0, prev;
+
+	(void)unused;
+	capacity_init(&c, t);
+	feed(&c, &t, 20, 40 * MBIT, false, false, 0);
+	assert_int_equal(capacity_estimate_bps(&c), 40 * MBIT);
+	/* a cellular link drops to 10 Mbit/s: it queues and takes less than it is sent. The
+	 * estimate steps down, at most an eighth per sample, and stops at what it delivers */
+	prev = capacity_estimate_bps(&c);
+	for (unsigned k = 0; k < 30; k++) {
+		feed(&c, &t, 1, 10 * MBIT, false, true, 30 * MS);
+		assert_true(capacity_estimate_bps(&c) >= prev - prev / CAP_DROP_STEP);
+		assert_true(capacity_estimate_bps(&c) >= 10 * MBIT);
+		prev = capacity_estimate_bps(&c);
+	}
+	assert_int_equal(capacity_estimate_bps(&c), 10 * MBIT);
+	assert_true(c.drops > 0);
+	/* it recovers: the link is back to 30, busy samples raise the estimate at once */
+	feed(&c, &t, 1, 30 * MBIT, false, false, 0);
+	assert_int_equal(capacity_estimate_bps(&c), 30 * MBIT);
+}
+
+static void test_not_fooled(void **unused)
+{
+	struct capacity c;
+	uint64_t t = 0;
+
+	(void)unused;
+	capacity_init(&c, t);
+	feed(&c, &t, 20, 40 * MBIT, false, false, 0);
+	/* the tunnel gave it little for seconds (app-limited): the estimate stays */
+	feed(&c, &t, 200, 2 * MBIT, true, false, 0);
+	assert_int_equal(capacity_estimate_bps(&c), 40 * MBIT);
+	/* a queue it did not cause (jitter, others' traffic: not pushed): the estimate stays */
+	feed(&c, &t, 50, 5 * MBIT, true, false, 50 * MS);
+	assert_int_equal(capacity_estimate_bps(&c), 40 * MBIT);
+	/* busy but below the old best for longer than the window, without a queue: the window
+	 * forgets the old best */
+	feed(&c, &t, (unsigned)(CAP_WINDOW_NS / (20 * MS)) + 2, 30 * MBIT, false, false, 0);
+	assert_int_equal(capacity_estimate_bps(&c), 30 * MBIT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_startup_then_probe),
+		cmocka_unit_test(test_rises_with_the_link),
+		cmocka_unit_test(test_falls_when_pushed_into_a_queue),
+		cmocka_unit_test(test_not_fooled),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
