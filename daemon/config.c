@@ -46,7 +46,7 @@ static const char usage_text[] =
 "                       or from the environment: MPTUN_SECRET (removed once read)\n"
 "      --salt TEXT      Argon2id salt for the secret (default: from -p and the two inner\n"
 "                       addresses); both ends must give the same\n"
-"      --sched NAME     path scheduler (default arrival); `--sched list` shows them\n"
+"      --sched NAME     path scheduler (default " SCHED_DEFAULT "); `--sched list` shows them\n"
 "      --mtu N          tun MTU (default: outer datagrams fit 1500 bytes: 1428 over IPv4,\n"
 "                       1408 when any outer address is IPv6)\n"
 "      --rekey SECONDS  a new session key this often (client; default and most 120; a\n"
@@ -166,8 +166,9 @@ static enum config_result sched_list(char *out, size_t outlen)
 	size_t off = 0;
 
 	for (size_t k = 0; k < sched_registry_len && off < outlen; k++) {
-		int n = snprintf(out + off, outlen - off, "%-12s %s\n", sched_registry[k]->name,
-				 sched_registry[k]->summary);
+		int n = snprintf(out + off, outlen - off, "%-12s %s%s\n", sched_registry[k]->name,
+				 sched_registry[k]->summary,
+				 strcmp(sched_registry[k]->name, SCHED_DEFAULT) ? "" : " (default)");
 
 		if (n < 0)
 			break;
@@ -219,7 +220,7 @@ enum config_result config_parse(struct config *c, int argc, char **argv, const c
 
 	memset(c, 0, sizeof(*c));
 	c->tun_name = "mptun0";
-	c->sched = "arrival";	/* best or equal-best in every testbed mix (README) */
+	c->sched = SCHED_DEFAULT;
 	c->verbosity = 1;
 	out[0] = '\0';
 	optind = 0;	/* GNU: reinitialise, so that parsing can run more than once */

@@ -14,6 +14,9 @@ extern const struct mpt_sched_ops sched_roundrobin;
 extern const struct mpt_sched_ops sched_arrival;
 extern const struct mpt_sched_ops sched_ecf;
 
+/* The daemon's scheduler when none is named (`--sched list` marks it). */
+#define SCHED_DEFAULT "arrival"
+
 extern const struct mpt_sched_ops *const sched_registry[];
 extern const size_t sched_registry_len;
 

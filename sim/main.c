@@ -59,7 +59,8 @@ static int bad(const char *fmt, const char *arg)
 static void list_scheds(void)
 {
 	for (size_t i = 0; i < sched_registry_len; i++)
-		printf("%-12s %s\n", sched_registry[i]->name, sched_registry[i]->summary);
+		printf("%-12s %s%s\n", sched_registry[i]->name, sched_registry[i]->summary,
+		       strcmp(sched_registry[i]->name, SCHED_DEFAULT) ? "" : " (default)");
 }
 
 /* The directory holding the shipped traces: the one the binary was built under. */
