@@ -127,9 +127,11 @@ void engine_set_writable(struct mpt_engine *e, unsigned local, bool writable)
 {
 	if (local >= e->cfg.nlocal)
 		return;
-	if (writable)
+	if (writable) {
 		e->writable_mask |= 1u << local;
-	else
+		if (e->fq && fq_backlog_packets(e->fq))
+			engine_lower_deadline(e, 0);	/* the queue may move again: tick now */
+	} else
 		e->writable_mask &= ~(1u << local);
 }
 

@@ -57,7 +57,8 @@ void sendq_pump(struct mpt_engine *e, uint64_t now)
 
 	if (!e->fq || !e->cur.live)
 		return;
-	while ((len = fq_peek_len(e->fq, now)) != 0) {
+	/* no socket can take a datagram: the queue waits (engine_set_writable wakes it) */
+	while (e->writable_mask && (len = fq_peek_len(e->fq, now)) != 0) {
 		struct sched_view v = engine_view(e, now, len);
 		const uint8_t *pkt;
 		uint32_t hash;
@@ -82,7 +83,8 @@ void sendq_pump(struct mpt_engine *e, uint64_t now)
 			continue;
 		engine_send_data(e, &pick, 1, pkt, len, hash, now);
 	}
-	mark_idle(e, -1, e->cfg.mtu + WIRE_OVERHEAD, now);
+	if (!fq_backlog_packets(e->fq))
+		mark_idle(e, -1, e->cfg.mtu + WIRE_OVERHEAD, now);
 }
 
 /* CoDel's target: a few ms, plus the spread of the live paths' one-way delays (half their
