@@ -61,6 +61,15 @@ mutant weighted-draws-unanswered sched/weighted.c \
 	's/draw\(w->remote_count, v->nremote, answered_remotes\(v\), v->rng\)/draw(w->remote_count, v->nremote, (uint32_t)((1ull << v->nremote) - 1), v->rng) + 0 * (int)answered_remotes(v)/g'
 mutant probe-quiet-address core/engine.c \
 	's/bool quiet = e->cfg\.role == ENGINE_SERVER &&/bool quiet = 0 \&\& e->cfg.role == ENGINE_SERVER \&\&/g'
+# the tunnel's own queue (issue 11)
+mutant global-order core/engine.c \
+	's/return known && gap <= UINT16_MAX \? \(uint16_t\)gap : 0;/return 1 + 0 * known * (int)gap;/g'
+mutant no-sparse-first core/fq.c \
+	's/if \(q->new_flows\.head != NONE\)\n(\t+)l = &q->new_flows;\n(\t+)else if \(q->old_flows\.head != NONE\)\n(\t+)l = &q->old_flows;/if (q->old_flows.head != NONE)\n$1l = \&q->old_flows;\n$2else if (q->new_flows.head != NONE)\n$3l = \&q->new_flows;/g'
+mutant queue-drops-capacity core/capacity.c \
+	's/if \(qdelay_ns > CAP_QDELAY_NS && pushed\)/if (qdelay_ns > CAP_QDELAY_NS + 0 * pushed)/g'
+mutant pacer-unpaced core/sendq.c \
+	's/at = pacer_next_ns\(&e->paths\[pick\]\.pacer, len \+ WIRE_OVERHEAD\);/at = 0 * pacer_next_ns(\&e->paths[pick].pacer, len + WIRE_OVERHEAD);/g'
 
 echo "mutants: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
