@@ -15,6 +15,9 @@
 #        SCHEDS="..." the schedulers compared (default: all four);
 #        SIM_SEEDS=N the simulator's figures are the mean of seeds 1..N (default 5);
 #        KEEP=DIR keeps every iperf3 JSON there (N-what.json), to look at a run second by second.
+#        Issue 11's parts (not run by default): ONLY="$QPARTS", i.e. ONLY="latency download
+#        far-path call lte-share"; QSCHED=the scheduler they test (default ecf), QDUR=seconds
+#        per iperf3 run in them (default 8), QFILE_MB=size of the download part's file (100).
 cd "$(dirname "$0")/../.." || exit 1
 B=${1:-build}
 DUR=${DUR:-20}
@@ -25,22 +28,32 @@ SIM=$(pwd)/$B/sim
 LTE=sim/traces/TMobile-LTE-short
 PARTS="aggregation two-addresses heterogeneous lossy failover trace"
 SCHEDS=${SCHEDS:-"weighted lossaware roundrobin arrival"}
+QPARTS="latency download far-path call lte-share"
+QSCHED=${QSCHED:-ecf}
+QDUR=${QDUR:-8}
+QFILE_MB=${QFILE_MB:-100}
 ONLY=${ONLY:-$PARTS}
 # the suite's own settings: one line and exit 2 when one is wrong, before anything is set up
 case $DUR in ''|*[!0-9]*) DUR=0;; esac
 [ "$DUR" -ge 1 ] 2>/dev/null || { echo "suite: DUR: a whole number of seconds, at least 1"; exit 2; }
+case $QDUR in ''|*[!0-9]*) QDUR=0;; esac
+[ "$QDUR" -ge 4 ] 2>/dev/null || { echo "suite: QDUR: a whole number of seconds, at least 4"; exit 2; }
+case $QFILE_MB in ''|*[!0-9]*|0) echo "suite: QFILE_MB: a whole number of megabytes, at least 1"; exit 2;; esac
 case $SIM_SEEDS in ''|*[!0-9]*|0) echo "suite: SIM_SEEDS: a whole number of seeds, at least 1"; exit 2;; esac
 for p in $ONLY; do
-	case " $PARTS " in *" $p "*) ;; *) echo "suite: ONLY: unknown part '$p' (parts: $PARTS)"; exit 2;; esac
+	case " $PARTS $QPARTS " in *" $p "*) ;; *) echo "suite: ONLY: unknown part '$p' (parts: $PARTS $QPARTS)"; exit 2;; esac
 done
 for f in "$MPTUN" "$EMU" "$SIM"; do [ -x "$f" ] || { echo "FAIL build: $f missing (make all)"; exit 1; }; done
-for s in $SCHEDS; do
+for s in $SCHEDS $QSCHED; do
 	"$MPTUN" --sched list 2>/dev/null | grep -q "^ *$s " ||
-		{ echo "suite: SCHEDS: unknown scheduler '$s' (mptun --sched list)"; exit 2; }
+		{ echo "suite: SCHEDS/QSCHED: unknown scheduler '$s' (mptun --sched list)"; exit 2; }
 done
 . tests/netns/lib.sh
 
-need_root_and_tools iperf3 jq nft ethtool tc mptcpize
+QTOOLS=""
+case " $ONLY " in *" download "*) QTOOLS="curl python3";; esac
+# shellcheck disable=SC2086
+need_root_and_tools iperf3 jq nft ethtool tc mptcpize ping $QTOOLS
 
 # the emulator refuses bad arguments with one line and exit 2 (a runtime error: exit 1)
 emu_bad() {	# emu_bad NAME EXIT ARGS...
@@ -151,6 +164,8 @@ CC=$(ip netns exec "$C" sysctl -n net.ipv4.tcp_congestion_control)
 info "TCP congestion control of the hosts: $CC (the simulator models Reno: see the sim-* checks)"
 "$MPTUN" genkey "$TMP/key" >/dev/null
 ns_bg "$S" "$TMP/iperf.log" iperf3 -s
+# a second plain server: the call part's UDP beside a TCP upload on the first
+case " $ONLY " in *" call "*) ns_bg "$S" "$TMP/iperf-5203.log" iperf3 -s -p 5203;; esac
 # MPTCP: one subflow per uplink (the first from the connection's own address); a kernel
 # without it gets "none" in the tables, said once here, and the mptun checks still run
 if ip netns exec "$C" sysctl -qw net.mptcp.enabled=1 2>/dev/null &&
@@ -166,11 +181,13 @@ else
 fi
 
 MS=""; MC=""
-tunnel_up() {	# tunnel_up SCHED [SERVER_ADDRESSES]: the server on 10.40.0.2 or on those
+tunnel_up() {	# tunnel_up SCHED [SERVER_ADDRESSES [CLIENT_ADDRESSES]]: the server on 10.40.0.2
+		# or on those; the client on its four uplinks or on those
 	tunnel_down
 	CUR_SCHED=$1
-	_sl=""; _cr=""
+	_sl=""; _cr=""; _cl=""
 	for a in ${2:-10.40.0.2}; do _sl="$_sl -l $a"; _cr="$_cr -r $a"; done
+	for a in ${3:-10.30.1.2 10.30.2.2 10.30.3.2 10.30.4.2}; do _cl="$_cl -l $a"; done
 	# shellcheck disable=SC2086
 	ns_bg "$S" "$TMP/ms.log" "$MPTUN" -i mt0 -p 5000 -v 10.99.0.2 -t 10.99.0.1 $_sl \
 		-K "$TMP/key" --sched "$1" -q
@@ -178,7 +195,7 @@ tunnel_up() {	# tunnel_up SCHED [SERVER_ADDRESSES]: the server on 10.40.0.2 or o
 	sleep 0.2
 	# shellcheck disable=SC2086
 	ns_bg "$C" "$TMP/mc.log" "$MPTUN" -i mt0 -p 5000 -v 10.99.0.1 -t 10.99.0.2 $_cr \
-		-l 10.30.1.2 -l 10.30.2.2 -l 10.30.3.2 -l 10.30.4.2 -K "$TMP/key" --sched "$1" -q \
+		$_cl -K "$TMP/key" --sched "$1" -q \
 		--status "$TMP/mc.sock"
 	MC=$LAST_PID
 	wait_for "ip netns exec $C ping -c 1 -W 1 10.99.0.2" 10 || { echo "FAIL tunnel with $1 did not come up"; return 1; }
@@ -310,8 +327,8 @@ if want two-addresses; then
 fi
 
 # ---- heterogeneous: 50/30/10/10 Mbit/s at 10/20/30/40 ms
+H1=rate=50M,delay=10ms; H2=rate=30M,delay=20ms; H3=rate=10M,delay=30ms; H4=rate=10M,delay=40ms
 if want heterogeneous; then
-	H1=rate=50M,delay=10ms; H2=rate=30M,delay=20ms; H3=rate=10M,delay=30ms; H4=rate=10M,delay=40ms
 	emulate $H1 $H2 $H3 $H4
 	run_mix heterogeneous het
 	awk -v b="$best" -v s="$single" 'BEGIN {exit !(b > s)}'
@@ -380,6 +397,8 @@ if want trace; then
 	ge "$g" 20 && awk -v s="$lte_share" -v c="$cap_share" 'BEGIN {exit !(s >= c / 2 && s <= c * 2 + 2)}'
 	check trace $? "3 x 20 Mbit/s + LTE trace ($lte_mbps Mbit/s up during the run): TCP $g Mbit/s; byte shares per uplink $shares %; LTE $lte_share % for $cap_share % of the capacity (within 0.5-2x)"
 fi
+
+. tests/netem/queue.sh
 
 cleanup_emu
 [ "$EMULATION" = linkemu ] && info "emulator counters of the last run: see linkemu's output (dropped frames count as the link's own loss)"

@@ -1,0 +1,351 @@
+# shellcheck shell=sh disable=SC2154
+# Sourced by tests/netem/suite.sh after its own parts: issue 11's ("Own the queue") parts,
+# selected with ONLY="$QPARTS" (latency download far-path call lte-share), none by default.
+# Each tests the scheduler $QSCHED (default ecf) with iperf3 runs of $QDUR seconds, and prints
+# the fastest uplink alone and MPTCP measured in the same run beside it. Every figure comes
+# from a tool's output (iperf3 -J, ping, curl -w); one that cannot be read is printed as
+# "error: ..." or "none (...)", and a check on it fails.
+
+# the tunnel's ceiling on the heterogeneous mix: 100 Mbit/s summed, 1376 of each 1500 bytes
+QCEIL=$(awk 'BEGIN {printf "%.1f", 100 * 1376 / 1500}')
+QPRE=""	# "mptcpize run" for the MPTCP runs
+
+isnum() { echo "$1" | grep -Eq '^[0-9]+(\.[0-9]+)?$'; }
+qge() { isnum "$1" && isnum "$2" && awk -v a="$1" -v b="$2" 'BEGIN {exit !(a >= b)}'; }
+qle() { isnum "$1" && isnum "$2" && awk -v a="$1" -v b="$2" 'BEGIN {exit !(a <= b)}'; }
+# n/a (so that a check on it fails) when a figure is not a number
+qadd() { if isnum "$1" && isnum "$2"; then awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a + b}'; else echo n/a; fi; }
+qmul() { if isnum "$1" && isnum "$2"; then awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a * b}'; else echo n/a; fi; }
+qratio() { if isnum "$1" && isnum "$2"; then ratio "$1" "$2"; else echo n/a; fi; }
+qpct() { if isnum "$1"; then awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f %%", a / b * 100}'; else echo "n/a"; fi; }
+qstart() { QT0=$(date +%s); }
+qwall() { info "$1: wall time $(($(date +%s) - QT0)) s (QSCHED=$QSCHED, QDUR=$QDUR)"; }
+
+# qmbps JSON: received Mbit/s to 0.1, or "error: WHY"
+qmbps() {
+	jq -r 'if .error then "error: iperf3: " + .error
+		else .end.sum_received.bits_per_second / 1e6 * 10 | floor / 10 | tostring end' "$1" 2>/dev/null ||
+		echo "error: no iperf3 JSON ($(head -c 120 "$1" | tr '\n' ' '))"
+}
+qbusy() { jq -e '.error | test("busy|reset by peer")' "$1" >/dev/null 2>&1; }
+# qiperf TAG IPERF3-ARGS...: $QPRE iperf3 -J -t $QDUR from C; sets QG (Mbit/s or error)
+qiperf() {
+	_t=$1; shift
+	for _try in 1 2; do
+		# shellcheck disable=SC2086
+		ip netns exec "$C" $QPRE iperf3 -J -t "$QDUR" "$@" >"$TMP/last.json" 2>&1
+		qbusy "$TMP/last.json" || break
+		info "iperf3 server still busy with the previous test: run again in 1 s"
+		sleep 1
+	done
+	keep "$_t"
+	QG=$(qmbps "$TMP/last.json")
+}
+# rtts FILE: QP50, QP99 (ms) and QN (replies) from ping's output; "none (...)" under 10 replies
+rtts() {
+	# shellcheck disable=SC2046
+	set -- $(sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$1" | LC_ALL=C sort -n | awk '
+		{v[NR] = $1}
+		END {if (NR >= 10) printf "%s %s %d", v[int(NR * 0.5 + 0.999)], v[int(NR * 0.99 + 0.999)], NR
+		     else printf "- - %d", NR}') "$1"
+	QN=$3
+	if [ "$QN" -lt 10 ]; then
+		QP50="none (only $QN ping replies: $(grep -E 'transmitted|unreachable|connect' "$4" | head -n 1))"
+		QP99=none
+	else
+		QP50=$1; QP99=$2
+	fi
+}
+# qload TAG "PING ARGS" IPERF3-ARGS...: $QPRE iperf3 for $QDUR s from C, and from its second 1
+# to 1 s before its end a ping every 50 ms (PING ARGS: [-I SOURCE] DESTINATION) in C;
+# sets QG (Mbit/s) and QP50, QP99, QN of the ping
+qload() {
+	_t=$1; _pa=$2; shift 2
+	for _try in 1 2; do
+		# shellcheck disable=SC2086
+		ip netns exec "$C" $QPRE iperf3 -J -t "$QDUR" "$@" >"$TMP/last.json" 2>&1 &
+		_ipid=$!
+		sleep 1
+		if kill -0 "$_ipid" 2>/dev/null; then
+			# shellcheck disable=SC2086
+			ip netns exec "$C" ping -n -i 0.05 -w $((QDUR - 2)) $_pa >"$TMP/ping.out" 2>&1
+		else
+			: >"$TMP/ping.out"
+		fi
+		wait "$_ipid"
+		qbusy "$TMP/last.json" || break
+		info "iperf3 server still busy with the previous test: run again in 1 s"
+		sleep 1
+	done
+	keep "$_t"
+	cp "$TMP/ping.out" "$TMP/$_t.ping"
+	QG=$(qmbps "$TMP/last.json")
+	rtts "$TMP/ping.out"
+}
+qlat() { echo "p50 $1 p99 $2 ms ($3 pings), $4 Mbit/s"; }	# P50 P99 N MBPS
+
+mptcp_endpoints() {	# mptcp_endpoints "X...": the client's MPTCP subflow endpoints are 10.30.X.2
+	[ "$MPTCP" = yes ] || return 0
+	ip -n "$C" mptcp endpoint flush
+	for x in $1; do ip -n "$C" mptcp endpoint add "10.30.$x.2" dev "c$x" subflow; done
+}
+
+# ---- latency: one and 8 TCP flows each way on the heterogeneous mix, a ping beside them
+if want latency; then
+	qstart
+	emulate $H1 $H2 $H3 $H4
+	# one ping first: the neighbours resolved before the 20 that count
+	ip netns exec "$C" ping -n -c 1 -W 1 -I 10.30.1.2 10.40.0.2 >/dev/null 2>&1
+	ip netns exec "$C" ping -n -c 20 -i 0.05 -I 10.30.1.2 10.40.0.2 >"$TMP/idle.ping" 2>&1
+	rtts "$TMP/idle.ping"; idle=$QP50
+	info "latency: idle RTT of uplink 1 (50 Mbit/s, 10 ms) alone: p50 $idle ms, p99 $QP99 ms ($QN pings)"
+	# the references without the tunnel: uplink 1 alone, and MPTCP with a ping on uplink 1
+	for dir in up down; do
+		R=""; [ $dir = down ] && R=-R
+		for n in 1 8; do
+			QPRE=""
+			qload "lat-$dir-$n-single" "-I 10.30.1.2 10.40.0.2" -c 10.40.0.2 -B 10.30.1.2 -P $n $R
+			eval "s_${dir}_$n=\"\$(qlat \"\$QP50\" \"\$QP99\" \"\$QN\" \"\$QG\")\""
+			if [ "$MPTCP" = yes ]; then
+				QPRE="mptcpize run"
+				qload "lat-$dir-$n-mptcp" "-I 10.30.1.2 10.40.0.2" -c 10.40.0.2 -p 5202 -B 10.30.1.2 -P $n $R
+				QPRE=""
+				eval "m_${dir}_$n=\$QG; ml_${dir}_$n=\"\$(qlat \"\$QP50\" \"\$QP99\" \"\$QN\" \"\$QG\")\""
+			else
+				eval "m_${dir}_$n=none; ml_${dir}_$n=none"
+			fi
+		done
+	done
+	if tunnel_up "$QSCHED"; then
+		ip netns exec "$C" ping -n -c 20 -i 0.05 10.99.0.2 >"$TMP/idle-t.ping" 2>&1
+		rtts "$TMP/idle-t.ping"
+		info "latency: idle RTT through the tunnel ($QSCHED): p50 $QP50 ms, p99 $QP99 ms ($QN pings)"
+		for dir in up down; do
+			R=""; [ $dir = down ] && R=-R
+			qiperf "lat-$dir-plain" -c 10.99.0.2 $R
+			eval "t0_$dir=\$QG"
+			for n in 1 8; do
+				qload "lat-$dir-$n-tunnel" 10.99.0.2 -c 10.99.0.2 -P $n $R
+				eval "t_${dir}_$n=\$QG; t50_${dir}_$n=\$QP50; t99_${dir}_$n=\$QP99; tn_${dir}_$n=\$QN"
+			done
+		done
+		qiperf lat-reno -c 10.99.0.2 -C reno
+		reno=$QG
+		tunnel_down
+	else
+		reno="error: the tunnel did not come up"
+		for dir in up down; do
+			eval "t0_$dir=\$reno"
+			for n in 1 8; do eval "t_${dir}_$n=\$reno; t50_${dir}_$n=none; t99_${dir}_$n=none; tn_${dir}_$n=0"; done
+		done
+	fi
+	for dir in up down; do
+		for n in 1 8; do
+			eval "g=\$t_${dir}_$n; p50=\$t50_${dir}_$n; p99=\$t99_${dir}_$n; np=\$tn_${dir}_$n"
+			eval "g0=\$t0_$dir; mp=\$m_${dir}_$n; ml=\$ml_${dir}_$n; sl=\$s_${dir}_$n"
+			bad=""
+			isnum "$idle" || bad="$bad idle-RTT"
+			qle "$p50" "$(qadd "$idle" 10)" || bad="$bad p50"
+			qle "$p99" "$(qadd "$idle" 40)" || bad="$bad p99"
+			qge "$g" "$(qmul "$g0" 0.9)" || bad="$bad goodput"
+			[ -z "$bad" ]
+			check "latency-$dir-$n" $? "$([ $dir = up ] && echo upload || echo download), $n TCP flow(s), ping every 50 ms beside them; idle RTT $idle ms | $QSCHED: $(qlat "$p50" "$p99" "$np" "$g") = $(qpct "$g" "$QCEIL") of the $QCEIL ceiling, $(qratio "$g" "$g0")x its $g0 without the ping, $(qratio "$g" "$mp")x MPTCP | uplink 1 alone: $sl | MPTCP (ping on uplink 1): $ml | wanted: p50 <= idle + 10, p99 <= idle + 40, goodput >= 0.9x without the ping${bad:+; failed:$bad}"
+		done
+	done
+	qge "$reno" 80
+	check latency-reno $? "one upload through the tunnel ($QSCHED) with iperf3 -C reno: $reno Mbit/s = $(qpct "$reno" "$QCEIL") of the $QCEIL ceiling (>= 80), $(qratio "$reno" "$m_up_1")x MPTCP ($CC)"
+	qge "$t0_up" 85
+	check latency-host-tcp $? "one upload through the tunnel ($QSCHED) with the hosts' TCP ($CC): $t0_up Mbit/s = $(qpct "$t0_up" "$QCEIL") of the $QCEIL ceiling (>= 85), $(qratio "$t0_up" "$m_up_1")x MPTCP"
+	qwall latency
+fi
+
+# ---- download: the 2015 write-up's experiment, a file over HTTP (python3 http.server), curl
+# qcurl URL [CURL ARGS...]: Mbit/s of one GET from C (prefixed with $QPRE), or "error: ..."
+qcurl() {
+	_u=$1; shift
+	# shellcheck disable=SC2086
+	_o=$(ip netns exec "$C" $QPRE curl -sS -o /dev/null --max-time 180 \
+		-w '%{http_code} %{size_download} %{speed_download}' "$@" "$_u" 2>"$TMP/curl.err")
+	_rc=$?
+	set -- $_o
+	if [ "$_rc" -ne 0 ] || [ "${1:-}" != 200 ] || [ "${2:-}" != "$((QFILE_MB * 1048576))" ]; then
+		echo "error: curl exit $_rc, HTTP ${1:-?}, ${2:-?} bytes of $((QFILE_MB * 1048576)) ($(head -n 1 "$TMP/curl.err"))"
+	else
+		awk -v b="$3" 'BEGIN {printf "%.1f", b * 8 / 1e6}'
+	fi
+}
+if want download; then
+	qstart
+	mkdir -p "$TMP/www"
+	head -c "${QFILE_MB}M" /dev/urandom >"$TMP/www/file"
+	# python3 from the system, not a user's shim; the MPTCP server through mptcpize
+	PY=$(command -v /usr/bin/python3 || command -v python3)
+	ns_bg "$S" "$TMP/http.log" "$PY" -m http.server 8080 --bind 0.0.0.0 --directory "$TMP/www"
+	[ "$MPTCP" = yes ] && ns_bg "$S" "$TMP/http-mptcp.log" mptcpize run "$PY" -m http.server 8081 \
+		--bind 0.0.0.0 --directory "$TMP/www"
+	wait_for "ip netns exec $S ss -Hltn 'sport = :8080' | grep -q LISTEN" 10 ||
+		info "download: the HTTP server did not listen on 8080: $(cat "$TMP/http.log")"
+	[ "$MPTCP" = yes ] && { wait_for "ip netns exec $S ss -Hltn 'sport = :8081' | grep -q LISTEN" 10 ||
+		info "download: the MPTCP HTTP server did not listen on 8081: $(cat "$TMP/http-mptcp.log")"; }
+	for mix in heterogeneous 4x20; do
+		if [ $mix = heterogeneous ]; then emulate $H1 $H2 $H3 $H4; else emulate $L20 $L20 $L20 $L20; fi
+		QPRE=""
+		single=$(qcurl http://10.40.0.2:8080/file --interface 10.30.1.2)
+		if [ "$MPTCP" = yes ]; then
+			QPRE="mptcpize run"
+			mptcp=$(qcurl http://10.40.0.2:8081/file --interface 10.30.1.2)
+			QPRE=""
+		else
+			mptcp=none
+		fi
+		if tunnel_up "$QSCHED"; then
+			g=$(qcurl http://10.99.0.2:8080/file)
+			tunnel_down
+		else
+			g="error: the tunnel did not come up"
+		fi
+		bad=""
+		qge "$g" "$(qmul "$mptcp" 0.95)" || bad="$bad vs-MPTCP"
+		want_single=""
+		if [ $mix = 4x20 ]; then
+			qge "$g" "$(qmul "$single" 3.6)" || bad="$bad vs-single"
+			want_single=", >= 3.6x the single uplink"
+		fi
+		[ -z "$bad" ]
+		check "download-$mix" $? "$QFILE_MB MB over HTTP (curl) on $([ $mix = 4x20 ] && echo "4 x 20 Mbit/s" || echo "50/30/10/10 Mbit/s"), in Mbit/s: $QSCHED $g = $(qratio "$g" "$mptcp")x MPTCP, $(qratio "$g" "$single")x the fastest uplink alone | uplink 1 alone $single | MPTCP $mptcp | wanted: >= 0.95x MPTCP$want_single${bad:+; failed:$bad}"
+	done
+	qwall download
+fi
+
+# ---- far-path: 20 Mbit/s at 10 ms beside 2 Mbit/s at 150 ms, two uplinks only
+if want far-path; then
+	qstart
+	emulate rate=20M,delay=10ms rate=2M,delay=150ms	# uplinks 3 and 4 forward nothing
+	mptcp_endpoints 2
+	for dir in up down; do
+		R=""; [ $dir = down ] && R=-R
+		QPRE=""
+		qiperf "far-$dir-single" -c 10.40.0.2 -B 10.30.1.2 $R
+		eval "fs_$dir=\$QG"
+		if [ "$MPTCP" = yes ]; then
+			QPRE="mptcpize run"
+			qiperf "far-$dir-mptcp" -c 10.40.0.2 -p 5202 -B 10.30.1.2 $R
+			QPRE=""
+			eval "fm_$dir=\$QG"
+		else
+			eval "fm_$dir=none"
+		fi
+	done
+	mptcp_endpoints "2 3 4"
+	if tunnel_up "$QSCHED" "" "10.30.1.2 10.30.2.2"; then
+		for dir in up down; do
+			R=""; [ $dir = down ] && R=-R
+			qiperf "far-$dir-tunnel" -c 10.99.0.2 $R
+			eval "ft_$dir=\$QG"
+		done
+		tunnel_down
+	else
+		ft_up="error: the tunnel did not come up"; ft_down=$ft_up
+	fi
+	for dir in up down; do
+		eval "g=\$ft_$dir; single=\$fs_$dir; mptcp=\$fm_$dir"
+		qge "$g" "$single"
+		check "far-path-$dir" $? "$([ $dir = up ] && echo upload || echo download), one TCP flow over 20 Mbit/s at 10 ms + 2 Mbit/s at 150 ms, in Mbit/s: $QSCHED $g = $(qratio "$g" "$single")x the fast uplink alone, $(qratio "$g" "$mptcp")x MPTCP | fast uplink alone $single | MPTCP (both uplinks) $mptcp | wanted: >= the fast uplink alone"
+	done
+	qwall far-path
+fi
+
+# ---- call: UDP at 4 Mbit/s (a call) beside a bulk TCP flow, each way, heterogeneous mix
+# qcall TAG UDP-DEST "UDP ARGS" TCP-IPERF3-ARGS...: sets QLOSS (%), QJIT (ms), QG (the TCP's)
+qcall() {
+	_t=$1; _ud=$2; _ua=$3; shift 3
+	# shellcheck disable=SC2086
+	ip netns exec "$C" $QPRE iperf3 -J -t $((QDUR + 2)) "$@" >"$TMP/bulk.json" 2>&1 &
+	_bpid=$!
+	sleep 1
+	# shellcheck disable=SC2086
+	ip netns exec "$C" iperf3 -J -c "$_ud" -p 5203 -u -b 4M -l 1200 -t "$QDUR" $_ua >"$TMP/last.json" 2>&1
+	wait "$_bpid"
+	keep "$_t-udp"
+	QLOSS=$(jq -r 'if .error then "error: iperf3: " + .error
+		else .end.sum_received.lost_percent * 100 | floor / 100 | tostring end' "$TMP/last.json" 2>/dev/null ||
+		echo "error: no iperf3 JSON ($(head -c 120 "$TMP/last.json" | tr '\n' ' '))")
+	QJIT=$(jq -r 'if .error then "error" else .end.sum_received.jitter_ms * 100 | floor / 100 | tostring end' \
+		"$TMP/last.json" 2>/dev/null || echo error)
+	QG=$(qmbps "$TMP/bulk.json")
+}
+if want call; then
+	qstart
+	emulate $H1 $H2 $H3 $H4
+	for dir in up down; do
+		R=""; [ $dir = down ] && R=-R
+		QPRE=""
+		qcall "call-$dir-single" 10.40.0.2 "-B 10.30.1.2 $R" -c 10.40.0.2 -B 10.30.1.2 $R
+		eval "cs_$dir=\"UDP loss \$QLOSS %, jitter \$QJIT ms, TCP \$QG Mbit/s\""
+		if [ "$MPTCP" = yes ]; then
+			QPRE="mptcpize run"
+			qcall "call-$dir-mptcp" 10.40.0.2 "-B 10.30.1.2 $R" -c 10.40.0.2 -p 5202 -B 10.30.1.2 $R
+			QPRE=""
+			eval "cm_$dir=\"UDP loss \$QLOSS %, jitter \$QJIT ms, TCP \$QG Mbit/s\""
+		else
+			eval "cm_$dir=none"
+		fi
+	done
+	if tunnel_up "$QSCHED"; then
+		for dir in up down; do
+			R=""; [ $dir = down ] && R=-R
+			qcall "call-$dir-tunnel" 10.99.0.2 "$R" -c 10.99.0.2 $R
+			eval "cl_$dir=\$QLOSS; cj_$dir=\$QJIT; cg_$dir=\$QG"
+		done
+		tunnel_down
+	else
+		for dir in up down; do eval "cl_$dir='error: the tunnel did not come up'; cj_$dir=error; cg_$dir=error"; done
+	fi
+	for dir in up down; do
+		eval "loss=\$cl_$dir; jit=\$cj_$dir; g=\$cg_$dir; sl=\$cs_$dir; ml=\$cm_$dir"
+		bad=""
+		qle "$loss" 0 || bad="$bad loss"
+		qle "$jit" 5 || bad="$bad jitter"
+		[ -z "$bad" ]
+		check "call-$dir" $? "$([ $dir = up ] && echo upload || echo download): UDP 4 Mbit/s (1200-byte datagrams) beside one bulk TCP flow, 50/30/10/10 Mbit/s | $QSCHED: UDP loss $loss %, jitter $jit ms, TCP $g Mbit/s | uplink 1 alone (both flows on it): $sl | MPTCP TCP, UDP on uplink 1: $ml | wanted: loss 0 %, jitter <= 5 ms${bad:+; failed:$bad}"
+	done
+	qwall call
+fi
+
+# ---- lte-share: the LTE trace beside three 20 Mbit/s uplinks, with $QSCHED
+if want lte-share; then
+	qstart
+	emulate $L20 $L20 $L20 "trace=$LTE,delay=20ms"
+	if tunnel_up "$QSCHED"; then
+		off=$(echo "$(date +%s.%N) $EMU_T0" | awk '{printf "%d", ($1 - $2) * 1000}')
+		qiperf lte-tunnel -c 10.99.0.2
+		g=$QG
+		shares=$("$MPTUN" status "$TMP/mc.sock" | jq -r '[.paths[] | .tx_bytes] as $b | ($b | add) as $t | $b | map(. / $t * 100 | floor) | map(tostring) | join(" ")' 2>/dev/null)
+		lte_share=$(echo "$shares" | awk '{print $4}')
+		tunnel_down
+	else
+		g="error: the tunnel did not come up"; shares=none; lte_share=none; off=0
+	fi
+	# the trace's capacity over the run's own window (from the iperf3 run's start)
+	lte_mbps=$(awk -v a="$off" -v b="$((off + QDUR * 1000))" '$1 >= a && $1 < b {n++} END {printf "%.1f", n * 1500 * 8 / ((b - a) / 1000) / 1e6}' "$LTE.up")
+	cap=$(qadd 60 "$lte_mbps")
+	cap_share=$(awk -v l="$lte_mbps" 'BEGIN {printf "%.0f", l / (60 + l) * 100}')
+	QPRE=""
+	qiperf lte-single -c 10.40.0.2 -B 10.30.1.2
+	single=$QG
+	if [ "$MPTCP" = yes ]; then
+		QPRE="mptcpize run"
+		qiperf lte-mptcp -c 10.40.0.2 -p 5202 -B 10.30.1.2
+		QPRE=""
+		mptcp=$QG
+	else
+		mptcp=none
+	fi
+	bad=""
+	isnum "$lte_share" && awk -v s="$lte_share" -v c="$cap_share" 'BEGIN {exit !(s >= c / 2 && s <= c * 2 + 2)}' ||
+		bad="$bad share"
+	qge "$g" "$(qmul "$cap" 0.85)" || bad="$bad goodput"
+	[ -z "$bad" ]
+	check lte-share $? "3 x 20 Mbit/s + LTE trace ($lte_mbps Mbit/s up during the run, $cap summed) | $QSCHED: TCP $g Mbit/s = $(qpct "$g" "$cap") of the capacity, byte shares per uplink $shares %, LTE $lte_share % for $cap_share % of the capacity | uplink 1 alone $single | MPTCP $mptcp (later windows of the trace) | wanted: LTE share within 0.5-2x of its capacity share, TCP >= 85 % of the summed capacity${bad:+; failed:$bad}"
+	qwall lte-share
+fi
