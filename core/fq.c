@@ -36,6 +36,10 @@ struct flow {
 	uint32_t count, lastcount;
 	uint64_t first_above_ns;	/* 0: sojourn not above target */
 	uint64_t drop_next_ns;
+	/* arrival rate: bytes over FQ_RATE_WINDOW_NS windows */
+	uint64_t win_start_ns;
+	uint64_t win_bytes;
+	uint64_t rate_bps;		/* of the last whole window */
 };
 
 struct flow_list {
@@ -340,6 +344,16 @@ int fq_enqueue(struct fq *q, uint32_t flow_hash, const uint8_t *pkt, size_t len,
 	f->tail = s;
 	f->packets++;
 	f->backlog_bytes += len;
+	if (now - f->win_start_ns >= FQ_RATE_WINDOW_NS) {
+		uint64_t dt = now - f->win_start_ns;
+
+		/* a flow silent for more than a window starts again from nothing */
+		f->rate_bps = dt < 2 * FQ_RATE_WINDOW_NS ?
+			      (uint64_t)((double)f->win_bytes * 8e9 / (double)dt) : 0;
+		f->win_start_ns = now;
+		f->win_bytes = 0;
+	}
+	f->win_bytes += len;
 	q->queued_packets++;
 	q->queued_bytes += len;
 	q->stats.enqueued++;
@@ -387,6 +401,16 @@ int fq_set_target(struct fq *q, uint64_t target_ns, uint64_t interval_ns)
 	q->target_ns = target_ns;
 	q->interval_ns = interval_ns;
 	return 0;
+}
+
+uint64_t fq_peek_flow_rate(const struct fq *q, uint64_t now)
+{
+	const struct flow *f;
+
+	if (q->held == NONE)
+		return 0;
+	f = &q->flows[q->slots[q->held].flow_hash % q->nbuckets];
+	return now - f->win_start_ns < 2 * FQ_RATE_WINDOW_NS ? f->rate_bps : 0;
 }
 
 uint64_t fq_peek_flow_bytes(const struct fq *q)

@@ -63,6 +63,12 @@ size_t fq_peek_len(struct fq *q, uint64_t now);
  * held): what that flow has queued, for a scheduler that asks how much is behind the head. */
 uint64_t fq_peek_flow_bytes(const struct fq *q);
 
+/* The arrival rate (bit/s, over the last whole FQ_RATE_WINDOW_NS) of the flow of the packet
+ * fq_peek_len holds; 0 when none is held or the flow was silent longer than a window. Tells a
+ * bulk transfer from a ping or a call, whose packets come one at a time either way. */
+#define FQ_RATE_WINDOW_NS (100ull * 1000000)
+uint64_t fq_peek_flow_rate(const struct fq *q, uint64_t now);
+
 /* New CoDel parameters (as fq_new's), from the next dequeue on; -EINVAL leaves them as they
  * were. The engine sets the target from its paths' delays (core/sendq.c). */
 int fq_set_target(struct fq *q, uint64_t target_ns, uint64_t interval_ns);

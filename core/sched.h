@@ -31,6 +31,7 @@ struct sched_view {
 	/* paced schedulers: what the tunnel's queue holds of this packet's inner flow, this
 	 * packet included (a ping's is its own length; a bulk transfer's, its queue) */
 	uint64_t backlog_bytes;
+	uint64_t flow_rate_bps;		/* that flow's arrival rate (fq_peek_flow_rate) */
 };
 
 struct mpt_sched_ops {

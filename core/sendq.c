@@ -66,6 +66,7 @@ void sendq_pump(struct mpt_engine *e, uint64_t now)
 		uint64_t at;
 
 		v.backlog_bytes = fq_peek_flow_bytes(e->fq);
+		v.flow_rate_bps = fq_peek_flow_rate(e->fq, now);
 		if (!e->nremote || e->cfg.sched->pick(e->sched_state, &v, &pick, 1) < 1) {
 			(void)fq_dequeue(e->fq, now, &len, NULL);
 			e->stats.drop_no_path++;

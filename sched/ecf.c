@@ -37,6 +37,11 @@
 #include "sched/registry.h"
 
 #define ECF_LOSS_KNEE 0.005
+/* A flow arriving faster than 1/ECF_BULK_SHARE of the earliest path's rate is bulk. */
+#define ECF_BULK_SHARE 8
+/* ... and spreads onto a path only while its random loss stays below this: a TCP flow pays for
+ * 0.5 % loss on a tenth of its packets far beyond that tenth's bandwidth (Mathis). */
+#define ECF_BULK_LOSS 0.001
 
 /* Loss counts only over feedback intervals where the path was not queueing (as lossaware):
  * drops at a full queue are congestion, which the capacity estimate answers. */
@@ -166,7 +171,15 @@ static int ecf_pick(void *state, const struct sched_view *v, uint16_t *out, int 
 		for (unsigned k = 0; k < n; k++)
 			if (a[k] < ready_a)
 				r_better += ecf_rate(s, &v->paths[idx[k]], idx[k]);
-		if (r_better <= 0 || (ready_a <= best_a + (double)v->backlog_bytes * 8e9 / r_better &&
+		double allow = r_better > 0 ? (double)v->backlog_bytes * 8e9 / r_better : 0;
+
+		/* a bulk flow (more than a share of the earliest path's rate) may go up to the
+		 * queue's longest target later: the receiver orders its packets, and every path
+		 * that can send adds its capacity */
+		if ((double)v->flow_rate_bps * ECF_BULK_SHARE > ecf_rate(s, &v->paths[best], (unsigned)best) &&
+		    s->loss[ready] <= ECF_BULK_LOSS)
+			allow = (double)SCHED_QUEUE_MAX_NS;
+		if (r_better <= 0 || (ready_a <= best_a + allow &&
 				      ready_a <= best_a + (double)SCHED_QUEUE_MAX_NS))
 			best = ready;
 	}
