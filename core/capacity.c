@@ -73,9 +73,13 @@ static void end_round(struct capacity *c, uint64_t now)
 		} else if (++c->full_rounds >= 3) {
 			c->mode = CAP_PROBE;
 			c->phase = 1;		/* drain what start-up queued */
+			c->drain = true;
 		}
 	} else if (c->mode == CAP_PROBE) {
 		c->phase = (uint8_t)((c->phase + 1) % CAP_PHASES);
+		/* drain only what the probe queued: with no queue, 3/4 would idle the path */
+		if (c->phase == 1)
+			c->drain = c->last_qdelay_ns > CAP_DRAIN_QDELAY_NS;
 	}
 	c->round_busy = false;
 	c->round_start_ns = now;
@@ -87,6 +91,7 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 	uint64_t round = min_rtt_ns > CAP_ROUND_MIN_NS ? min_rtt_ns : CAP_ROUND_MIN_NS;
 
 	c->samples++;
+	c->last_qdelay_ns = qdelay_ns;
 	if (bps < CAP_MIN_BPS)
 		bps = CAP_MIN_BPS;
 	if (qdelay_ns > CAP_QDELAY_NS && pushed) {
@@ -105,6 +110,7 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 			}
 			c->mode = CAP_PROBE;
 			c->phase = 1;
+			c->drain = true;
 			c->round_busy = false;
 			c->round_start_ns = now;
 			return;
@@ -122,7 +128,8 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 
 uint64_t capacity_pacing_bps(const struct capacity *c)
 {
-	unsigned quarters = c->mode == CAP_STARTUP ? 8 : c->phase == 0 ? 5 : c->phase == 1 ? 3 : 4;
+	unsigned quarters = c->mode == CAP_STARTUP ? 8 : c->phase == 0 ? 5 :
+			    c->phase == 1 && c->drain ? 3 : 4;
 	uint64_t rate = c->est_bps / 4 * quarters;
 
 	/* a path seen only idle (probes) is not paced below the starting rate: the first data

@@ -13,7 +13,8 @@
  *   - The pacing rate is the estimate times a gain. Start-up doubles it each round (gain 2)
  *     until three busy rounds in a row fail to raise the estimate by a quarter; then the gain
  *     cycles 5/4, 3/4, 1, 1, 1, 1, 1, 1, one phase a round: the 5/4 phase finds capacity that
- *     grew, the 3/4 phase drains the queue the probe made.
+ *     grew, the 3/4 phase drains the queue the probe made (and is 1 when the probe made none
+ *     that shows: a tunnel has no other flow's queue to keep its uplink busy meanwhile).
  *   - Capacity that shrank (a cellular path, every second) shows as delay: when the path's
  *     queueing delay (latest RTT minus the minimum) passes CAP_QDELAY_NS while it delivers
  *     less than we send into it, the path is saturated, so a sample below the estimate,
@@ -35,6 +36,8 @@
 #define CAP_ROUND_MIN_NS (40ull * 1000000)
 #define CAP_QDELAY_NS (10ull * 1000000)
 #define CAP_PHASES 8
+/* The 3/4 phase runs only when the path showed more queueing than this as the probe ended. */
+#define CAP_DRAIN_QDELAY_NS (2ull * 1000000)
 #define CAP_DROP_STEP 8		/* a queueing sample lowers the estimate by at most 1/8 */
 
 enum cap_mode { CAP_STARTUP, CAP_PROBE };
@@ -49,6 +52,8 @@ struct capacity {
 	uint64_t round_start_ns;
 	uint64_t full_bps;		/* start-up: the estimate growth is measured from */
 	bool round_busy;		/* a busy sample arrived in this round */
+	bool drain;			/* this cycle's 3/4 phase runs (the probe queued) */
+	uint64_t last_qdelay_ns;
 	uint64_t samples, drops;	/* for status and tests */
 };
 
