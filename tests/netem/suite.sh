@@ -9,28 +9,29 @@
 #
 # Link emulation: netem (tc) where the kernel has sch_netem, otherwise linkemu, the simulator's
 # own link model (sim/link.c) driven by the wall clock over AF_PACKET; the output says which.
-# Usage: tests/netem/suite.sh [BUILD_DIR]   DUR=seconds per iperf3 run (default 20);
+# Usage: tests/netem/suite.sh [BUILD_DIR]   DUR=seconds per iperf3 run (default 10);
 #        BENCH_TSV=FILE also writes the aggregation and heterogeneous figures for make bench;
 #        ONLY="aggregation two-addresses heterogeneous lossy failover trace" runs those parts alone;
-#        SCHEDS="..." the schedulers compared (default: all four);
+#        SCHEDS="..." the schedulers compared (default: all five);
 #        SIM_SEEDS=N the simulator's figures are the mean of seeds 1..N (default 5);
 #        KEEP=DIR keeps every iperf3 JSON there (N-what.json), to look at a run second by second.
-#        Issue 11's parts (not run by default): ONLY="$QPARTS", i.e. ONLY="latency download
-#        far-path call lte-share"; QSCHED=the scheduler they test (default ecf), QDUR=seconds
-#        per iperf3 run in them (default 8), QFILE_MB=size of the download part's file (100).
+#        Issue 11's parts: latency and call run by default; ONLY="$QPARTS", i.e. ONLY="latency
+#        bulk download far-path call lte-share" runs all of them (bulk: latency with its
+#        throughput bounds checked); QSCHED=the scheduler they test (default ecf), QDUR=seconds
+#        per iperf3 run in them (default 6), QFILE_MB=size of the download part's file (100).
 cd "$(dirname "$0")/../.." || exit 1
 B=${1:-build}
-DUR=${DUR:-20}
+DUR=${DUR:-10}
 SIM_SEEDS=${SIM_SEEDS:-5}
 MPTUN=$(pwd)/$B/mptun
 EMU=$(pwd)/$B/linkemu
 SIM=$(pwd)/$B/sim
 LTE=sim/traces/TMobile-LTE-short
-PARTS="aggregation two-addresses heterogeneous lossy failover trace"
-SCHEDS=${SCHEDS:-"weighted lossaware roundrobin arrival"}
-QPARTS="latency download far-path call lte-share"
+QPARTS="latency bulk download far-path call lte-share"
+PARTS="aggregation two-addresses heterogeneous lossy failover trace latency call"
+SCHEDS=${SCHEDS:-"weighted lossaware roundrobin arrival ecf"}
 QSCHED=${QSCHED:-ecf}
-QDUR=${QDUR:-8}
+QDUR=${QDUR:-6}
 QFILE_MB=${QFILE_MB:-100}
 ONLY=${ONLY:-$PARTS}
 # the suite's own settings: one line and exit 2 when one is wrong, before anything is set up
@@ -354,9 +355,9 @@ if want lossy; then
 	done
 	tunnel_down
 	awk -v l="${udp_lossaware:-none}" 'BEGIN {exit !(l ~ /^[0-9.]+$/ && l <= 1)}'
-	check lossy-udp $? "UDP 50 Mbit/s: lossaware loss ${udp_lossaware:-?} % (<= 1); weighted ${udp_weighted:-?} %, roundrobin ${udp_roundrobin:-?} %, arrival ${udp_arrival:-?} %"
+	check lossy-udp $? "UDP 50 Mbit/s: lossaware loss ${udp_lossaware:-?} % (<= 1); weighted ${udp_weighted:-?} %, roundrobin ${udp_roundrobin:-?} %, arrival ${udp_arrival:-?} %, ecf ${udp_ecf:-?} %"
 	ge "${lossy_lossaware:-0}" 48
-	check lossy-tcp $? "TCP: lossaware ${lossy_lossaware:-0} Mbit/s (>= 48, 80 % of the three clean uplinks); weighted ${lossy_weighted:-?}, roundrobin ${lossy_roundrobin:-?}, arrival ${lossy_arrival:-?}"
+	check lossy-tcp $? "TCP: lossaware ${lossy_lossaware:-0} Mbit/s (>= 48, 80 % of the three clean uplinks); weighted ${lossy_weighted:-?}, roundrobin ${lossy_roundrobin:-?}, arrival ${lossy_arrival:-?}, ecf ${lossy_ecf:-?}"
 	sim_agree lossy lossy $L20 $LL $L20 $L20
 fi
 

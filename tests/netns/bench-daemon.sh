@@ -4,7 +4,8 @@
 #   namespaces: iperf3 TCP throughput, CPU seconds per GB moved (both ends, from
 #   /proc/PID/stat), idle ping RTT through each tunnel minus raw, and mptun's RSS at rest.
 # Prints ratios to wireguard-go and to raw veth. Root; skips with a reason otherwise.
-# Usage: tests/netns/bench-daemon.sh [BUILD_DIR] [SECONDS] [ROUNDS]
+# Usage: tests/netns/bench-daemon.sh [BUILD_DIR] [SECONDS] [ROUNDS]; BENCH_SCHED=NAME runs both
+# ends with that scheduler (default: the daemon's default).
 cd "$(dirname "$0")/../.." || exit 1
 B=${1:-build}
 SECS=${2:-10}
@@ -46,10 +47,10 @@ raw_rtt=$(for k in 1 2 3; do rtt 10.210.0.2; done | med)
 
 # mptun: one path
 "$MPTUN" genkey "$TMP/key" >/dev/null
-ns_bg "$Z" "$TMP/mz.log" "$MPTUN" -i mt0 -p 5100 -v 10.99.0.2 -t 10.99.0.1 -K "$TMP/key" -q
+ns_bg "$Z" "$TMP/mz.log" "$MPTUN" -i mt0 -p 5100 -v 10.99.0.2 -t 10.99.0.1 -K "$TMP/key" -q ${BENCH_SCHED:+--sched "$BENCH_SCHED"}
 MZ=$LAST_PID
 ns_bg "$A" "$TMP/ma.log" "$MPTUN" -i mt0 -p 5100 -v 10.99.0.1 -t 10.99.0.2 -r 10.210.0.2 \
-	-K "$TMP/key" -q --status "$TMP/ma.sock"
+	-K "$TMP/key" -q --status "$TMP/ma.sock" ${BENCH_SCHED:+--sched "$BENCH_SCHED"}
 MA=$LAST_PID
 wait_for "ip netns exec $A ping -c 1 -W 1 10.99.0.2" 5 || { echo "FAIL mptun tunnel did not come up"; exit 1; }
 sleep 1
