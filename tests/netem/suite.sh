@@ -164,15 +164,17 @@ emulate() {
 CC=$(ip netns exec "$C" sysctl -n net.ipv4.tcp_congestion_control)
 info "TCP congestion control of the hosts: $CC (the simulator models Reno: see the sim-* checks)"
 "$MPTUN" genkey "$TMP/key" >/dev/null
-ns_bg "$S" "$TMP/iperf.log" iperf3 -s
+# a test cut short (a daemon stopped under it) must not keep the server busy for iperf3's
+# default 120 s: give up on a silent test after 3 s
+ns_bg "$S" "$TMP/iperf.log" iperf3 -s --rcv-timeout 3000
 # a second plain server: the call part's UDP beside a TCP upload on the first
-case " $ONLY " in *" call "*) ns_bg "$S" "$TMP/iperf-5203.log" iperf3 -s -p 5203;; esac
+case " $ONLY " in *" call "*) ns_bg "$S" "$TMP/iperf-5203.log" iperf3 -s -p 5203 --rcv-timeout 3000;; esac
 # MPTCP: one subflow per uplink (the first from the connection's own address); a kernel
 # without it gets "none" in the tables, said once here, and the mptun checks still run
 if ip netns exec "$C" sysctl -qw net.mptcp.enabled=1 2>/dev/null &&
    ip netns exec "$S" sysctl -qw net.mptcp.enabled=1 2>/dev/null; then
 	MPTCP=yes
-	ns_bg "$S" "$TMP/iperf-mptcp.log" mptcpize run iperf3 -s -p 5202
+	ns_bg "$S" "$TMP/iperf-mptcp.log" mptcpize run iperf3 -s -p 5202 --rcv-timeout 3000
 	ip -n "$C" mptcp limits set subflow 8 add_addr_accepted 8
 	ip -n "$S" mptcp limits set subflow 8 add_addr_accepted 8
 	for x in 2 3 4; do ip -n "$C" mptcp endpoint add "10.30.$x.2" dev "c$x" subflow; done
