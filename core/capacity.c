@@ -75,8 +75,16 @@ static void end_round(struct capacity *c, uint64_t now)
 			c->phase = 1;		/* drain what start-up queued */
 			c->drain = true;
 		}
+	} else if (c->mode == CAP_PROBE && c->round_busy && c->phase != 0 &&
+		   c->last_qdelay_ns <= CAP_DRAIN_QDELAY_NS) {
+		/* the pacer keeps the path busy and it shows no queue: the estimate may be behind
+		 * the path (it carried only ACKs until a download began, say): probe again at once,
+		 * gently (9/8), rather than a quarter up per eight rounds */
+		c->phase = 0;
+		c->reprobe = true;
 	} else if (c->mode == CAP_PROBE) {
 		c->phase = (uint8_t)((c->phase + 1) % CAP_PHASES);
+		c->reprobe = false;
 		/* drain only what the probe queued: with no queue, 3/4 would idle the path */
 		if (c->phase == 1)
 			c->drain = c->last_qdelay_ns > CAP_DRAIN_QDELAY_NS;
@@ -120,7 +128,9 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 		win_update(c, now, bps);
 		c->est_bps = c->win_bps[0];
 	}
-	if (!app_limited)
+	/* busy: kept busy by its pacer, or (app-limited in between) delivering about all the
+	 * pacer allowed: either way, what the pacer allows is what limits it */
+	if (!app_limited || bps * 5 >= capacity_pacing_bps(c) * 4)
 		c->round_busy = true;
 	if (now - c->round_start_ns >= round)
 		end_round(c, now);
@@ -128,9 +138,9 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 
 uint64_t capacity_pacing_bps(const struct capacity *c)
 {
-	unsigned quarters = c->mode == CAP_STARTUP ? 8 : c->phase == 0 ? 5 :
-			    c->phase == 1 && c->drain ? 3 : 4;
-	uint64_t rate = c->est_bps / 4 * quarters;
+	unsigned eighths = c->mode == CAP_STARTUP ? 16 : c->phase == 0 ? (c->reprobe ? 9 : 10) :
+			   c->phase == 1 && c->drain ? 6 : 8;
+	uint64_t rate = c->est_bps / 8 * eighths;
 
 	/* a path seen only idle (probes) is not paced below the starting rate: the first data
 	 * must be able to find out what it carries */

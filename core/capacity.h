@@ -14,7 +14,11 @@
  *     until three busy rounds in a row fail to raise the estimate by a quarter; then the gain
  *     cycles 5/4, 3/4, 1, 1, 1, 1, 1, 1, one phase a round: the 5/4 phase finds capacity that
  *     grew, the 3/4 phase drains the queue the probe made (and is 1 when the probe made none
- *     that shows: a tunnel has no other flow's queue to keep its uplink busy meanwhile).
+ *     that shows: a tunnel has no other flow's queue to keep its uplink busy meanwhile). While
+ *     the path stays busy without a queue, the next round probes again, at 9/8: a path that
+ *     carried only ACKs until a download began catches up in a few rounds, not a quarter per
+ *     eight. A round is busy when a sample in it was not app-limited or delivered four fifths
+ *     of the pacing rate or more.
  *   - Capacity that shrank (a cellular path, every second) shows as delay: when the path's
  *     queueing delay (latest RTT minus the minimum) passes CAP_QDELAY_NS while it delivers
  *     less than we send into it, the path is saturated, so a sample below the estimate,
@@ -53,6 +57,7 @@ struct capacity {
 	uint64_t full_bps;		/* start-up: the estimate growth is measured from */
 	bool round_busy;		/* a busy sample arrived in this round */
 	bool drain;			/* this cycle's 3/4 phase runs (the probe queued) */
+	bool reprobe;			/* this 5/4 round is a re-probe, at 9/8 */
 	uint64_t last_qdelay_ns;
 	uint64_t samples, drops;	/* for status and tests */
 };

@@ -43,25 +43,27 @@ static void test_startup_then_probe(void **unused)
 	assert_int_equal(c.mode, CAP_PROBE);
 	assert_int_equal(capacity_estimate_bps(&c), 9 * MBIT);
 	/* the gain cycles 5/4, 3/4, then 1: every phase is seen within 8 rounds while the probe
-	 * makes a queue (5 ms); without one the drain phase stays at 1 */
-	for (int queue = 1; queue >= 0; queue--) {
-		bool up = false, down = false, even = false;
+	 * makes a queue (5 ms); without one the drain phase stays at 1 (app-limited samples: the
+	 * cycle as it is); busy without a queue, it probes again every other round, at 9/8 */
+	for (int mode = 0; mode < 3; mode++) {
+		bool up = false, down = false, even = false, gentle = false;
 
 		for (unsigned k = 0; k < 2 * CAP_PHASES * 2; k++) {
 			uint64_t p;
 
-			feed(&c, &t, 1, 9 * MBIT, false, false, queue ? 5 * MS : 0);
+			feed(&c, &t, 1, mode == 1 ? 2 * MBIT : 9 * MBIT, mode == 1, false,
+			     mode == 0 ? 5 * MS : 0);
 			p = capacity_pacing_bps(&c);
 			up |= p == 9 * MBIT / 4 * 5;
 			down |= p == 9 * MBIT / 4 * 3;
 			even |= p == 9 * MBIT;
+			gentle |= p == 9 * MBIT / 8 * 9;
 			assert_true(p >= 9 * MBIT / 4 * 3 && p <= 9 * MBIT / 4 * 5);
 		}
-		assert_true(up && even);
-		if (queue)
-			assert_true(down);
-		else
-			assert_false(down);
+		assert_int_equal(capacity_estimate_bps(&c), 9 * MBIT);
+		assert_true(even);
+		assert_true(mode == 2 ? gentle && !up && !down : up && !gentle);
+		assert_true(mode == 0 ? down : !down);
 	}
 }
 
