@@ -102,27 +102,27 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 	c->last_qdelay_ns = qdelay_ns;
 	if (bps < CAP_MIN_BPS)
 		bps = CAP_MIN_BPS;
-	if (qdelay_ns > CAP_QDELAY_NS && pushed) {
-		/* The path holds a queue and took less than we sent: start-up is over, and a sample
-		 * below the estimate says the capacity shrank. The estimate goes down a step per
-		 * sample (the queue may have formed late in the sample's span) towards it, and the
-		 * next phase drains. A queue without that (a cellular link's jitter, someone else's
-		 * traffic) says nothing about what we may send. */
-		if (c->mode == CAP_STARTUP || bps < c->est_bps) {
+	if (qdelay_ns > CAP_QDELAY_NS && (c->mode == CAP_STARTUP || (pushed && bps < c->est_bps))) {
+		/* The path holds a queue. In start-up that is the end of it (paced at twice the
+		 * estimate, a queue means the pipe is full). Taking less than we sent, it says the
+		 * capacity shrank: the estimate goes down a step per sample (the queue may have
+		 * formed late in the sample's span) towards it. Either way the next phase drains.
+		 * A queue without that (a cellular link's jitter, someone else's traffic) says
+		 * nothing about what we may send. */
+		if (pushed && bps < c->est_bps) {
 			uint64_t step = c->est_bps - c->est_bps / CAP_DROP_STEP;
 
-			if (bps < c->est_bps) {
-				c->drops++;
-				c->est_bps = bps > step ? bps : step;
-				win_reset(c, now, c->est_bps);
-			}
-			c->mode = CAP_PROBE;
-			c->phase = 1;
-			c->drain = true;
-			c->round_busy = false;
-			c->round_start_ns = now;
-			return;
+			c->drops++;
+			c->est_bps = bps > step ? bps : step;
+			win_reset(c, now, c->est_bps);
 		}
+		c->mode = CAP_PROBE;
+		c->phase = 1;
+		c->drain = true;
+		c->reprobe = false;
+		c->round_busy = false;
+		c->round_start_ns = now;
+		return;
 	}
 	if (!app_limited || bps > c->est_bps) {
 		win_update(c, now, bps);

@@ -413,6 +413,7 @@ int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *fro
 
 	switch (f.kind) {
 	case WIRE_KIND_DATA:
+		rx->last_data_ns = now;
 		if (e->resync && ks == &e->cur) {
 			/* the peer may have restarted its data sequence with the session */
 			e->resync = false;

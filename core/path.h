@@ -108,6 +108,8 @@ struct path_rx {
 	int32_t owd_us;
 	uint32_t owd_var_us;
 	int32_t owd_last_us;		/* the latest packet's */
+	uint64_t last_data_ns;		/* its last data packet (a missing one can only be on a
+					 * path that carries data) */
 };
 
 /* up: whether the path may carry data before its first feedback (see path_mark_up). */

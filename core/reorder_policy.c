@@ -69,8 +69,9 @@ void rp_release(struct mpt_engine *e, uint64_t now)
 }
 
 /* How much later than this packet (which came by rx) a packet sent before it may still
- * arrive: the slowest recently heard peer path's delay plus four deviations, less this
- * packet's own delay. One-way delays compare exactly across paths (core/path.h), so the hold
+ * arrive: the slowest peer path that carried data lately (a path with only probes on it
+ * cannot be holding a data packet) by its delay plus four deviations, less this packet's own
+ * delay. One-way delays compare exactly across paths (core/path.h), so the hold
  * follows what each path shows now: a path holding a queue holds gaps longer, equal paths
  * hardly at all. */
 static uint64_t rp_hold(const struct mpt_engine *e, const struct path_rx *rx, uint64_t now)
@@ -82,7 +83,7 @@ static uint64_t rp_hold(const struct mpt_engine *e, const struct path_rx *rx, ui
 		const struct path_rx *p = &e->rx_paths[e->active_rx[k]];
 		int64_t late;
 
-		if (!p->owd_valid || now - p->last_rx_ns > FLOOR_STALE_NS)
+		if (!p->owd_valid || (p != rx && now - p->last_data_ns > FLOOR_STALE_NS))
 			continue;
 		late = (int64_t)(int32_t)(p->owd_us - rx->owd_last_us) + 4 * (int64_t)p->owd_var_us;
 		if (!any || late > worst)

@@ -67,6 +67,24 @@ static void test_startup_then_probe(void **unused)
 	}
 }
 
+/* A queue ends start-up even when the sender is not pushing harder than the path delivers (an
+ * inner TCP holding the uplink's buffer full at the delivery rate): left in start-up, the path
+ * was paced at twice its capacity for good. The estimate stays. */
+static void test_queue_ends_startup(void **unused)
+{
+	struct capacity c;
+	uint64_t t = 0;
+
+	(void)unused;
+	capacity_init(&c, t);
+	feed(&c, &t, 3, 20 * MBIT, true, false, 0);
+	assert_int_equal(c.mode, CAP_STARTUP);
+	feed(&c, &t, 1, 20 * MBIT, true, false, 30 * MS);
+	assert_int_equal(c.mode, CAP_PROBE);
+	assert_int_equal(capacity_estimate_bps(&c), 20 * MBIT);
+	assert_true(capacity_pacing_bps(&c) < 20 * MBIT);	/* draining */
+}
+
 static void test_rises_with_the_link(void **unused)
 {
 	struct capacity c;
@@ -133,6 +151,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_startup_then_probe),
+		cmocka_unit_test(test_queue_ends_startup),
 		cmocka_unit_test(test_rises_with_the_link),
 		cmocka_unit_test(test_falls_when_pushed_into_a_queue),
 		cmocka_unit_test(test_not_fooled),
