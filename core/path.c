@@ -18,6 +18,10 @@ void path_init(struct mpt_path *p, unsigned local, unsigned remote, bool up, uin
 	p->fb_baseline = true;
 }
 
+/* The least one-way delay a receiver compares against is renewed this often: a path whose
+ * delay grew for good (a new route) is not read as queueing for ever. */
+#define RX_OWD_MIN_WINDOW_NS (10000ull * 1000000)
+
 /* A pacer lets this much leave back to back: two datagrams, or a millisecond at its rate. */
 static uint64_t pace_burst(uint64_t rate_bps)
 {
@@ -158,7 +162,9 @@ static void delivery_sample(struct mpt_path *p, uint64_t now, const struct wire_
 		uint64_t span = d_send > d_ack ? d_send : d_ack;
 		uint32_t bytes = b->recv_bytes - p->dr_bytes;
 		bool app_limited = p->idle_marked && seq_lt(p->dr_seq, p->idle_seq);
-		uint64_t qdelay = p->latest_rtt_ns > p->min_rtt_ns ? p->latest_rtt_ns - p->min_rtt_ns : 0;
+		/* this direction's queue, as the peer measures it: an RTT would count the other
+		 * direction's too */
+		uint64_t qdelay = p->fwd_qdelay_ns;
 
 		uint32_t sent;
 		bool pushed;
@@ -189,6 +195,7 @@ void path_on_feedback(struct mpt_path *p, uint64_t now, const struct wire_fb_blo
 	p->fb_count++;
 	p->reinjected = false;
 	p->last_fb_ns = now;
+	p->fwd_qdelay_ns = (uint64_t)b->fwd_qdelay_us * 1000;
 	update_rtt(p, now, b);
 	if (seq_lt(b->high_seq, p->next_seq))
 		update_inflight(p, b->high_seq);
@@ -267,6 +274,11 @@ void path_rx_on_packet(struct path_rx *rx, uint64_t now, unsigned local, unsigne
 		int32_t owd = (int32_t)((uint32_t)(now / 1000) - tx_us);
 
 		rx->owd_last_us = owd;
+		if (!rx->owd_valid || (int32_t)(owd - rx->owd_min_us) < 0 ||
+		    now - rx->owd_min_ns > RX_OWD_MIN_WINDOW_NS) {
+			rx->owd_min_us = owd;
+			rx->owd_min_ns = now;
+		}
 		if (!rx->owd_valid) {
 			rx->owd_valid = true;
 			rx->owd_us = owd;
@@ -296,4 +308,6 @@ void path_rx_fill_block(const struct path_rx *rx, uint8_t peer_path_id, uint64_t
 	b->recv_bytes = rx->recv_bytes;
 	b->ts_echo_us = rx->ts_echo;
 	b->echo_delay_us = (uint32_t)((now - rx->ts_arrival_ns) / 1000);
+	b->fwd_qdelay_us = rx->owd_valid && (int32_t)(rx->owd_last_us - rx->owd_min_us) > 0 ?
+			   (uint32_t)(rx->owd_last_us - rx->owd_min_us) : 0;
 }

@@ -58,6 +58,7 @@ struct mpt_path {
 	uint32_t sent_cum[PATH_SENT_RING];
 	/* estimators */
 	uint64_t srtt_ns, rttvar_ns, min_rtt_ns, latest_rtt_ns, min_rtt_stamp_ns;
+	uint64_t fwd_qdelay_ns;		/* the peer's report of this direction's queueing delay */
 	double loss_ewma;		/* fraction 0..1, per-packet weighted */
 	double loss_recent;		/* fraction over the last PATH_RECENT feedbacks */
 	uint64_t delivery_rate_bps;	/* smoothed, as the peer reports bytes received */
@@ -108,6 +109,8 @@ struct path_rx {
 	int32_t owd_us;
 	uint32_t owd_var_us;
 	int32_t owd_last_us;		/* the latest packet's */
+	int32_t owd_min_us;		/* the least since owd_min_ns (renewed every 10 s) */
+	uint64_t owd_min_ns;
 	uint64_t last_data_ns;		/* its last data packet (a missing one can only be on a
 					 * path that carries data) */
 };

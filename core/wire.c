@@ -30,7 +30,7 @@ struct fb_hdr_bytes {
 
 struct fb_block_bytes {
 	uint8_t path_id;
-	uint8_t reserved[3];
+	uint8_t fwd_qdelay[3];
 	uint8_t high_seq[4];
 	uint8_t recv_count[4];
 	uint8_t recv_bytes[4];
@@ -185,9 +185,9 @@ static int fb_block_decode(const uint8_t *payload, unsigned k, struct wire_fb_bl
 	struct fb_block_bytes w;
 
 	memcpy(&w, payload + WIRE_FB_HDR_LEN + (size_t)k * WIRE_FB_BLOCK_LEN, sizeof(w));
-	if (!all_zero(w.reserved, sizeof(w.reserved)))
-		return -EBADMSG;
 	b->path_id = w.path_id;
+	b->fwd_qdelay_us = (uint32_t)w.fwd_qdelay[0] << 16 | (uint32_t)w.fwd_qdelay[1] << 8 |
+			   w.fwd_qdelay[2];
 	b->high_seq = get_be32(w.high_seq);
 	b->recv_count = get_be32(w.recv_count);
 	b->recv_bytes = get_be32(w.recv_bytes);
@@ -255,7 +255,12 @@ static void fb_block_encode(const struct wire_fb_block *b, uint8_t *out)
 {
 	struct fb_block_bytes w = { 0 };
 
+	uint32_t q = b->fwd_qdelay_us > WIRE_FB_QDELAY_MAX ? WIRE_FB_QDELAY_MAX : b->fwd_qdelay_us;
+
 	w.path_id = b->path_id;
+	w.fwd_qdelay[0] = (uint8_t)(q >> 16);
+	w.fwd_qdelay[1] = (uint8_t)(q >> 8);
+	w.fwd_qdelay[2] = (uint8_t)q;
 	put_be32(w.high_seq, b->high_seq);
 	put_be32(w.recv_count, b->recv_count);
 	put_be32(w.recv_bytes, b->recv_bytes);

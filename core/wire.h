@@ -61,9 +61,14 @@ struct wire_frame {
 };
 
 /* One path's receive report. Feedback payload: nblocks (u8, 1..WIRE_FB_MAX_BLOCKS), 3 reserved
- * zero bytes, then the blocks: path_id, 3 reserved zero bytes, five u32. */
+ * zero bytes, then the blocks: path_id, fwd_qdelay (u24), five u32. */
+#define WIRE_FB_QDELAY_MAX ((1u << 24) - 1)
 struct wire_fb_block {
 	uint8_t path_id;	/* the peer's path id being reported on */
+	/* how far the latest packet's one-way delay on it is above the least seen lately, in us
+	 * (saturating at WIRE_FB_QDELAY_MAX): the queue in this direction alone, where an RTT
+	 * also holds the other direction's (a loaded upload under a download's ACKs) */
+	uint32_t fwd_qdelay_us;
 	uint32_t high_seq;	/* highest path_seq received on it */
 	uint32_t recv_count;	/* packets received on it, cumulative mod 2^32 */
 	uint32_t recv_bytes;	/* whole datagram bytes received on it (what the link carried, less IP/UDP), cumulative mod 2^32 */
