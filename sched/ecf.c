@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "core/wire.h"
+#include "sched/lossaware.h"
 #include "sched/registry.h"
 
 #define ECF_LOSS_KNEE 0.005
@@ -67,15 +68,9 @@ static void ecf_on_feedback(void *state, const struct sched_view *v, unsigned pi
 	const struct mpt_path *p = &v->paths[pidx];
 	uint64_t qdelay = p->latest_rtt_ns > p->min_rtt_ns ? p->latest_rtt_ns - p->min_rtt_ns : 0;
 	uint64_t qlimit = p->min_rtt_ns / 2 > ECF_QDELAY_NS ? p->min_rtt_ns / 2 : ECF_QDELAY_NS;
-	uint64_t dsent = p->covered_packets - s->covered0[pidx];
-	uint64_t dlost = p->lost_packets - s->lost0[pidx];
 
-	s->covered0[pidx] = p->covered_packets;
-	s->lost0[pidx] = p->lost_packets;
-	if (qdelay > qlimit || dsent == 0)
-		return;
-	s->loss[pidx] += (double)dsent / (double)(dsent + PATH_LOSS_PKTS) *
-			 ((double)dlost / (double)dsent - s->loss[pidx]);
+	lossaware_loss_update(&s->loss[pidx], &s->lost0[pidx], &s->covered0[pidx], p,
+			      qdelay <= qlimit);
 }
 
 /* A path back up, or a new peer address: its history says nothing about it now. */

@@ -47,19 +47,23 @@ static void update_sent(struct lossaware_state *s, const struct mpt_path *p, uns
 	s->sent_bytes0[pidx] = p->tx_bytes;
 }
 
-/* Fold the packets this feedback accounted for into the path's loss, unless it was queueing. */
+void lossaware_loss_update(double *loss, uint64_t *lost0, uint64_t *covered0,
+			   const struct mpt_path *p, bool count)
+{
+	uint64_t dsent = p->covered_packets - *covered0;
+	uint64_t dlost = p->lost_packets - *lost0;
+
+	*covered0 = p->covered_packets;
+	*lost0 = p->lost_packets;
+	if (!count || dsent == 0)
+		return;
+	*loss += (double)dsent / (dsent + PATH_LOSS_PKTS) * ((double)dlost / dsent - *loss);
+}
+
 static void update_loss(struct lossaware_state *s, const struct mpt_path *p, unsigned pidx,
 			bool count)
 {
-	uint64_t dsent = p->covered_packets - s->covered0[pidx];
-	uint64_t dlost = p->lost_packets - s->lost0[pidx];
-
-	s->covered0[pidx] = p->covered_packets;
-	s->lost0[pidx] = p->lost_packets;
-	if (!count || dsent == 0)
-		return;
-	s->loss[pidx] += (double)dsent / (dsent + PATH_LOSS_PKTS) *
-			 ((double)dlost / dsent - s->loss[pidx]);
+	lossaware_loss_update(&s->loss[pidx], &s->lost0[pidx], &s->covered0[pidx], p, count);
 }
 
 void lossaware_on_feedback(void *state, const struct sched_view *v, unsigned pidx)

@@ -54,6 +54,11 @@ struct lossaware_state {
 
 double lossaware_weight(const struct lossaware_state *s, const struct mpt_path *p, unsigned pidx,
 			uint64_t now);
+/* Fold the packets the latest feedback on p accounted for into *loss (the per-packet EWMA of
+ * PATH_LOSS_PKTS), unless count is false (the path was queueing: its drops are congestion);
+ * *lost0 and *covered0 keep p's counts as of the last call. ecf keeps its loss the same way. */
+void lossaware_loss_update(double *loss, uint64_t *lost0, uint64_t *covered0,
+			   const struct mpt_path *p, bool count);
 
 /* lossaware's hooks (core/sched.h) on a struct lossaware_state, for schedulers that embed one
  * first in their state and keep its rates (arrival) */
