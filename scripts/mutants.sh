@@ -67,7 +67,7 @@ mutant global-order core/engine.c \
 mutant no-sparse-first core/fq.c \
 	's/if \(q->new_flows\.head != NONE\)\n(\t+)l = &q->new_flows;\n(\t+)else if \(q->old_flows\.head != NONE\)\n(\t+)l = &q->old_flows;/if (q->old_flows.head != NONE)\n$1l = \&q->old_flows;\n$2else if (q->new_flows.head != NONE)\n$3l = \&q->new_flows;/g'
 mutant queue-drops-capacity core/capacity.c \
-	's/if \(qdelay_ns > CAP_QDELAY_NS && pushed\)/if (qdelay_ns > CAP_QDELAY_NS + 0 * pushed)/g'
+	's/pushed && bps < c->est_bps/bps < c->est_bps + 0 * pushed/g' 2
 mutant pacer-unpaced core/sendq.c \
 	's/at = pacer_next_ns\(&e->paths\[pick\]\.pacer, len \+ WIRE_OVERHEAD\);/at = 0 * pacer_next_ns(\&e->paths[pick].pacer, len + WIRE_OVERHEAD);/g'
 
