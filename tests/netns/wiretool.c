@@ -287,6 +287,8 @@ static int spray(int argc, char **argv)
 		if (getrandom(buf, len, 0) != (ssize_t)len)
 			return 1;
 		buf[0] = type >= 0 ? (uint8_t)type : (uint8_t)(1 + k % 3);
+		if (type >= 0 && len >= 4)
+			buf[2] = buf[3] = 0;	/* the header's reserved bytes: forgeries reach the MAC */
 		if (sendto(fds[k % nports], buf, len, 0, (struct sockaddr *)&to, sizeof(to)) >= 0)
 			sent++;
 		if (k % 256 == 255)
