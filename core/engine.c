@@ -202,6 +202,7 @@ void engine_send_data(struct mpt_engine *e, const uint16_t *picks, int n, const 
 		if (k == 0)
 			reinject_record(e, data_seq, gap, picks[k], path_seq, pkt, len);
 		e->paths[picks[k]].tx_data++;
+		e->paths[picks[k]].last_tx_data_ns = now;
 		if (e->cfg.sched->on_sent)
 			e->cfg.sched->on_sent(e->sched_state, &v, picks[k], len);
 	}
@@ -489,7 +490,7 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 			}
 		}
 	}
-	sendq_update_target(e);
+	sendq_update_target(e, now);
 	if (e->reorder && reorder_waiting(e->reorder)) {
 		rp_release(e, now);
 		uint64_t t = reorder_deadline(e->reorder, e->reorder_timeout_ns);

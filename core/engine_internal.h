@@ -159,12 +159,14 @@ void reinject_stalled(struct mpt_engine *e, unsigned pidx, uint64_t now);
 #define SENDQ_TARGET_NS (10ull * 1000000)
 #define SENDQ_TARGET_MAX_NS SCHED_QUEUE_MAX_NS
 #define SENDQ_INTERVAL_NS (100ull * 1000000)
+/* A path counts in the target's spread while it carried data this recently. */
+#define SENDQ_SPREAD_NS (1000ull * 1000000)
 int sendq_new(struct mpt_engine *e);			/* 0 or -ENOMEM */
 void sendq_free(struct mpt_engine *e);
 /* Queue a tun packet and send what the paths' pacers allow; 0 or fq_enqueue's -errno. */
 int sendq_push(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint64_t now);
 /* Send what may leave now; the deadline lowered to the next departure. */
 void sendq_pump(struct mpt_engine *e, uint64_t now);
-void sendq_update_target(struct mpt_engine *e);
+void sendq_update_target(struct mpt_engine *e, uint64_t now);
 
 #endif

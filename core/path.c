@@ -50,6 +50,8 @@ uint32_t path_on_send(struct mpt_path *p, uint64_t now, size_t len, bool elicits
 	if (p->paced)
 		pacer_on_send(&p->pacer, len, now);
 	if (elicits) {
+		if (!p->elicit_pending)
+			p->elicit_since_ns = now;
 		p->last_elicit_ns = now;
 		p->elicit_seq = seq;
 		p->elicit_pending = true;
@@ -229,10 +231,14 @@ void path_on_feedback(struct mpt_path *p, uint64_t now, const struct wire_fb_blo
 uint64_t path_stall_deadline(const struct mpt_path *p)
 {
 	/* only what asks for feedback (data, probes) can be overdue: our own feedback datagrams
-	 * are never answered, and counting them made every idle path look stalled */
+	 * are never answered, and counting them made every idle path look stalled. And only from
+	 * when it was asked: counted from the last feedback alone, a path idle for a while was
+	 * stalled the moment it sent again, and its traffic went to a slower one */
+	uint64_t from = p->elicit_since_ns > p->last_fb_ns ? p->elicit_since_ns : p->last_fb_ns;
+
 	if (!p->srtt_ns || !p->elicit_pending)
 		return UINT64_MAX;
-	return p->last_fb_ns + p->srtt_ns + 4 * p->rttvar_ns + PATH_STALL_NS;
+	return from + p->srtt_ns + 4 * p->rttvar_ns + PATH_STALL_NS;
 }
 
 bool path_stalled(const struct mpt_path *p, uint64_t now)

@@ -29,7 +29,9 @@
 /* Min RTT forgets after 300 s: long, because a tunnel cannot drain its senders' queues to
  * re-measure it, and a standing queue must not pass for the path's base delay. */
 /* A path with data outstanding whose peer stays silent past srtt + 4 rttvar + PATH_STALL_NS
- * is stalled: a cellular gap or a dying link, long before liveness calls it down. */
+ * (at least the receiver's feedback interval), counted from the later of its last feedback
+ * and its oldest unanswered elicit, is stalled: a cellular gap or a dying link, long before
+ * liveness calls it down. */
 #define PATH_STALL_NS (20ull * 1000000)
 #define PATH_MIN_RTT_WINDOW_NS (300ull * 1000000000)
 
@@ -52,9 +54,11 @@ struct mpt_path {
 	uint32_t next_seq;
 	uint64_t tx_packets, tx_bytes;
 	uint64_t tx_data;		/* tun packets among tx_packets */
+	uint64_t last_tx_data_ns;	/* when the last of them left */
 	uint64_t last_elicit_ns;	/* last data or probe: things that ask for feedback */
 	uint32_t elicit_seq;		/* its sequence number */
 	bool elicit_pending;		/* no feedback has covered it yet */
+	uint64_t elicit_since_ns;	/* the oldest elicit feedback has not covered */
 	uint32_t sent_cum[PATH_SENT_RING];
 	/* estimators */
 	uint64_t srtt_ns, rttvar_ns, min_rtt_ns, latest_rtt_ns, min_rtt_stamp_ns;

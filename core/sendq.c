@@ -88,11 +88,12 @@ void sendq_pump(struct mpt_engine *e, uint64_t now)
 		mark_idle(e, -1, e->cfg.mtu + WIRE_OVERHEAD, now);
 }
 
-/* CoDel's target: a few ms, plus the spread of the live paths' one-way delays (half their
- * smoothed RTTs, as sched/ecf.c sees them), since the queue that keeps a far path busy is what
- * ECF uses it for; capped (SCHED_QUEUE_MAX_NS), so that a very far path cannot make every bulk
- * flow's queue long. */
-void sendq_update_target(struct mpt_engine *e)
+/* CoDel's target: a few ms, plus the spread of the one-way delays (half their smoothed RTTs,
+ * as sched/ecf.c sees them) of the live paths that carried data in the last SENDQ_SPREAD_NS,
+ * since the queue that keeps a far path busy is what ECF uses it for; a path the scheduler
+ * leaves idle (too slow and far to help) must not lengthen every bulk flow's queue. Capped
+ * (SCHED_QUEUE_MAX_NS), so that a very far path cannot make every bulk flow's queue long. */
+void sendq_update_target(struct mpt_engine *e, uint64_t now)
 {
 	uint64_t lo = UINT64_MAX, hi = 0, t;
 
@@ -103,7 +104,7 @@ void sendq_update_target(struct mpt_engine *e)
 			const struct mpt_path *p = &e->paths[path_index(i, j)];
 			uint64_t owd = p->srtt_ns / 2;
 
-			if (!p->up || !owd)
+			if (!p->up || !owd || !p->tx_data || now - p->last_tx_data_ns > SENDQ_SPREAD_NS)
 				continue;
 			lo = owd < lo ? owd : lo;
 			hi = owd > hi ? owd : hi;

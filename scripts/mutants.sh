@@ -70,6 +70,8 @@ mutant queue-drops-capacity core/capacity.c \
 	's/pushed && bps < c->est_bps/bps < c->est_bps + 0 * pushed/g' 2
 mutant pacer-unpaced core/sendq.c \
 	's/at = pacer_next_ns\(&e->paths\[pick\]\.pacer, len \+ WIRE_OVERHEAD\);/at = 0 * pacer_next_ns(\&e->paths[pick].pacer, len + WIRE_OVERHEAD);/g'
+mutant stall-from-last-feedback core/path.c \
+	's/uint64_t from = p->elicit_since_ns > p->last_fb_ns \? p->elicit_since_ns : p->last_fb_ns;/uint64_t from = p->last_fb_ns + 0 * p->elicit_since_ns;/g'
 
 echo "mutants: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

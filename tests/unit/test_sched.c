@@ -278,6 +278,13 @@ static void test_lossaware_stalled_path(void **unused)
 	assert_true(lossaware_weight(s, p, 0, t.v.now_ns) == 0);
 	p->elicit_pending = false;	/* nothing outstanding: silence is just idleness */
 	assert_true(lossaware_weight(s, p, 0, t.v.now_ns) > 0);
+	/* idle for a second, then asked again: overdue only 90 ms after that, not at once */
+	p->elicit_pending = true;
+	p->elicit_since_ns = p->last_fb_ns + 1000 * ms;
+	t.v.now_ns = p->elicit_since_ns + 90 * ms - 1;
+	assert_true(lossaware_weight(s, p, 0, t.v.now_ns) > 0);
+	t.v.now_ns = p->elicit_since_ns + 90 * ms + 1;
+	assert_true(lossaware_weight(s, p, 0, t.v.now_ns) == 0);
 	state_free(&sched_lossaware, s);
 }
 
