@@ -21,7 +21,7 @@ SCHED_SRC := $(wildcard sched/*.c)
 SIM_LIB_SRC := $(filter-out sim/main.c,$(wildcard sim/*.c))
 DAEMON_LIB_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 # unit tests of daemon/ modules link the daemon's objects; every other one the simulator's
-DAEMON_UNIT_SRC := tests/unit/test_addr.c tests/unit/test_config.c tests/unit/test_keys.c tests/unit/test_loop.c \
+DAEMON_UNIT_SRC := tests/unit/test_addr.c tests/unit/test_conffile.c tests/unit/test_config.c tests/unit/test_keys.c tests/unit/test_loop.c \
 		   tests/unit/test_status.c
 UNIT_SRC  := $(filter-out $(DAEMON_UNIT_SRC),$(wildcard tests/unit/test_*.c))
 
