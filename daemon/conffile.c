@@ -409,11 +409,11 @@ static int parse_lines(struct conffile *cf, char *err, size_t errlen)
 		nl = memchr(s, '\n', cf->text_len - pos);
 		n = nl ? (size_t)(nl - s) : cf->text_len - pos;
 		pos += n + 1;
+		if (n && s[n - 1] == '\r')	/* CRLF: the same line length as LF */
+			n--;
 		if (n > CONFFILE_MAX_LINE)
 			return cf_fail(err, errlen, cf->path, line, "line too long (more than %d "
 				       "bytes)", CONFFILE_MAX_LINE);
-		if (n && s[n - 1] == '\r')
-			n--;
 		why = text_problem((const uint8_t *)s, n);
 		if (why)
 			return cf_fail(err, errlen, cf->path, line, "%s (the file is UTF-8 text)",

@@ -264,6 +264,11 @@ static void test_bytes_and_lengths(void **unused)
 
 		assert_int_equal(load(&cf, &c, big, strlen(big)), 0);
 		conffile_free(&cf);
+		/* and with CRLF: the CR is not the line's */
+		memmove(big + n, big + n - 1, strlen(big + n - 1) + 1);
+		big[n - 1] = '\r';
+		assert_int_equal(load(&cf, &c, big, strlen(big)), 0);
+		conffile_free(&cf);
 	}
 	free(big);
 }
