@@ -21,7 +21,7 @@ SCHED_SRC := $(wildcard sched/*.c)
 SIM_LIB_SRC := $(filter-out sim/main.c,$(wildcard sim/*.c))
 DAEMON_LIB_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 # unit tests of daemon/ modules link the daemon's objects; every other one the simulator's
-DAEMON_UNIT_SRC := tests/unit/test_addr.c tests/unit/test_config.c tests/unit/test_keys.c tests/unit/test_loop.c \
+DAEMON_UNIT_SRC := tests/unit/test_addr.c tests/unit/test_conffile.c tests/unit/test_config.c tests/unit/test_keys.c tests/unit/test_loop.c \
 		   tests/unit/test_status.c
 UNIT_SRC  := $(filter-out $(DAEMON_UNIT_SRC),$(wildcard tests/unit/test_*.c))
 
@@ -36,10 +36,12 @@ DEPS_BUILD := gcc libc6-dev make pkg-config libsodium-dev libcmocka-dev
 DEPS_DEMO  := $(DEPS_BUILD) gnuplot-nox
 # the netns tests: the real daemon between namespaces, checked with real tools
 DEPS_NETNS := iproute2 iputils-ping netcat-openbsd nftables iperf3 jq procps ethtool mptcpize python3 curl
-DEPS_TEST  := $(DEPS_DEMO) clang libclang-rt-14-dev $(DEPS_NETNS)
+# make install's check: systemd-analyze verify on the unit, man -l on the man page
+DEPS_INSTALL := systemd man-db groff-base
+DEPS_TEST  := $(DEPS_DEMO) clang libclang-rt-14-dev $(DEPS_NETNS) $(DEPS_INSTALL)
 DEPS_BENCH := $(DEPS_DEMO) $(DEPS_NETNS) wireguard-go wireguard-tools
 
-.PHONY: all demo test netns soak netem-test unit simcheck asan clang-check mutants bench plots fuzz fuzz-regress clean deps-demo deps-test deps-bench
+.PHONY: install uninstall installcheck all demo test netns soak netem-test unit simcheck asan clang-check mutants bench plots fuzz fuzz-regress clean deps-demo deps-test deps-bench
 all: $(B)/sim $(B)/mptun $(B)/wiretool $(B)/linkemu $(UNIT_BIN) $(DAEMON_UNIT_BIN)
 
 $(B)/obj/%.o: %.c
@@ -135,6 +137,7 @@ test: deps-test
 	$(Q)$(MAKE) --no-print-directory asan
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory mutants
+	$(Q)$(MAKE) --no-print-directory installcheck
 	$(Q)$(MAKE) --no-print-directory netns
 	$(Q)tests/netem/suite.sh $(B)
 
@@ -143,6 +146,7 @@ netns: all
 	$(Q)tests/netns/daemon.sh $(B)
 	$(Q)tests/netns/secrets.sh $(B)
 	$(Q)tests/netns/edges.sh $(B)
+	$(Q)tests/netns/conffile.sh $(B)
 
 # the daemon for SOAK_SECONDS (600 by default) under rekeys every 5 s, a flapping uplink, junk
 # and TCP transfers: memory, descriptors, session and ping loss checked (root; not in make test)
@@ -160,6 +164,32 @@ bench: deps-bench
 	$(Q)scripts/bench.sh $(B)/sim
 	$(Q)tests/netns/bench-daemon.sh $(B) 10
 	$(Q)scripts/bench-testbed.sh $(B)
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the daemon, its man page, the systemd unit
+# mptun@.service (`systemctl start mptun@NAME` runs `mptun -c /etc/mptun/NAME.conf`) and the
+# example configurations in share/doc/mptun/. Nothing is written to /etc.
+PREFIX  ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/mptun
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+install: $(B)/mptun
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(B)/mptun $(DESTDIR)$(SBINDIR)/mptun
+	install -m 0644 dist/mptun.8 $(DESTDIR)$(MANDIR)/man8/mptun.8
+	install -m 0644 examples/mptun.conf examples/mptun-server.conf $(DESTDIR)$(DOCDIR)/
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/mptun@.service >$(DESTDIR)$(UNITDIR)/mptun@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mptun@.service
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/mptun $(DESTDIR)$(MANDIR)/man8/mptun.8 \
+	  $(DESTDIR)$(UNITDIR)/mptun@.service $(DESTDIR)$(DOCDIR)/mptun.conf \
+	  $(DESTDIR)$(DOCDIR)/mptun-server.conf
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# make install into a scratch DESTDIR, its layout, the unit, the man page and the examples
+# checked (seconds; tests/install.sh)
+installcheck: all
+	$(Q)tests/install.sh $(B)
 
 clean:
 	rm -rf build plots/out

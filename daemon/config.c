@@ -22,6 +22,8 @@ static const char usage_text[] =
 "             [--sched NAME[:ARGS]] [--mtu N] [--rekey SECONDS]\n"
 "             [--status PATH [--status-group GROUP]]\n"
 "             [--user NAME] [-q | --verbose]\n"
+"       mptun -c FILE            every option from a configuration file (man mptun)\n"
+"       mptun check [--no-keys] -c FILE  check a configuration file, start nothing\n"
 "       mptun genkey [FILE]      write a new random key (base64) to FILE or stdout\n"
 "       mptun status PATH        print a running daemon's state as JSON\n"
 "       mptun --sched list | --help | --version\n"
@@ -29,6 +31,8 @@ static const char usage_text[] =
 "A multipath VPN: IP packets of a tun device over UDP, spread over every path between N\n"
 "local and M remote addresses. With -r it is a client; without, a server.\n"
 "\n"
+"  -c, --config FILE    every option from FILE ([Interface] and [Peer] sections); no\n"
+"                       other option beside it\n"
 "  -i, --tun NAME       tun device to create (default mptun0)\n"
 "  -p, --port PORT      UDP port: the server listens on it, the client sends to it\n"
 "  -v, --addr ADDR      this end's IPv4 address inside the tunnel\n"
@@ -125,6 +129,7 @@ enum opt_long {
 	OPT_VERBOSE, OPT_VERSION, OPT_REKEY,
 	OPT_COUNT	/* not an option: one more than the last */
 };
+_Static_assert(OPT_COUNT <= CONFIG_OPT_SLOTS, "struct config's given[] holds every option");
 
 static const struct option long_opts[] = {
 	{ "tun", required_argument, NULL, 'i' },
@@ -145,6 +150,7 @@ static const struct option long_opts[] = {
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "config", required_argument, NULL, 'c' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -193,7 +199,7 @@ static const char *opt_name(int c, char *buf, size_t len)
 }
 
 /* The key's sources given, for "choose one" and "missing" messages. */
-static unsigned key_sources(const struct config *c, const char *names[4])
+static unsigned key_sources(const struct config *c, const char *names[5])
 {
 	unsigned n = 0;
 
@@ -205,27 +211,165 @@ static unsigned key_sources(const struct config *c, const char *names[4])
 		names[n++] = "--secret-file";
 	if (c->secret_env)
 		names[n++] = "MPTUN_SECRET";
+	if (c->key_text)
+		names[n++] = "Key";
 	return n;
+}
+
+void config_init(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->tun_name = "mptun0";
+	c->sched = SCHED_DEFAULT;
+	c->verbosity = 1;
+}
+
+/* One option, its value as getopt gives it: the one place each option is checked, for the
+ * command line and the configuration file alike. The value keeps getopt's name, optarg, so
+ * that each case reads as it did inside the getopt loop. */
+static enum config_result set_opt(struct config *c, int opt, char *optarg, char *out,
+				  size_t outlen)
+{
+	unsigned long v;
+	char name[32];
+
+	if (opt != 'r' && opt != 'l' && c->given[opt])
+		return fail(out, outlen, "option %s given twice",
+			    opt_name(opt, name, sizeof(name)));
+	c->given[opt] = true;
+	switch (opt) {
+	case 'i':
+		if (!*optarg || strlen(optarg) >= 16 || strchr(optarg, '/') ||
+		    strchr(optarg, ' '))
+			return fail(out, outlen, "-i: bad interface name '%s' (1-15 characters, "
+				    "no '/' or space)", optarg);
+		c->tun_name = optarg;
+		break;
+	case 'p':
+		if (parse_uint(optarg, 65535, &v) < 0 || v == 0)
+			return fail(out, outlen, "-p: bad port '%s' (1-65535)", optarg);
+		c->port = (uint16_t)v;
+		break;
+	case 'v':
+	case 't': {
+		struct in_addr *a = opt == 'v' ? &c->tun_addr : &c->tun_peer;
+
+		if (inet_pton(AF_INET, optarg, a) != 1)
+			return fail(out, outlen, "-%c: bad IPv4 address '%s'", opt, optarg);
+		*(opt == 'v' ? &c->have_tun_addr : &c->have_tun_peer) = true;
+		break;
+	}
+	case 'r':
+	case 'l': {
+		unsigned *n = opt == 'r' ? &c->nremote : &c->nlocal;
+		struct sockaddr_storage *a = opt == 'r' ? c->remote : c->local;
+
+		if (*n == CONFIG_MAX_ADDR)
+			return fail(out, outlen, "-%c: more than %d addresses", opt,
+				    CONFIG_MAX_ADDR);
+		/* the port comes with config_finish, once -p is known */
+		if (addr_parse(optarg, 0, &a[*n]) < 0)
+			return fail(out, outlen, "-%c: bad address '%s' (IPv4 or IPv6)", opt,
+				    optarg);
+		for (unsigned m = 0; m < *n; m++)
+			if (addr_same_ip(&a[m], &a[*n]))
+				return fail(out, outlen, "-%c: address %s given twice", opt,
+					    optarg);
+		(*n)++;
+		break;
+	}
+	case 'k':
+		if (!*optarg || strlen(optarg) > CONFIG_SECRET_MAX)
+			return fail(out, outlen, "-k: the secret must have 1-%d bytes",
+				    CONFIG_SECRET_MAX);
+		c->secret = optarg;
+		break;
+	case OPT_SECRET_FILE:
+		if (!*optarg)
+			return fail(out, outlen, "--secret-file: empty file name");
+		c->secret_file = optarg;
+		break;
+	case OPT_SALT:
+		if (!*optarg || strlen(optarg) > CONFIG_SECRET_MAX)
+			return fail(out, outlen, "--salt: the salt must have 1-%d bytes",
+				    CONFIG_SECRET_MAX);
+		c->salt = optarg;
+		break;
+	case 'K':
+		c->key_file = optarg;
+		break;
+	case OPT_SCHED:
+		if (!strcmp(optarg, "list"))
+			return sched_list(out, outlen);
+		if (!sched_lookup(optarg, NULL))
+			return fail(out, outlen, "--sched: unknown scheduler '%s' (mptun --sched "
+				    "list shows them)", optarg);
+		c->sched = optarg;
+		break;
+	case OPT_MTU:
+		if (parse_uint(optarg, WIRE_MAX_PAYLOAD, &v) < 0 || v < 576)
+			return fail(out, outlen, "--mtu: bad MTU '%s' (576-%d)", optarg,
+				    WIRE_MAX_PAYLOAD);
+		c->mtu = (unsigned)v;
+		break;
+	case OPT_REKEY:
+		if (parse_uint(optarg, 120, &v) < 0 || v < 1)
+			return fail(out, outlen, "--rekey: bad interval '%s' (1-120 seconds)",
+				    optarg);
+		c->rekey_s = (unsigned)v;
+		break;
+	case OPT_STATUS:
+		if (!*optarg || strlen(optarg) >= 108)
+			return fail(out, outlen, "--status: bad socket path (1-107 characters)");
+		c->status_path = optarg;
+		break;
+	case OPT_STATUS_GROUP:
+		if (!*optarg)
+			return fail(out, outlen, "--status-group: empty group name");
+		c->status_group = optarg;
+		break;
+	case OPT_USER:
+		c->user = optarg;
+		break;
+	case 'q':
+		c->verbosity = 0;
+		break;
+	case OPT_VERBOSE:
+		c->verbosity = 2;
+		break;
+	case 'h':
+		snprintf(out, outlen, "%s", usage_text);
+		return CONFIG_EXIT;
+	case OPT_VERSION:
+		snprintf(out, outlen, "mptun %s\n", MPTUN_VERSION);
+		return CONFIG_EXIT;
+	}
+	return CONFIG_OK;
+}
+
+enum config_result config_set(struct config *c, const char *name, char *value, char *out,
+			      size_t outlen)
+{
+	out[0] = '\0';
+	for (const struct option *o = long_opts; o->name; o++)
+		if (!strcmp(o->name, name) && o->val != 'h' && o->val != OPT_VERSION &&
+		    o->val != 'c' && (o->has_arg == no_argument) == !value)
+			return set_opt(c, o->val, value, out, outlen);
+	return fail(out, outlen, "no option --%s taking %s", name, value ? "a value" : "no value");
 }
 
 enum config_result config_parse(struct config *c, int argc, char **argv, const char *env_secret,
 				char *out, size_t outlen)
 {
-	const char *sources[4];
-	const char *addr_args[2][CONFIG_MAX_ADDR];
-	bool seen[OPT_COUNT] = { false };
-	unsigned long v;
+	enum config_result rc;
 	char name[32];
 	int opt;
 
-	memset(c, 0, sizeof(*c));
-	c->tun_name = "mptun0";
-	c->sched = SCHED_DEFAULT;
-	c->verbosity = 1;
+	config_init(c);
 	out[0] = '\0';
 	optind = 0;	/* GNU: reinitialise, so that parsing can run more than once */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":i:p:v:t:r:l:k:K:qh", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":i:p:v:t:r:l:k:K:c:qh", long_opts, NULL)) != -1) {
 		if (opt == '?') {
 			if (optopt && optopt < 256)
 				return fail(out, outlen, "unknown option -%c (see mptun --help)", optopt);
@@ -235,112 +379,46 @@ enum config_result config_parse(struct config *c, int argc, char **argv, const c
 		if (opt == ':')
 			return fail(out, outlen, "option %s needs a value",
 				    optopt ? opt_name(optopt, name, sizeof(name)) : argv[optind - 1]);
-		if (opt != 'r' && opt != 'l' && seen[opt])
-			return fail(out, outlen, "option %s given twice",
-				    opt_name(opt, name, sizeof(name)));
-		seen[opt] = true;
-		switch (opt) {
-		case 'i':
-			if (!*optarg || strlen(optarg) >= 16 || strchr(optarg, '/') ||
-			    strchr(optarg, ' '))
-				return fail(out, outlen, "-i: bad interface name '%s' (1-15 characters, "
-					    "no '/' or space)", optarg);
-			c->tun_name = optarg;
-			break;
-		case 'p':
-			if (parse_uint(optarg, 65535, &v) < 0 || v == 0)
-				return fail(out, outlen, "-p: bad port '%s' (1-65535)", optarg);
-			c->port = (uint16_t)v;
-			break;
-		case 'v':
-		case 't': {
-			struct in_addr *a = opt == 'v' ? &c->tun_addr : &c->tun_peer;
-
-			if (inet_pton(AF_INET, optarg, a) != 1)
-				return fail(out, outlen, "-%c: bad IPv4 address '%s'", opt, optarg);
-			*(opt == 'v' ? &c->have_tun_addr : &c->have_tun_peer) = true;
-			break;
+		if (opt == 'c') {
+			if (c->conf_file)
+				return fail(out, outlen, "option -c given twice");
+			c->conf_file = optarg;
+			continue;
 		}
-		case 'r':
-		case 'l': {
-			unsigned *n = opt == 'r' ? &c->nremote : &c->nlocal;
-
-			if (*n == CONFIG_MAX_ADDR)
-				return fail(out, outlen, "-%c: more than %d addresses", opt,
-					    CONFIG_MAX_ADDR);
-			addr_args[opt == 'l'][(*n)++] = optarg;
-			break;
-		}
-		case 'k':
-			if (!*optarg || strlen(optarg) > CONFIG_SECRET_MAX)
-				return fail(out, outlen, "-k: the secret must have 1-%d bytes",
-					    CONFIG_SECRET_MAX);
-			c->secret = optarg;
-			break;
-		case OPT_SECRET_FILE:
-			if (!*optarg)
-				return fail(out, outlen, "--secret-file: empty file name");
-			c->secret_file = optarg;
-			break;
-		case OPT_SALT:
-			if (!*optarg || strlen(optarg) > CONFIG_SECRET_MAX)
-				return fail(out, outlen, "--salt: the salt must have 1-%d bytes",
-					    CONFIG_SECRET_MAX);
-			c->salt = optarg;
-			break;
-		case 'K':
-			c->key_file = optarg;
-			break;
-		case OPT_SCHED:
-			if (!strcmp(optarg, "list"))
-				return sched_list(out, outlen);
-			if (!sched_lookup(optarg, NULL))
-				return fail(out, outlen, "--sched: unknown scheduler '%s' (mptun --sched "
-					    "list shows them)", optarg);
-			c->sched = optarg;
-			break;
-		case OPT_MTU:
-			if (parse_uint(optarg, WIRE_MAX_PAYLOAD, &v) < 0 || v < 576)
-				return fail(out, outlen, "--mtu: bad MTU '%s' (576-%d)", optarg,
-					    WIRE_MAX_PAYLOAD);
-			c->mtu = (unsigned)v;
-			break;
-		case OPT_REKEY:
-			if (parse_uint(optarg, 120, &v) < 0 || v < 1)
-				return fail(out, outlen, "--rekey: bad interval '%s' (1-120 seconds)",
-					    optarg);
-			c->rekey_s = (unsigned)v;
-			break;
-		case OPT_STATUS:
-			if (!*optarg || strlen(optarg) >= 108)
-				return fail(out, outlen, "--status: bad socket path (1-107 characters)");
-			c->status_path = optarg;
-			break;
-		case OPT_STATUS_GROUP:
-			if (!*optarg)
-				return fail(out, outlen, "--status-group: empty group name");
-			c->status_group = optarg;
-			break;
-		case OPT_USER:
-			c->user = optarg;
-			break;
-		case 'q':
-			c->verbosity = 0;
-			break;
-		case OPT_VERBOSE:
-			c->verbosity = 2;
-			break;
-		case 'h':
-			snprintf(out, outlen, "%s", usage_text);
-			return CONFIG_EXIT;
-		case OPT_VERSION:
-			snprintf(out, outlen, "mptun %s\n", MPTUN_VERSION);
-			return CONFIG_EXIT;
-		}
+		rc = set_opt(c, opt, optarg, out, outlen);
+		if (rc != CONFIG_OK)
+			return rc;
 	}
 	if (optind < argc)
 		return fail(out, outlen, "unexpected argument '%s' (see mptun --help)", argv[optind]);
-	if (seen['q'] && seen[OPT_VERBOSE])
+	if (c->conf_file) {
+		/* the file holds every option: one source, so that what runs is what it says */
+		for (opt = 0; opt < OPT_COUNT; opt++)
+			if (c->given[opt])
+				return fail(out, outlen, "-c %s holds every option: give no other "
+					    "(%s given)", c->conf_file, opt_name(opt, name, sizeof(name)));
+		if (env_secret)
+			return fail(out, outlen, "MPTUN_SECRET is set: with -c the key comes from "
+				    "the file (KeyFile, SecretFile or Key)");
+		return CONFIG_OK;
+	}
+	return config_finish(c, env_secret, out, outlen);
+}
+
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+}
+
+enum config_result config_finish(struct config *c, const char *env_secret, char *out,
+				 size_t outlen)
+{
+	const char *sources[5];
+
+	if (c->given['q'] && c->given[OPT_VERBOSE])
 		return fail(out, outlen, "-q and --verbose contradict each other");
 	if (!c->port)
 		return fail(out, outlen, "missing -p PORT");
@@ -364,24 +442,13 @@ enum config_result config_parse(struct config *c, int argc, char **argv, const c
 	if (key_sources(c, sources) == 0)
 		return fail(out, outlen, "missing key: -K KEYFILE (see mptun genkey), or a secret "
 			    "(-k SECRET, --secret-file FILE or MPTUN_SECRET)");
-	if (c->salt && c->key_file)
-		return fail(out, outlen, "--salt is for a secret, not for -K (a key needs no salt)");
-	for (int side = 0; side < 2; side++) {
-		unsigned n = side ? c->nlocal : c->nremote;
-		struct sockaddr_storage *a = side ? c->local : c->remote;
-
-		for (unsigned k = 0; k < n; k++) {
-			/* a client's locals send from an ephemeral port; a server's listen on PORT */
-			uint16_t port = side && c->nremote ? 0 : c->port;
-
-			if (addr_parse(addr_args[side][k], port, &a[k]) < 0)
-				return fail(out, outlen, "-%c: bad address '%s' (IPv4 or IPv6)",
-					    side ? 'l' : 'r', addr_args[side][k]);
-			for (unsigned m = 0; m < k; m++)
-				if (addr_same_ip(&a[m], &a[k]))
-					return fail(out, outlen, "-%c: address %s given twice",
-						    side ? 'l' : 'r', addr_args[side][k]);
-		}
-	}
+	if (c->salt && (c->key_file || c->key_text))
+		return fail(out, outlen, "--salt is for a secret, not for a key (a key needs no "
+			    "salt)");
+	/* a client's locals send from an ephemeral port; a server's listen on PORT */
+	for (unsigned k = 0; k < c->nremote; k++)
+		set_port(&c->remote[k], c->port);
+	for (unsigned k = 0; k < c->nlocal; k++)
+		set_port(&c->local[k], c->nremote ? 0 : c->port);
 	return CONFIG_OK;
 }

@@ -509,7 +509,7 @@ int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errl
 	sigdelset(&waitmask, SIGINT);
 	sigdelset(&waitmask, SIGTERM);
 	/* said once it runs, so that a start-up error stays the only line */
-	if (!l->cfg.key_file)
+	if (!l->cfg.key_file && !l->cfg.key_text)
 		log_say(&l->log, 1, "warning: a secret can be guessed offline from one captured "
 			"handshake if it is weak; a key file (-K, from `mptun genkey`) is the strong "
 			"form");

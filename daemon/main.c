@@ -1,4 +1,4 @@
-/* mptun: the daemon's entry point. Subcommands (genkey, status), the process's hardening at
+/* mptun: the daemon's entry point. Subcommands (genkey, status, check), the process's hardening at
  * start (no-new-privs, inherited descriptors closed), the key, signals and the privilege drop;
  * everything else is the loop's. Exit status: 0 clean stop, 1 runtime error, 2 usage error.
  * Every error is one line on stderr. */
@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "core/aead.h"
+#include "daemon/conffile.h"
 #include "daemon/config.h"
 #include "daemon/keys.h"
 #include "daemon/loop.h"
@@ -111,6 +112,9 @@ static int load_key(const struct config *cfg, char *env_secret, uint8_t key[AEAD
 
 	if (cfg->key_file)
 		return keys_read_key_file(cfg->key_file, key, err, errlen);
+	if (cfg->key_text)
+		return keys_parse_key((const uint8_t *)cfg->key_text, strlen(cfg->key_text), key,
+				      err, errlen);
 	if (cfg->secret_file)
 		rc = keys_read_secret_file(cfg->secret_file, secret, &len, err, errlen);
 	else
@@ -128,6 +132,34 @@ static int load_key(const struct config *cfg, char *env_secret, uint8_t key[AEAD
 			 "memory?)", AEAD_PWHASH_MEMLIMIT >> 20);
 		return -ENOMEM;
 	}
+	return 0;
+}
+
+/* `mptun check [--no-keys] -c FILE`: the file as the daemon would take it, key files opened
+ * and read (not with --no-keys), nothing started. */
+static int check(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool with_keys = true;
+	struct conffile cf;
+	struct config cfg;
+	char err[1024];
+
+	for (int k = 2; k < argc; k++) {
+		if (!strcmp(argv[k], "--no-keys") && with_keys)
+			with_keys = false;
+		else if ((!strcmp(argv[k], "-c") || !strcmp(argv[k], "--config")) && !path &&
+			 k + 1 < argc)
+			path = argv[++k];
+		else
+			return die(2, "%s", "usage: mptun check [--no-keys] -c FILE");
+	}
+	if (!path)
+		return die(2, "%s", "usage: mptun check [--no-keys] -c FILE");
+	if (conffile_load(&cf, path, &cfg, with_keys, err, sizeof(err)) < 0)
+		return die(2, "%s", err);
+	printf("%s: ok (%u peer%s)\n", path, cf.npeer, cf.npeer == 1 ? "" : "s");
+	conffile_free(&cf);
 	return 0;
 }
 
@@ -158,6 +190,7 @@ int main(int argc, char **argv)
 	uint8_t key[AEAD_KEY_LEN];
 	struct sigaction sa = { .sa_handler = on_signal };
 	char *env_secret;
+	struct conffile cf = { 0 };
 	struct config cfg;
 	struct loop *l;
 	sigset_t block;
@@ -172,6 +205,8 @@ int main(int argc, char **argv)
 		return die(1, "%s", "libsodium failed to initialise");
 	if (argc >= 2 && !strcmp(argv[1], "genkey"))
 		return genkey(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "check"))
+		return check(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "status")) {
 		if (argc != 3)
 			return die(2, "%s", "usage: mptun status PATH");
@@ -187,10 +222,15 @@ int main(int argc, char **argv)
 	case CONFIG_OK:
 		break;
 	}
+	/* -c FILE: every option from the file; its mistakes are usage errors, key files too */
+	if (cfg.conf_file && conffile_load(&cf, cfg.conf_file, &cfg, true, err, sizeof(err)) < 0)
+		return die(2, "%s", err);
 	/* keys stay out of swap and core dumps where the system allows; not fatal elsewhere */
 	locked = sodium_mlock(key, sizeof(key)) == 0 && sodium_mlock(secret, sizeof(secret)) == 0;
 	rc = load_key(&cfg, env_secret, key, secret, err, sizeof(err));
 	sodium_munlock(secret, sizeof(secret));	/* wipes it */
+	if (cfg.key_text)	/* a file's Key = : its text is read */
+		sodium_memzero((char *)cfg.key_text, strlen(cfg.key_text));
 	if (env_secret) {
 		sodium_memzero(env_secret, strlen(env_secret));
 		unsetenv("MPTUN_SECRET");
@@ -221,6 +261,7 @@ int main(int argc, char **argv)
 	}
 	rc = loop_run(l, &stop_requested, err, sizeof(err));
 	loop_free(l);
+	conffile_free(&cf);	/* after the loop: cfg's strings point into it */
 	if (rc < 0)
 		return die(1, "%s", err);
 	return 0;
