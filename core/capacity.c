@@ -72,6 +72,8 @@ static void end_round(struct capacity *c, uint64_t now)
 			c->full_rounds = 0;
 		} else if (++c->full_rounds >= 3) {
 			c->mode = CAP_PROBE;
+			c->startup_end = CAP_END_FLAT;
+			c->startup_end_bps = c->est_bps;
 			c->phase = 1;		/* drain what start-up queued */
 			c->drain = true;
 		}
@@ -115,6 +117,10 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 			c->drops++;
 			c->est_bps = bps > step ? bps : step;
 			win_reset(c, now, c->est_bps);
+		}
+		if (c->mode == CAP_STARTUP) {
+			c->startup_end = CAP_END_QUEUE;
+			c->startup_end_bps = c->est_bps;
 		}
 		c->mode = CAP_PROBE;
 		c->phase = 1;

@@ -45,6 +45,8 @@
 #define CAP_DROP_STEP 8		/* a queueing sample lowers the estimate by at most 1/8 */
 
 enum cap_mode { CAP_STARTUP, CAP_PROBE };
+/* Why start-up ended: not yet, three busy rounds without growth, or a queue. */
+enum cap_startup_end { CAP_END_NONE, CAP_END_FLAT, CAP_END_QUEUE };
 
 struct capacity {
 	uint8_t mode;
@@ -60,6 +62,8 @@ struct capacity {
 	bool reprobe;			/* this 5/4 round is a re-probe, at 9/8 */
 	uint64_t last_qdelay_ns;
 	uint64_t samples, drops;	/* for status and tests */
+	uint8_t startup_end;		/* enum cap_startup_end, for status */
+	uint64_t startup_end_bps;	/* the estimate when start-up ended */
 };
 
 void capacity_init(struct capacity *c, uint64_t now);

@@ -102,10 +102,15 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 			    (unsigned long long)p->downs, w < 0 ? -1.0 : wsum > 0 ? w / wsum : 0.0);
 			if (p->paced)
 				put(&o, ",\"capacity_bps\":%llu,\"capacity_mode\":\"%s\","
-				    "\"pacing_bps\":%llu",
+				    "\"pacing_bps\":%llu,\"startup_end\":\"%s\","
+				    "\"startup_end_bps\":%llu,\"capacity_drops\":%llu",
 				    (unsigned long long)capacity_estimate_bps(&p->cap),
 				    p->cap.mode == CAP_STARTUP ? "startup" : "probe",
-				    (unsigned long long)p->pacer.rate_bps);
+				    (unsigned long long)p->pacer.rate_bps,
+				    p->cap.startup_end == CAP_END_FLAT ? "flat" :
+				    p->cap.startup_end == CAP_END_QUEUE ? "queue" : "none",
+				    (unsigned long long)p->cap.startup_end_bps,
+				    (unsigned long long)p->cap.drops);
 			put(&o, "}");
 			first = false;
 		}

@@ -135,7 +135,8 @@ static void test_paced(void **unused)
 	assert_balanced(buf, n);
 	/* the fields follow the weight inside each path's object, with the engine's values */
 	snprintf(want, sizeof(want), "\"capacity_bps\":%llu,\"capacity_mode\":\"%s\","
-		 "\"pacing_bps\":%llu}",
+		 "\"pacing_bps\":%llu,\"startup_end\":\"none\",\"startup_end_bps\":0,"
+		 "\"capacity_drops\":0}",
 		 (unsigned long long)capacity_estimate_bps(&p->cap),
 		 p->cap.mode == CAP_STARTUP ? "startup" : "probe",
 		 (unsigned long long)p->pacer.rate_bps);
