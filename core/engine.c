@@ -540,6 +540,11 @@ const struct fq_stats *engine_queue_stats(const struct mpt_engine *e)
 	return e->fq ? fq_stats(e->fq) : NULL;
 }
 
+uint64_t engine_queue_target_ns(const struct mpt_engine *e)
+{
+	return e->fq ? e->sendq_target_ns : 0;
+}
+
 const struct reorder_stats *engine_reorder_stats(const struct mpt_engine *e)
 {
 	return e->reorder ? reorder_stats(e->reorder) : NULL;

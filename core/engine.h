@@ -105,6 +105,8 @@ double engine_sched_weight(const struct mpt_engine *e, unsigned local, unsigned 
 			   uint64_t now);
 /* The tunnel's own queue (paced schedulers, core/sendq.c), NULL without one. */
 const struct fq_stats *engine_queue_stats(const struct mpt_engine *e);
+/* Its CoDel target now (core/sendq.c), 0 without one. */
+uint64_t engine_queue_target_ns(const struct mpt_engine *e);
 const struct reorder_stats *engine_reorder_stats(const struct mpt_engine *e);
 unsigned engine_nremote(const struct mpt_engine *e);
 const struct mpt_addr *engine_remote_addr(const struct mpt_engine *e, unsigned remote);

@@ -118,12 +118,13 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 	put(&o, "]");
 	if (q)
 		put(&o, ",\"queue\":{\"backlog\":%llu,\"enqueued\":%llu,\"dequeued\":%llu,"
-		    "\"drop_codel\":%llu,\"drop_overflow\":%llu,\"new_flows\":%llu}",
+		    "\"drop_codel\":%llu,\"drop_overflow\":%llu,\"new_flows\":%llu,"
+		    "\"target_ms\":%.2f}",
 		    (unsigned long long)(q->enqueued - q->dequeued - q->drop_codel -
 					 q->drop_overflow),
 		    (unsigned long long)q->enqueued, (unsigned long long)q->dequeued,
 		    (unsigned long long)q->drop_codel, (unsigned long long)q->drop_overflow,
-		    (unsigned long long)q->new_flows);
+		    (unsigned long long)q->new_flows, ms(engine_queue_target_ns(s->engine)));
 	put(&o, "}\n");
 	return o.full ? -ENOSPC : (int)o.off;
 }

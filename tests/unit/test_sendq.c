@@ -36,6 +36,7 @@ static struct {
 	uint16_t delivered[MAXQ];
 	int slow_local;			/* the client's uplink that is slower, or -1 */
 	uint64_t slow_ns;		/* its one-way delay */
+	uint64_t extra_ns[2];		/* and every uplink's, on top */
 } net;
 
 static struct mpt_addr addr(uint8_t tag)
@@ -125,7 +126,7 @@ static size_t ip_packet(uint8_t *p, size_t len, uint16_t sport, uint16_t id)
 }
 
 /* What is due arrives: every datagram one hop with no delay, except on the client's uplink
- * slow_local (both ways), which takes slow_ns: a slower path. */
+ * slow_local (both ways), which takes slow_ns: a slower path; and extra_ns on each uplink. */
 static void deliver_all(void)
 {
 	unsigned keep = 0;
@@ -133,7 +134,9 @@ static void deliver_all(void)
 	for (unsigned k = 0; k < net.nq; k++) {
 		struct dg *d = &net.q[k];
 
-		if ((int)d->local == net.slow_local && d->sent_at + net.slow_ns > net.now) {
+		uint64_t delay = net.extra_ns[d->local] + ((int)d->local == net.slow_local ? net.slow_ns : 0);
+
+		if (d->sent_at + delay > net.now) {
 			net.q[keep++] = *d;
 			continue;
 		}
@@ -260,11 +263,46 @@ static void test_hole_holds_only_its_flow(void **unused)
 			assert_int_equal(net.delivered[k], ++a);
 }
 
+/* The queue's CoDel target follows the paths that carry data: the base, plus the spread of
+ * their one-way delays, and at least the longest of them (a Reno flow halves its window at a
+ * drop and must still keep them busy). The delays here are the client's sends only, so a
+ * 40 ms one is a 40 ms RTT, which the engine takes for 20 ms each way. */
+static void test_target_follows_paths(void **unused)
+{
+	uint8_t p[1400];
+
+	(void)unused;
+	assert_int_equal(engine_queue_target_ns(net.client), 10 * MS);	/* no delay: the base */
+	net.slow_local = 1;
+	net.slow_ns = 40 * MS;
+	step_to(net.now + 3000 * MS);	/* its smoothed RTT settles near 40 ms */
+	for (uint16_t k = 1; k <= 60; k++)
+		assert_int_equal(engine_send(net.client, p, ip_packet(p, 1200, 4000, k), net.now), 0);
+	step_to(net.now + 100 * MS);
+	assert_true(engine_path(net.client, 1, 0)->tx_data > 0);
+	/* one-way 0 and about 20 ms: the base plus their spread */
+	assert_true(engine_queue_target_ns(net.client) >= 25 * MS);
+	assert_true(engine_queue_target_ns(net.client) <= 31 * MS);
+	/* both uplinks 40 ms: no spread, but at least the one-way delay */
+	net.extra_ns[0] = 40 * MS;
+	step_to(net.now + 3000 * MS);
+	for (uint16_t k = 1; k <= 60; k++)
+		assert_int_equal(engine_send(net.client, p, ip_packet(p, 1200, 4000, k), net.now), 0);
+	step_to(net.now + 200 * MS);
+	uint64_t s0 = engine_path(net.client, 0, 0)->srtt_ns, s1 = engine_path(net.client, 1, 0)->srtt_ns;
+	uint64_t owd = (s0 > s1 ? s0 : s1) / 2;
+
+	assert_true(owd >= 17 * MS);	/* (the bulk data's own queueing adds to the 40 ms) */
+	assert_true(engine_queue_target_ns(net.client) + MS / 2 >= owd);
+	assert_true(engine_queue_target_ns(net.client) <= owd + MS / 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_queue_paces_and_ping_goes_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hole_holds_only_its_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_target_follows_paths, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

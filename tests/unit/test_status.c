@@ -146,7 +146,7 @@ static void test_paced(void **unused)
 	assert_non_null(strstr(strstr(buf, "\"pacing_bps\"") + 1, "\"pacing_bps\""));
 	snprintf(want, sizeof(want), "],\"queue\":{\"backlog\":%llu,\"enqueued\":%llu,"
 		 "\"dequeued\":%llu,\"drop_codel\":%llu,\"drop_overflow\":%llu,"
-		 "\"new_flows\":%llu}}\n",
+		 "\"new_flows\":%llu,\"target_ms\":10.00}}\n",
 		 (unsigned long long)(q->enqueued - q->dequeued - q->drop_codel - q->drop_overflow),
 		 (unsigned long long)q->enqueued, (unsigned long long)q->dequeued,
 		 (unsigned long long)q->drop_codel, (unsigned long long)q->drop_overflow,
