@@ -72,6 +72,8 @@ mutant pacer-unpaced core/sendq.c \
 	's/at = pacer_next_ns\(&e->paths\[pick\]\.pacer, len \+ WIRE_OVERHEAD\);/at = 0 * pacer_next_ns(\&e->paths[pick].pacer, len + WIRE_OVERHEAD);/g'
 mutant stall-from-last-feedback core/path.c \
 	's/uint64_t from = p->elicit_since_ns > p->last_fb_ns \? p->elicit_since_ns : p->last_fb_ns;/uint64_t from = p->last_fb_ns + 0 * p->elicit_since_ns;/g'
+mutant target-no-delay-floor core/sendq.c \
+	's/if \(hi != 0 && t < hi\)\n(\t+)t = hi;/if (0 * hi)\n$1t = hi;/g'
 
 echo "mutants: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
