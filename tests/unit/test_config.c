@@ -175,6 +175,35 @@ static void test_secret_salt(void **unused)
 	assert_memory_not_equal(k1, k2, AEAD_KEY_LEN);
 }
 
+/* The salt of an IPv4 configuration is pinned byte for byte, as mptun 0.1.0 derived it: a
+ * deployment that stretches a secret must keep its key across upgrades (issue 12 part 4 adds
+ * inner IPv6 addresses and must leave these untouched). */
+static void test_secret_salt_pinned(void **unused)
+{
+	static const struct { const char *line; uint8_t salt[AEAD_SALT_LEN]; } pins[] = {
+		{ "-p 5000 -v 10.0.0.1 -t 10.0.0.2 -r 192.0.2.1 -k s",
+		  { 0x51, 0x58, 0x1f, 0xd1, 0x7f, 0x3d, 0x3e, 0x29,
+		    0x53, 0xc5, 0xd4, 0x06, 0x6a, 0x7b, 0xc3, 0x6f } },
+		/* the server's view of the same tunnel: -v and -t swapped, the same salt */
+		{ "-p 5000 -v 10.0.0.2 -t 10.0.0.1 -k s",
+		  { 0x51, 0x58, 0x1f, 0xd1, 0x7f, 0x3d, 0x3e, 0x29,
+		    0x53, 0xc5, 0xd4, 0x06, 0x6a, 0x7b, 0xc3, 0x6f } },
+		/* -v above -t: sorted, and the port's high byte in use */
+		{ "-p 65535 -v 192.168.7.200 -t 10.0.0.2 -k s",
+		  { 0xdd, 0xe3, 0x28, 0xda, 0xe8, 0xc9, 0x19, 0x3a,
+		    0x66, 0xa7, 0x73, 0x10, 0x56, 0xd4, 0x72, 0x23 } },
+	};
+	uint8_t salt[AEAD_SALT_LEN];
+
+	(void)unused;
+	assert_int_equal(aead_global_init(), 0);
+	for (size_t k = 0; k < sizeof(pins) / sizeof(pins[0]); k++) {
+		salt_of(pins[k].line, salt);
+		if (memcmp(salt, pins[k].salt, AEAD_SALT_LEN))
+			fail_msg("'%s': the salt changed", pins[k].line);
+	}
+}
+
 /* One key source: -k, -K, --secret-file or MPTUN_SECRET; --status-group needs --status. */
 static void test_key_sources(void **unused)
 {
@@ -220,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_address_limit),
 		cmocka_unit_test(test_secret_salt),
+		cmocka_unit_test(test_secret_salt_pinned),
 		cmocka_unit_test(test_key_sources),
 	};
 
