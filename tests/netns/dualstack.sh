@@ -82,7 +82,7 @@ for t in "mt4 10.99.4.2 fd00:4::2 IPv4" "mt6 10.99.6.2 fd00:6::2 IPv6" "mt66 - f
 	check "$1-ping6" $? "inner IPv6 $3 over outer $4: $(ping_sum "$out")"
 	# the largest inner IPv6 packet the tun takes, DF: 40 bytes IPv6 + 8 ICMPv6 + payload
 	mtu=$(mtu_of "$C" "$1")
-	out=$(ip netns exec "$C" ping -6 -c 5 -i 0.05 -W 1 -M do -s $((mtu - 48)) "$3" 2>&1)
+	out=$(ip netns exec "$C" ping -6 -c 5 -i 0.05 -W 1 -M "do" -s $((mtu - 48)) "$3" 2>&1)
 	echo "$out" | grep -q ' 0% packet loss'
 	check "$1-ping6-mtu" $? "inner IPv6 packets of $mtu bytes (the tun MTU), DF: $(ping_sum "$out")"
 done
