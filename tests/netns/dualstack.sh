@@ -3,7 +3,8 @@
 # IPv4 and IPv6, and three tunnels between them, each with its own port and tun device:
 #   mt4   inner IPv4 + IPv6 (dual-stack) over outer IPv4
 #   mt6   inner IPv4 + IPv6 (dual-stack) over outer IPv6
-#   mt66  inner IPv6 only                over outer IPv6
+#   mt66  inner IPv6 only                over outer IPv6, with a secret (-k): both ends agree
+#         on the salt of an IPv6 pair
 # Checks: ping and ping6 through each; full-MTU IPv6 packets with DF set; TCP over inner IPv6
 # over outer IPv4 (iperf3 2 s, and a file whose checksum must match) and TCP over inner IPv4
 # over outer IPv6 (iperf3 2 s); no packet dropped as malformed; a bad -v/-t line refused.
@@ -46,24 +47,28 @@ ping_first() {	# ping_first NS ADDR
 }
 mtu_of() { ip -n "$1" -o link show "$2" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'; }
 
-# tunnel NAME PORT OUTER_SERVER CLIENT_INNER SERVER_INNER: CLIENT_INNER and SERVER_INNER are
-# lists of inner addresses ("10.99.4.1 fd00:4::1"), the client's -v and the server's -t
+# tunnel NAME PORT OUTER_SERVER CLIENT_INNER SERVER_INNER [KEY...]: CLIENT_INNER and
+# SERVER_INNER are lists of inner addresses ("10.99.4.1 fd00:4::1"), the client's -v and the
+# server's -t; KEY the key's options (default -K KEYFILE)
 tunnel() {
-	_v=""; _t=""
+	_name=$1 _port=$2 _outer=$3 _v="" _t=""
 	for a in $4; do _v="$_v -v $a"; _t="$_t -t $a"; done
 	for a in $5; do _v="$_v -t $a"; _t="$_t -v $a"; done
 	# a server without -l listens on the IPv4 wildcard: over IPv6, on the IPv6 one
 	case $3 in *:*) _t="$_t -l ::" ;; esac
+	shift 5
+	[ $# -gt 0 ] || set -- -K "$TMP/key"
 	# shellcheck disable=SC2086
-	ns_bg "$S" "$TMP/$1-s.log" "$MPTUN" -i "$1" -p "$2" $_t -K "$TMP/key" \
-		--status "$TMP/$1-s.sock"
+	ns_bg "$S" "$TMP/$_name-s.log" "$MPTUN" -i "$_name" -p "$_port" $_t "$@" \
+		--status "$TMP/$_name-s.sock"
 	# shellcheck disable=SC2086
-	ns_bg "$C" "$TMP/$1-c.log" "$MPTUN" -i "$1" -p "$2" $_v -r "$3" -K "$TMP/key" \
-		--status "$TMP/$1-c.sock"
+	ns_bg "$C" "$TMP/$_name-c.log" "$MPTUN" -i "$_name" -p "$_port" $_v -r "$_outer" "$@" \
+		--status "$TMP/$_name-c.sock"
 }
 tunnel mt4 5000 10.203.0.2 "10.99.4.1 fd00:4::1" "10.99.4.2 fd00:4::2"
 tunnel mt6 5001 fd00:203::2 "10.99.6.1 fd00:6::1" "10.99.6.2 fd00:6::2"
-tunnel mt66 5002 fd00:203::2 "fd00:66::1" "fd00:66::2"
+# a secret, not a key: both ends derive the same Argon2id salt from the IPv6 pair (config.h)
+tunnel mt66 5002 fd00:203::2 "fd00:66::1" "fd00:66::2" -k dualstack-test-secret
 
 for t in "mt4 10.99.4.2 fd00:4::2 IPv4" "mt6 10.99.6.2 fd00:6::2 IPv6" "mt66 - fd00:66::2 IPv6"; do
 	# shellcheck disable=SC2086
