@@ -7,7 +7,8 @@
 #         on the salt of an IPv6 pair
 # Checks: ping and ping6 through each; full-MTU IPv6 packets with DF set; TCP over inner IPv6
 # over outer IPv4 (iperf3 2 s, and a file whose checksum must match) and TCP over inner IPv4
-# over outer IPv6 (iperf3 2 s); no packet dropped as malformed; a bad -v/-t line refused.
+# over outer IPv6 (iperf3 2 s); no packet dropped as malformed; a bad -v/-t line refused; a
+# host with IPv6 disabled told so in one line.
 # Usage: tests/netns/dualstack.sh [BUILD_DIR]   (root; skips with a reason otherwise)
 cd "$(dirname "$0")/../.." || exit 1
 B=${1:-build}
@@ -140,4 +141,15 @@ rc=$?
 [ $rc -eq 2 ] && [ "$(wc -l <"$TMP/bad.err")" -eq 1 ] && grep -q 'and -t none' "$TMP/bad.err" &&
 	! ip -n "$C" link show mtbad >/dev/null 2>&1
 check bad-family $? "exit $rc: $(head -c 150 "$TMP/bad.err")"
+
+# a host with IPv6 disabled: one line that says so, exit 1, no device left
+ns_new N m46n
+ip netns exec "$N" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+ip netns exec "$N" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+ip netns exec "$N" "$MPTUN" -i mtbad -p 5009 -v 10.99.9.2 -v fd00:9::2 -t 10.99.9.1 -t fd00:9::1 \
+	-K "$TMP/key" >/dev/null 2>"$TMP/bad.err"
+rc=$?
+[ $rc -eq 1 ] && [ "$(wc -l <"$TMP/bad.err")" -eq 1 ] && grep -q 'disable_ipv6' "$TMP/bad.err" &&
+	! ip -n "$N" link show mtbad >/dev/null 2>&1
+check ipv6-disabled $? "exit $rc: $(head -c 150 "$TMP/bad.err")"
 finish
