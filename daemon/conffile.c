@@ -32,7 +32,7 @@ static const struct cf_key {
 	[CF_TUN] = { "Tun", SEC_IFACE, false, "tun" },
 	[CF_PORT] = { "Port", SEC_IFACE, false, "port" },
 	[CF_ADDRESS] = { "Address", SEC_IFACE, true, "addr" },
-	[CF_PEER_ADDRESS] = { "PeerAddress", SEC_IFACE, false, "peer" },
+	[CF_PEER_ADDRESS] = { "PeerAddress", SEC_IFACE, true, "peer" },
 	[CF_LISTEN] = { "Listen", SEC_IFACE, true, "local" },
 	[CF_SALT] = { "Salt", SEC_IFACE, false, "salt" },
 	[CF_SCHEDULER] = { "Scheduler", SEC_IFACE, false, "sched" },
@@ -604,21 +604,30 @@ static int set_value(const struct conffile *cf, struct config *c, enum conffile_
 	return 0;
 }
 
-/* PeerAddress lies in one of the peer's AllowedIPs, when it names any. */
+/* Each PeerAddress (one per family) lies in one of the peer's AllowedIPs, when it names any. */
 static int check_peer_address(const struct conffile *cf, const struct conffile_peer *p,
 			      char *err, size_t errlen)
 {
 	const struct conffile_value *pa = &cf->iface[CF_PEER_ADDRESS];
+	const char *item = pa->text;
 	struct conffile_prefix host;
 	const char *why;
 
-	if (!p->nprefix || parse_prefix(pa->text, &host, &why) < 0)
+	if (!p->nprefix)
 		return 0;
-	for (unsigned k = 0; k < p->nprefix; k++)
-		if (prefixes_overlap(&cf->prefix[p->first_prefix + k], &host))
-			return 0;
-	return cf_fail(err, errlen, cf->path, p->key[CF_ALLOWED_IPS].line, "AllowedIPs: "
-		       "PeerAddress %s (line %u) is in none of them", pa->text, pa->line);
+	for (unsigned n = 0; n < pa->n; n++, item = next_item(item)) {
+		bool in = false;
+
+		if (parse_prefix(item, &host, &why) < 0)
+			continue;
+		for (unsigned k = 0; k < p->nprefix && !in; k++)
+			in = prefixes_overlap(&cf->prefix[p->first_prefix + k], &host);
+		if (!in)
+			return cf_fail(err, errlen, cf->path, p->key[CF_ALLOWED_IPS].line,
+				       "AllowedIPs: PeerAddress %s (line %u) is in none of them",
+				       item, pa->line);
+	}
+	return 0;
 }
 
 int conffile_apply(const struct conffile *cf, struct config *c, char *err, size_t errlen)

@@ -35,8 +35,9 @@ static const char usage_text[] =
 "                       other option beside it\n"
 "  -i, --tun NAME       tun device to create (default mptun0)\n"
 "  -p, --port PORT      UDP port: the server listens on it, the client sends to it\n"
-"  -v, --addr ADDR      this end's IPv4 address inside the tunnel\n"
-"  -t, --peer ADDR      the other end's IPv4 address inside the tunnel\n"
+"  -v, --addr ADDR      this end's address inside the tunnel, IPv4 or IPv6; once per family\n"
+"                       for both (-v 10.0.0.1 -v fd00::1)\n"
+"  -t, --peer ADDR      the other end's address inside the tunnel, one for each family in -v\n"
 "  -r, --remote ADDR    a server address, IPv4 or IPv6 (up to 16)\n"
 "  -l, --local ADDR     a local address to send from, one per uplink (up to 16); a client\n"
 "                       without -l uses one wildcard socket, a server without -l listens on\n"
@@ -48,11 +49,12 @@ static const char usage_text[] =
 "                       strong as a password. Blanked from the command line once read\n"
 "      --secret-file FILE  the secret from FILE (mode 0600; a final newline is dropped);\n"
 "                       or from the environment: MPTUN_SECRET (removed once read)\n"
-"      --salt TEXT      Argon2id salt for the secret (default: from -p and the two inner\n"
+"      --salt TEXT      Argon2id salt for the secret (default: from -p and the inner\n"
 "                       addresses); both ends must give the same\n"
 "      --sched NAME     path scheduler (default " SCHED_DEFAULT "); `--sched list` shows them\n"
 "      --mtu N          tun MTU (default: outer datagrams fit 1500 bytes: 1428 over IPv4,\n"
-"                       1408 when any outer address is IPv6)\n"
+"                       1408 when any outer address is IPv6; 1280 or more with an inner\n"
+"                       IPv6 address)\n"
 "      --rekey SECONDS  a new session key this often (client; default and most 120; a\n"
 "                       shorter one is for tests)\n"
 "      --status PATH    serve the state as JSON on this unix socket (`mptun status PATH`),\n"
@@ -86,6 +88,16 @@ static enum config_result fail(char *out, size_t outlen, const char *fmt, ...)
 	return CONFIG_USAGE;
 }
 
+/* lo and hi: a and b in byte order (network order: the numeric order for IPv4) */
+static size_t put_pair(uint8_t *ctx, const void *a, const void *b, size_t len)
+{
+	bool swap = memcmp(a, b, len) > 0;
+
+	memcpy(ctx, swap ? b : a, len);
+	memcpy(ctx + len, swap ? a : b, len);
+	return 2 * len;
+}
+
 void config_secret_salt(const struct config *c, uint8_t salt[AEAD_SALT_LEN])
 {
 	uint8_t ctx[16 + CONFIG_SECRET_MAX];
@@ -96,18 +108,23 @@ void config_secret_salt(const struct config *c, uint8_t salt[AEAD_SALT_LEN])
 		memcpy(ctx, "salt", 5);		/* with its NUL: apart from the default form */
 		memcpy(ctx + 5, c->salt, n);
 		n += 5;
-	} else {
-		uint32_t a = ntohl(c->tun_addr.s_addr), b = ntohl(c->tun_peer.s_addr);
-		uint32_t lo = a < b ? a : b, hi = a < b ? b : a;
-
+	} else if (!c->have_tun_addr6) {
+		/* mptun 0.1's form, unchanged: an IPv4 tunnel keeps its key */
 		memcpy(ctx, "port+tun", 9);
 		ctx[9] = (uint8_t)(c->port >> 8);
 		ctx[10] = (uint8_t)c->port;
-		for (int i = 0; i < 4; i++) {
-			ctx[11 + i] = (uint8_t)(lo >> (24 - 8 * i));
-			ctx[15 + i] = (uint8_t)(hi >> (24 - 8 * i));
+		n = 11 + put_pair(ctx + 11, &c->tun_addr, &c->tun_peer, 4);
+	} else {
+		memcpy(ctx, "port+tun46", 11);
+		ctx[11] = (uint8_t)(c->port >> 8);
+		ctx[12] = (uint8_t)c->port;
+		n = 13;
+		if (c->have_tun_addr) {
+			ctx[n++] = 4;
+			n += put_pair(ctx + n, &c->tun_addr, &c->tun_peer, 4);
 		}
-		n = 19;
+		ctx[n++] = 6;
+		n += put_pair(ctx + n, &c->tun_addr6, &c->tun_peer6, 16);
 	}
 	aead_secret_salt(ctx, n, salt);
 }
@@ -233,7 +250,7 @@ static enum config_result set_opt(struct config *c, int opt, char *optarg, char 
 	unsigned long v;
 	char name[32];
 
-	if (opt != 'r' && opt != 'l' && c->given[opt])
+	if (!strchr("rlvt", opt) && c->given[opt])
 		return fail(out, outlen, "option %s given twice",
 			    opt_name(opt, name, sizeof(name)));
 	c->given[opt] = true;
@@ -252,11 +269,27 @@ static enum config_result set_opt(struct config *c, int opt, char *optarg, char 
 		break;
 	case 'v':
 	case 't': {
-		struct in_addr *a = opt == 'v' ? &c->tun_addr : &c->tun_peer;
+		bool v = opt == 'v', *have;
+		void *a;
+		int fam = strchr(optarg, ':') ? AF_INET6 : AF_INET;
 
-		if (inet_pton(AF_INET, optarg, a) != 1)
-			return fail(out, outlen, "-%c: bad IPv4 address '%s'", opt, optarg);
-		*(opt == 'v' ? &c->have_tun_addr : &c->have_tun_peer) = true;
+		if (fam == AF_INET6) {
+			a = v ? (void *)&c->tun_addr6 : (void *)&c->tun_peer6;
+			have = v ? &c->have_tun_addr6 : &c->have_tun_peer6;
+		} else {
+			a = v ? (void *)&c->tun_addr : (void *)&c->tun_peer;
+			have = v ? &c->have_tun_addr : &c->have_tun_peer;
+		}
+		if (inet_pton(fam, optarg, a) != 1)
+			return fail(out, outlen, "-%c: bad IPv4 or IPv6 address '%s'", opt, optarg);
+		if (*have)
+			return fail(out, outlen, "-%c: two %s addresses (at most one per family: one "
+				    "IPv4, one IPv6)", opt, fam == AF_INET6 ? "IPv6" : "IPv4");
+		if (fam == AF_INET6 && (IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_MULTICAST(a) ||
+					IN6_IS_ADDR_V4MAPPED(a)))
+			return fail(out, outlen, "-%c: '%s' is not a unicast IPv6 address", opt,
+				    optarg);
+		*have = true;
 		break;
 	}
 	case 'r':
@@ -422,11 +455,24 @@ enum config_result config_finish(struct config *c, const char *env_secret, char 
 		return fail(out, outlen, "-q and --verbose contradict each other");
 	if (!c->port)
 		return fail(out, outlen, "missing -p PORT");
-	if (!c->have_tun_addr || !c->have_tun_peer)
+	if (!c->given['v'] || !c->given['t'])
 		return fail(out, outlen, "missing %s (the tunnel's inner addresses)",
-			    !c->have_tun_addr ? "-v TUN_ADDR" : "-t PEER_TUN_ADDR");
-	if (c->tun_addr.s_addr == c->tun_peer.s_addr)
+			    !c->given['v'] ? "-v TUN_ADDR" : "-t PEER_TUN_ADDR");
+	if (c->have_tun_addr != c->have_tun_peer || c->have_tun_addr6 != c->have_tun_peer6) {
+		bool v4 = c->have_tun_addr != c->have_tun_peer;
+		bool v = v4 ? c->have_tun_addr : c->have_tun_addr6;
+
+		return fail(out, outlen, "%s has an %s address and %s none: give this end's "
+			    "and the peer's address of each family", v ? "-v" : "-t",
+			    v4 ? "IPv4" : "IPv6", v ? "-t" : "-v");
+	}
+	if (c->have_tun_addr && c->tun_addr.s_addr == c->tun_peer.s_addr)
 		return fail(out, outlen, "-v and -t are the same address");
+	if (c->have_tun_addr6 && IN6_ARE_ADDR_EQUAL(&c->tun_addr6, &c->tun_peer6))
+		return fail(out, outlen, "-v and -t are the same address (IPv6)");
+	if (c->have_tun_addr6 && c->mtu && c->mtu < 1280)
+		return fail(out, outlen, "--mtu %u: IPv6 inside the tunnel needs an MTU of 1280 or "
+			    "more", c->mtu);
 	if (c->status_group && !c->status_path)
 		return fail(out, outlen, "--status-group without --status");
 	/* a MPTUN_SECRET beside -K is a mistake to name, not a key to ignore */

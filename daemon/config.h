@@ -1,7 +1,8 @@
 /* config: the daemon's command line, parsed into a struct config that the caller owns (on the
  * stack or embedded; nothing is allocated). The 2015 tool's options keep their meaning:
  * -i tun, -p port, -v tun address, -t peer tun address, -r remote, -l local, -k secret;
- * without -r the daemon is a server. Parsing never exits and never prints: it returns
+ * without -r the daemon is a server. -v and -t take an IPv4 or an IPv6 address, and may each be
+ * given twice, once per family, for a dual-stack tunnel; every family in -v is in -t too. Parsing never exits and never prints: it returns
  * CONFIG_OK, CONFIG_EXIT (help, version, list: out holds the text to print) or CONFIG_USAGE
  * (out holds one line naming the problem). Each option is checked in one setter
  * (config_set), which daemon/conffile.c's `mptun -c FILE` calls too. */
@@ -26,9 +27,12 @@ enum config_result { CONFIG_OK, CONFIG_EXIT, CONFIG_USAGE };
 struct config {
 	const char *tun_name;		/* -i, default "mptun0" */
 	uint16_t port;			/* -p */
-	struct in_addr tun_addr;	/* -v */
-	struct in_addr tun_peer;	/* -t */
-	bool have_tun_addr, have_tun_peer;
+	struct in_addr tun_addr;	/* -v, IPv4 */
+	struct in_addr tun_peer;	/* -t, IPv4 */
+	bool have_tun_addr, have_tun_peer;	/* an IPv4 -v, -t given */
+	struct in6_addr tun_addr6;	/* -v, IPv6 */
+	struct in6_addr tun_peer6;	/* -t, IPv6 */
+	bool have_tun_addr6, have_tun_peer6;	/* an IPv6 -v, -t given */
 	struct sockaddr_storage remote[CONFIG_MAX_ADDR];	/* -r, port filled in */
 	unsigned nremote;
 	struct sockaddr_storage local[CONFIG_MAX_ADDR];		/* -l, port filled in */
@@ -70,11 +74,23 @@ enum config_result config_finish(struct config *c, const char *env_secret, char 
 				 size_t outlen);
 /* The Argon2id salt for a secret: from --salt, or else from what both ends of one tunnel
  * already share and other tunnels do not: the UDP port and the two inner addresses, sorted
- * (one end's -v is the other's -t). */
+ * (one end's -v is the other's -t). The salt is BLAKE2b-128 (aead_secret_salt) of a context:
+ * - --salt TEXT:         "salt" NUL, TEXT;
+ * - inner IPv4 only:     "port+tun" NUL, port (2 bytes, big-endian), the lower and the higher
+ *                        IPv4 address (4 bytes each, network order): mptun 0.1's form, kept
+ *                        byte for byte so that an IPv4 tunnel keeps its key;
+ * - any inner IPv6:      "port+tun46" NUL, port (2 bytes, big-endian), then per family given,
+ *                        IPv4 first: the family's byte (4 or 6), the lower and the higher
+ *                        address (4 or 16 bytes, network order; IPv6 ordered as bytes).
+ * The labels differ in their 9th byte (NUL or '4'), so no context of one form is one of the
+ * other; a family byte ahead of each pair keeps an IPv6-only context apart from a dual-stack
+ * one. Both ends must give the same families: a dual-stack end and an IPv4-only end derive
+ * different keys. */
 void config_secret_salt(const struct config *c, uint8_t salt[AEAD_SALT_LEN]);
 /* The usage text. */
 const char *config_usage(void);
-/* The tun MTU so that an outer datagram fits 1500 bytes over every outer family in use. */
+/* The tun MTU so that an outer datagram fits 1500 bytes over every outer family in use (always
+ * at least 1280, IPv6's minimum, which an inner IPv6 address needs). */
 unsigned config_default_mtu(const struct config *c);
 
 #endif

@@ -203,6 +203,7 @@ struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], c
 {
 	struct engine_config ec = { 0 };
 	struct engine_io io = { .send = on_send, .deliver = on_deliver, .entropy = on_random };
+	struct tun_inner inner;
 	struct loop *l;
 	int rc = 0;
 
@@ -232,7 +233,10 @@ struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], c
 		goto fail;
 	if (open_sockets(l, err, errlen) < 0)
 		goto fail;
-	if (tun_configure(c->tun_name, c->tun_addr, c->tun_peer, l->cfg.mtu, err, errlen) < 0)
+	inner = (struct tun_inner){ .v4 = c->have_tun_addr, .v6 = c->have_tun_addr6,
+				    .addr = c->tun_addr, .peer = c->tun_peer,
+				    .addr6 = c->tun_addr6, .peer6 = c->tun_peer6 };
+	if (tun_configure(c->tun_name, &inner, l->cfg.mtu, err, errlen) < 0)
 		goto fail;
 	if (add_fd(l, l->tun_fd, EPOLLIN, TAG_TUN) < 0) {
 		snprintf(err, errlen, "epoll: %s", strerror(errno));

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/ipv6.h>		/* struct in6_ifreq, after netinet/in.h (tun.h) */
+#include <net/route.h>		/* struct in6_rtmsg */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,8 +111,35 @@ static int set_addr(int s, unsigned long req, const char *name, struct in_addr a
 	return ioctl(s, req, &ifr);
 }
 
-int tun_configure(const char *name, struct in_addr addr, struct in_addr peer, unsigned mtu,
-		  char *err, size_t errlen)
+/* The IPv6 pair, once the device is up (the kernel refuses a route through a device that is
+ * down): the address as a /128 (no neighbour discovery on a tun: IFF_NOARP, hence no DAD
+ * either) and a host route to the peer, so that the peer is reached only through the tunnel,
+ * whatever /64 either address lies in. */
+static int configure6(int ifindex, const struct tun_inner *in, const char **what)
+{
+	struct in6_ifreq ifr6 = { .ifr6_addr = in->addr6, .ifr6_prefixlen = 128,
+				  .ifr6_ifindex = ifindex };
+	struct in6_rtmsg rt = { .rtmsg_dst = in->peer6, .rtmsg_dst_len = 128,
+				.rtmsg_ifindex = ifindex, .rtmsg_flags = RTF_UP | RTF_HOST };
+	int s6, rc, e;
+
+	*what = "IPv6 address";
+	s6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s6 < 0)
+		return -1;
+	rc = ioctl(s6, SIOCSIFADDR, &ifr6);
+	if (rc == 0) {
+		*what = "IPv6 route to the peer";
+		rc = ioctl(s6, SIOCADDRT, &rt);
+	}
+	e = errno;
+	close(s6);
+	errno = e;
+	return rc;
+}
+
+int tun_configure(const char *name, const struct tun_inner *in, unsigned mtu, char *err,
+		  size_t errlen)
 {
 	struct in_addr mask = { .s_addr = 0xffffffffu };
 	struct ifreq ifr;
@@ -122,15 +151,17 @@ int tun_configure(const char *name, struct in_addr addr, struct in_addr peer, un
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
-	what = "address";
-	if (set_addr(s, SIOCSIFADDR, name, addr) < 0)
-		goto out;
-	what = "peer address";
-	if (set_addr(s, SIOCSIFDSTADDR, name, peer) < 0)
-		goto out;
-	what = "netmask";
-	if (set_addr(s, SIOCSIFNETMASK, name, mask) < 0)
-		goto out;
+	if (in->v4) {
+		what = "address";
+		if (set_addr(s, SIOCSIFADDR, name, in->addr) < 0)
+			goto out;
+		what = "peer address";
+		if (set_addr(s, SIOCSIFDSTADDR, name, in->peer) < 0)
+			goto out;
+		what = "netmask";
+		if (set_addr(s, SIOCSIFNETMASK, name, mask) < 0)
+			goto out;
+	}
 	what = "MTU";
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
@@ -143,10 +174,20 @@ int tun_configure(const char *name, struct in_addr addr, struct in_addr peer, un
 	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
 	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
 		goto out;
+	if (in->v6) {
+		what = "index";
+		if (ioctl(s, SIOCGIFINDEX, &ifr) < 0)
+			goto out;
+		if (configure6(ifr.ifr_ifindex, in, &what) < 0)
+			goto out;
+	}
 	rc = 0;
 out:
 	if (rc < 0)
-		snprintf(err, errlen, "cannot set the %s of %s: %s", what, name, strerror(errno));
+		snprintf(err, errlen, "cannot set the %s of %s: %s%s", what, name, strerror(errno),
+			 errno == EAFNOSUPPORT ? " (no IPv6 in this kernel)" :
+			 errno == EACCES && !strcmp(what, "IPv6 address") ? " (IPv6 is disabled "
+			 "there: sysctl net.ipv6.conf.all.disable_ipv6)" : "");
 	close(s);
 	return rc;
 }

@@ -39,8 +39,12 @@ static void check_config(const uint8_t *data, size_t len)
 
 	switch (config_parse(&c, argc, argv, env, out, sizeof(out))) {
 	case CONFIG_OK:
-		assert(c.port != 0 && c.have_tun_addr && c.have_tun_peer);
-		assert(c.tun_addr.s_addr != c.tun_peer.s_addr);
+		/* inner addresses: one pair per family given, never the same address twice */
+		assert(c.port != 0 && (c.have_tun_addr || c.have_tun_addr6));
+		assert(c.have_tun_addr == c.have_tun_peer && c.have_tun_addr6 == c.have_tun_peer6);
+		assert(!c.have_tun_addr || c.tun_addr.s_addr != c.tun_peer.s_addr);
+		assert(!c.have_tun_addr6 || memcmp(&c.tun_addr6, &c.tun_peer6, 16) != 0);
+		assert(!c.have_tun_addr6 || !c.mtu || c.mtu >= 1280);
 		assert(!!c.secret + !!c.key_file + !!c.secret_file + c.secret_env == 1);
 		assert(c.nremote <= CONFIG_MAX_ADDR && c.nlocal <= CONFIG_MAX_ADDR);
 		assert(config_default_mtu(&c) >= 576 && config_default_mtu(&c) <= 1500);

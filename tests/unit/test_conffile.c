@@ -99,6 +99,33 @@ static void test_good_client(void **unused)
 }
 
 /* The same tunnel from the command line and from a file: the same struct config. */
+/* Dual stack: Address and PeerAddress take one address per family, and each PeerAddress must
+ * lie in the peer's AllowedIPs. */
+static void test_dual_stack(void **unused)
+{
+	static const char good[] =
+		"[Interface]\nPort = 5000\nAddress = 10.99.0.1, fd00::1\n"
+		"PeerAddress = fd00::2, 10.99.0.2\n[Peer]\nName = hq\nKey = " KEY_B64 "\n"
+		"AllowedIPs = 10.99.0.2/32, fd00::/64\nRemote = 192.0.2.1\n";
+	static const char outside[] =
+		"[Interface]\nPort = 5000\nAddress = 10.99.0.1, fd00::1\n"
+		"PeerAddress = 10.99.0.2, fd01::2\n[Peer]\nName = hq\nKey = " KEY_B64 "\n"
+		"AllowedIPs = 10.99.0.2/32, fd00::/64\nRemote = 192.0.2.1\n";
+	struct conffile cf;
+	struct config c;
+	struct in6_addr want;
+
+	(void)unused;
+	assert_int_equal(load(&cf, &c, good, sizeof(good) - 1), 0);
+	assert_true(c.have_tun_addr && c.have_tun_peer && c.have_tun_addr6 && c.have_tun_peer6);
+	assert_int_equal(inet_pton(AF_INET6, "fd00::2", &want), 1);
+	assert_memory_equal(&c.tun_peer6, &want, sizeof(want));
+	conffile_free(&cf);
+	assert_int_equal(load(&cf, &c, outside, sizeof(outside) - 1), -EINVAL);
+	assert_non_null(strstr(err, "t.conf:8: AllowedIPs: PeerAddress fd01::2 (line 4)"));
+	conffile_free(&cf);
+}
+
 static void test_same_as_command_line(void **unused)
 {
 	static const char server_conf[] =
@@ -169,7 +196,7 @@ static void test_errors(void **unused)
 		{ IFACE PEER "AllowedIPs = 172.16.0.0/12\n", 8, "PeerAddress 10.99.0.2 (line 4) is in "
 		  "none of them" },
 		{ "[Interface]\nPort = 5000\nAddress = 10.99.0.300\nPeerAddress = 10.99.0.2\n" PEER,
-		  3, "Address: bad IPv4 address '10.99.0.300'" },
+		  3, "Address: bad IPv4 or IPv6 address '10.99.0.300'" },
 		{ IFACE PEER "Remote = 192.0.2.1, 192.0.2\n", 8, "Remote: bad address '192.0.2'" },
 		{ IFACE PEER "Remote = 192.0.2.1, 192.0.2.1\n", 8, "address 192.0.2.1 given twice" },
 		{ IFACE PEER "Remote = 192.0.2.1,,192.0.2.2\n", 8, "an empty item in the list" },
@@ -394,6 +421,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_client),
+		cmocka_unit_test(test_dual_stack),
 		cmocka_unit_test(test_same_as_command_line),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_bytes_and_lengths),
