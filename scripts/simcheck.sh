@@ -131,8 +131,8 @@ check far-slow-path $? "$DEF: near 20M/10ms + far 2M/150ms $g Mbit/s, the near o
 
 # 9. issue 12, a hub: 8 sites of 20 + 10 Mbit/s behind one 100 Mbit/s server uplink, one TCP
 #    download each (sim/scenarios/hub.scn). Deterministic like any run; with the paced
-#    scheduler the sites share the hub's uplink fairly (Jain >= 0.9; 0.93-0.98 when every delay
-#    moves by 1-2 ms, 0.98 as shipped) and fill it: 100 Mbit/s of outer datagrams carry at most
+#    scheduler the sites share the hub's uplink fairly (Jain >= 0.9; 0.98 as shipped,
+#    0.93-0.98 when the delays move by a few ms: README, "A hub") and fill it: 100 Mbit/s of outer datagrams carry at most
 #    100 x 1376 / 1500 = 91.7 Mbit/s of TCP payload (1500 - 28 UDP/IP - 44 mptun - 52 TCP),
 #    and 87 is 95 % of that (90.9 as shipped)
 "$SIM" --scenario sim/scenarios/hub.scn --sched "$DEF,arrival" --tsv --out "$tmp/hub-a" > "$tmp/hub-a.tsv"
