@@ -134,7 +134,8 @@ check far-slow-path $? "$DEF: near 20M/10ms + far 2M/150ms $g Mbit/s, the near o
 #    scheduler the sites share the hub's uplink fairly (Jain >= 0.9; 0.98 as shipped,
 #    0.93-0.98 when the delays move by a few ms: README, "A hub") and fill it: 100 Mbit/s of outer datagrams carry at most
 #    100 x 1376 / 1500 = 91.7 Mbit/s of TCP payload (1500 - 28 UDP/IP - 44 mptun - 52 TCP),
-#    and 87 is 95 % of that (90.9 as shipped)
+#    and 87 is 95 % of that (90.9 as shipped); more than 91.7 would mean that the sites do not
+#    share the hub's uplink
 "$SIM" --scenario sim/scenarios/hub.scn --sched "$DEF,arrival" --tsv --out "$tmp/hub-a" > "$tmp/hub-a.tsv"
 "$SIM" --scenario sim/scenarios/hub.scn --sched "$DEF,arrival" --tsv --out "$tmp/hub-b" > "$tmp/hub-b.tsv"
 cmp -s "$tmp/hub-a.tsv" "$tmp/hub-b.tsv" && diff -r "$tmp/hub-a" "$tmp/hub-b" > /dev/null
@@ -144,8 +145,8 @@ sites() {	# sites FILE SCHED: each site's goodput, "s1 12.9 s2 14.6 ..."
 		NR>1 && $1==s {for(i=1;i<=NF;i++) if(k[i]) printf "%s %s ", n[i], $i}' "$1"
 }
 j=$(col "$tmp/hub-a.tsv" "$DEF" jain); g=$(col "$tmp/hub-a.tsv" "$DEF" goodput_mbps)
-ok "$j >= 0.9 && $g >= 87"
-check "hub-fairness" $? "$DEF: Jain $j (>= 0.9), total $g Mbit/s (>= 87 of 91.7); per site $(sites "$tmp/hub-a.tsv" "$DEF")"
+ok "$j >= 0.9 && $g >= 87 && $g <= 91.75"
+check "hub-fairness" $? "$DEF: Jain $j (>= 0.9), total $g Mbit/s (87 <= total <= 91.7, the uplink's ceiling); per site $(sites "$tmp/hub-a.tsv" "$DEF")"
 echo "INFO hub-arrival: Jain $(col "$tmp/hub-a.tsv" arrival jain), total $(col "$tmp/hub-a.tsv" arrival goodput_mbps) Mbit/s; per site $(sites "$tmp/hub-a.tsv" arrival)"
 
 # 10. the registry is listed with summaries
