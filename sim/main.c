@@ -38,7 +38,9 @@ static const char usage_text[] =
 "                    FILE.up/FILE.down when both exist), delay=20ms, jitter=2ms, loss=1%%,\n"
 "                    ge=P:R[:H[:K]] (Gilbert-Elliott, %%), queue=64k (bytes), down=10s-20s\n"
 "                    (an outage, repeatable), name=NAME\n"
-"  --scenario FILE   a scenario file (see README); command-line options override it\n"
+"  --scenario FILE   a scenario file (see README); command-line options override it.\n"
+"                    With client sites (a hub: 'site NAME' blocks) the table gives each\n"
+"                    site's goodput and Jain's fairness index over them\n"
 "  --sched LIST      schedulers to compare (default: all); 'list' prints them\n"
 "  --traffic SPEC    application traffic from server to client, repeatable (default tcp)\n"
 "  --duration S      simulated seconds of traffic (default 30)\n"
@@ -194,6 +196,11 @@ static int build_scenario(const struct cli *c, struct scenario *s)
 		rc = 0;
 	if (rc < 0)
 		return bad("%s", err);
+	/* a hub's uplinks belong to its sites: edit the file rather than guess which site's */
+	if (s->nsites && c->nlink_specs)
+		return bad("--link: %s has client sites; give each site's uplinks in the file", c->scenario);
+	if (s->nsites && c->links)
+		return bad("--links: %s has client sites; give each site's uplinks in the file", c->scenario);
 	if (c->nlink_specs) {
 		s->nlinks = 0;
 		snprintf(s->name, sizeof(s->name), "custom links");
@@ -212,6 +219,9 @@ static int build_scenario(const struct cli *c, struct scenario *s)
 		s->nlinks = (unsigned)c->links;
 	}
 	if (c->ntraffic) {
+		/* the command line's traffic replaces the file's, every site's included */
+		for (unsigned k = 0; k < s->nsites; k++)
+			s->sites[k].ntraffic = 0;
 		s->ntraffic = 0;
 		for (unsigned t = 0; t < c->ntraffic; t++)
 			if (scenario_parse_traffic(&s->traffic[s->ntraffic++], c->traffic[t], "--traffic", err, sizeof(err)) < 0)
@@ -345,8 +355,13 @@ int main(int argc, char **argv)
 
 		report_describe(&s, desc, sizeof(desc));
 		printf("scenario: %s\n", desc);
-		for (unsigned i = 0; i < s.nlinks; i++)
+		for (unsigned i = 0; !s.nsites && i < s.nlinks; i++)
 			printf("  uplink %u: %s\n", i + 1, s.links[i].desc);
+		for (unsigned k = 0; k < s.nsites; k++)
+			for (unsigned i = 0; i < s.sites[k].nlinks; i++)
+				printf("  site %s uplink %u: %s\n", s.sites[k].name, i + 1, s.sites[k].links[i].desc);
+		for (unsigned j = 0; s.nsites && j < s.nserver; j++)
+			printf("  server uplink %u: %s\n", j + 1, s.server[j].desc);
 	}
 	report_table(stdout, &s, results, n, c.tsv);
 	if (c.out) {

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 static const char *const columns[] = {
@@ -10,21 +11,61 @@ static const char *const columns[] = {
 };
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
 
+#define NAME_LEN 80
+
+/* Uplink i of the run's numbering; with sites, SITE_LINK (site by site, as run numbers them). */
 static void link_name(const struct scenario *s, unsigned i, char *out, size_t len)
 {
-	if (s->links[i].name[0])
-		snprintf(out, len, "%s", s->links[i].name);
+	const struct uplink_spec *links = s->links;
+	const char *site = NULL;
+
+	for (unsigned k = 0; k < s->nsites; k++) {
+		if (i < s->sites[k].nlinks) {
+			links = s->sites[k].links;
+			site = s->sites[k].name;
+			break;
+		}
+		i -= s->sites[k].nlinks;
+	}
+	if (links[i].name[0])
+		snprintf(out, len, "%s%s%s", site ? site : "", site ? "_" : "", links[i].name);
 	else
-		snprintf(out, len, "link%u", i + 1);
+		snprintf(out, len, "%s%slink%u", site ? site : "", site ? "_" : "", i + 1);
+}
+
+double report_jain(const double *x, unsigned n)
+{
+	double sum = 0, sq = 0;
+
+	for (unsigned k = 0; k < n; k++) {
+		sum += x[k];
+		sq += x[k] * x[k];
+	}
+	return n && sq > 0 ? sum * sum / (n * sq) : NAN;
 }
 
 void report_describe(const struct scenario *s, char *out, size_t len)
 {
 	size_t used;
+	bool traffic = true;
 
-	used = (size_t)snprintf(out, len, "%s: %u uplink%s, ", s->name, s->nlinks,
-				s->nlinks == 1 ? "" : "s");
-	for (unsigned t = 0; t < s->ntraffic && used < len; t++) {
+	if (s->nsites) {
+		unsigned nlinks = 0, own = 0;
+
+		for (unsigned k = 0; k < s->nsites; k++) {
+			nlinks += s->sites[k].nlinks;
+			own += s->sites[k].ntraffic > 0;
+		}
+		/* one description of the traffic when every site runs the scenario's */
+		traffic = own == 0;
+		used = (size_t)snprintf(out, len, "%s: %u sites (%u uplinks) behind %u server uplink%s, %s",
+					s->name, s->nsites, nlinks, s->nserver ? s->nserver : 1,
+					s->nserver > 1 ? "s" : "", traffic ? "per site " : "traffic per site");
+	} else {
+		used = (size_t)snprintf(out, len, "%s: %u uplink%s, ", s->name, s->nlinks,
+					s->nlinks == 1 ? "" : "s");
+	}
+	for (unsigned t = 0; traffic && t < s->ntraffic && used < len; t++) {
 		const struct traffic_spec *ts = &s->traffic[t];
 
 		if (ts->kind == TRAFFIC_TCP)
@@ -77,7 +118,7 @@ static uint64_t total_link_bytes(const struct run_result *r)
 void report_table(FILE *f, const struct scenario *s, const struct run_result *r, unsigned n,
 		  int tsv)
 {
-	char name[32], head[64];
+	char name[NAME_LEN], head[NAME_LEN + 16];
 	double v[NCOLUMNS - 1];
 
 	for (size_t c = 0; c < NCOLUMNS; c++) {
@@ -86,11 +127,19 @@ void report_table(FILE *f, const struct scenario *s, const struct run_result *r,
 		else
 			fprintf(f, c ? " %14s" : "%-11s", columns[c]);
 	}
-	for (unsigned i = 0; i < s->nlinks; i++) {
+	/* one client: each uplink's share; a hub: each site's goodput and their fairness (the
+	 * uplinks' shares are in share.tsv under --out) */
+	for (unsigned i = 0; !s->nsites && i < s->nlinks; i++) {
 		link_name(s, i, name, sizeof(name));
 		snprintf(head, sizeof(head), "%s_share_pct", name);
 		fprintf(f, tsv ? "\t%s" : " %14s", head);
 	}
+	for (unsigned k = 0; k < s->nsites; k++) {
+		snprintf(head, sizeof(head), "%s_mbps", s->sites[k].name);
+		fprintf(f, tsv ? "\t%s" : " %14s", head);
+	}
+	if (s->nsites)
+		fprintf(f, tsv ? "\t%s" : " %6s", "jain");
 	fprintf(f, tsv ? "\t%s\t%s\n" : " %8s %8s\n", "tcp_retx", "tcp_rto");
 	for (unsigned k = 0; k < n; k++) {
 		uint64_t total = total_link_bytes(&r[k]);
@@ -99,8 +148,12 @@ void report_table(FILE *f, const struct scenario *s, const struct run_result *r,
 		fprintf(f, tsv ? "%s" : "%-11s", r[k].sched);
 		for (size_t c = 0; c < NCOLUMNS - 1; c++)
 			fprintf(f, tsv ? "\t%.2f" : " %14.2f", v[c]);
-		for (unsigned i = 0; i < s->nlinks; i++)
+		for (unsigned i = 0; !s->nsites && i < s->nlinks; i++)
 			fprintf(f, tsv ? "\t%.1f" : " %14.1f", pct(r[k].link_bytes[i], total));
+		for (unsigned m = 0; m < s->nsites; m++)
+			fprintf(f, tsv ? "\t%.2f" : " %14.2f", r[k].site_goodput_bps[m] / 1e6);
+		if (s->nsites)
+			fprintf(f, tsv ? "\t%.3f" : " %6.3f", report_jain(r[k].site_goodput_bps, s->nsites));
 		fprintf(f, tsv ? "\t%llu\t%llu\n" : " %8llu %8llu\n",
 			(unsigned long long)r[k].tcp_retransmits, (unsigned long long)r[k].tcp_timeouts);
 	}
@@ -151,12 +204,12 @@ static int write_share(const char *dir, const struct scenario *s, const struct r
 		       unsigned n, char *err, size_t errlen)
 {
 	FILE *f = open_out(dir, "share.tsv", err, errlen);
-	char name[32];
+	char name[NAME_LEN];
 
 	if (!f)
 		return -errno;
 	fprintf(f, "sched");
-	for (unsigned i = 0; i < s->nlinks; i++) {
+	for (unsigned i = 0; i < r[0].nlinks; i++) {
 		link_name(s, i, name, sizeof(name));
 		fprintf(f, "\t%s", name);
 	}
@@ -165,7 +218,7 @@ static int write_share(const char *dir, const struct scenario *s, const struct r
 		uint64_t total = total_link_bytes(&r[k]);
 
 		fprintf(f, "%s", r[k].sched);
-		for (unsigned i = 0; i < s->nlinks; i++)
+		for (unsigned i = 0; i < r[k].nlinks; i++)
 			fprintf(f, "\t%.2f", pct(r[k].link_bytes[i], total));
 		fprintf(f, "\n");
 	}
@@ -175,7 +228,7 @@ static int write_share(const char *dir, const struct scenario *s, const struct r
 static int write_per_sched(const char *dir, const struct scenario *s, const struct run_result *r,
 			   char *err, size_t errlen)
 {
-	char file[128], name[32];
+	char file[128], name[NAME_LEN];
 	FILE *f;
 	int rc;
 
@@ -197,7 +250,7 @@ static int write_per_sched(const char *dir, const struct scenario *s, const stru
 	fprintf(f, "time_s");
 	for (const char *what = "mbps"; what; what = !strcmp(what, "mbps") ? "data_pkts" :
 					      !strcmp(what, "data_pkts") ? "outage_drops" : NULL) {
-		for (unsigned i = 0; i < s->nlinks; i++) {
+		for (unsigned i = 0; i < r->nlinks; i++) {
 			link_name(s, i, name, sizeof(name));
 			fprintf(f, "\t%s_%s", name, what);
 		}
@@ -205,12 +258,30 @@ static int write_per_sched(const char *dir, const struct scenario *s, const stru
 	fprintf(f, "\n");
 	for (unsigned b = 0; b < r->nbins; b++) {
 		fprintf(f, "%.2f", (b + 0.5) * RUN_BIN_NS / 1e9);
-		for (unsigned i = 0; i < s->nlinks; i++)
+		for (unsigned i = 0; i < r->nlinks; i++)
 			fprintf(f, "\t%.3f", r->bin_link_bytes[(size_t)i * r->nbins + b] * 8e3 / RUN_BIN_NS);
-		for (unsigned i = 0; i < s->nlinks; i++)
+		for (unsigned i = 0; i < r->nlinks; i++)
 			fprintf(f, "\t%llu", (unsigned long long)r->bin_link_data[(size_t)i * r->nbins + b]);
-		for (unsigned i = 0; i < s->nlinks; i++)
+		for (unsigned i = 0; i < r->nlinks; i++)
 			fprintf(f, "\t%llu", (unsigned long long)r->bin_link_outage[(size_t)i * r->nbins + b]);
+		fprintf(f, "\n");
+	}
+	rc = close_out(f, dir, file, err, errlen);
+	if (rc || !s->nsites)
+		return rc;
+
+	snprintf(file, sizeof(file), "sites_%s.tsv", r->sched);
+	f = open_out(dir, file, err, errlen);
+	if (!f)
+		return -errno;
+	fprintf(f, "time_s");
+	for (unsigned k = 0; k < s->nsites; k++)
+		fprintf(f, "\t%s", s->sites[k].name);
+	fprintf(f, "\n");
+	for (unsigned b = 0; b < r->nbins; b++) {
+		fprintf(f, "%.2f", (b + 0.5) * RUN_BIN_NS / 1e9);
+		for (unsigned k = 0; k < s->nsites; k++)
+			fprintf(f, "\t%.3f", r->bin_site_goodput_bps[(size_t)k * r->nbins + b] / 1e6);
 		fprintf(f, "\n");
 	}
 	return close_out(f, dir, file, err, errlen);
@@ -220,7 +291,7 @@ static int write_meta(const char *dir, const struct scenario *s, const struct ru
 		      unsigned n, char *err, size_t errlen)
 {
 	FILE *f = open_out(dir, "meta.gp", err, errlen);
-	char desc[512], name[32];
+	char desc[512], name[NAME_LEN];
 
 	if (!f)
 		return -errno;
@@ -231,12 +302,19 @@ static int write_meta(const char *dir, const struct scenario *s, const struct ru
 	fprintf(f, "scenario = \"%s\"\nscheds = \"", desc);
 	for (unsigned k = 0; k < n; k++)
 		fprintf(f, "%s%s", k ? " " : "", r[k].sched);
-	fprintf(f, "\"\nnlinks = %u\nlinks = \"", s->nlinks);
-	for (unsigned i = 0; i < s->nlinks; i++) {
+	fprintf(f, "\"\nnlinks = %u\nlinks = \"", r[0].nlinks);
+	for (unsigned i = 0; i < r[0].nlinks; i++) {
 		link_name(s, i, name, sizeof(name));
 		fprintf(f, "%s%s", i ? " " : "", name);
 	}
 	fprintf(f, "\"\n");
+	/* only a hub's: plots/sites.gp draws nothing without it */
+	if (s->nsites) {
+		fprintf(f, "nsites = %u\nsites = \"", s->nsites);
+		for (unsigned k = 0; k < s->nsites; k++)
+			fprintf(f, "%s%s", k ? " " : "", s->sites[k].name);
+		fprintf(f, "\"\n");
+	}
 	return close_out(f, dir, "meta.gp", err, errlen);
 }
 

@@ -1,7 +1,10 @@
 /* One simulated run. Path (i, j) crosses client uplink i then server uplink j; each uplink is
  * two link models (towards its host and away from it). The engines are the real ones, crypto
  * included; the tun side is the traffic models below. Everything happens in event order, and
- * every random draw comes from seeded generators, so a run is a pure function of its inputs. */
+ * every random draw comes from seeded generators, so a run is a pure function of its inputs.
+ * A hub is several sites: each has its own uplinks, its own client engine and its own engine
+ * on the server (the hub's state for that peer), and every site's server side sends and
+ * receives over the same server uplinks. A scenario without sites is one site. */
 #include "sim/run.h"
 
 #include <errno.h>
@@ -33,7 +36,7 @@ enum inner_kind { IN_UDP = 1, IN_PING_REQ, IN_PING_REP, IN_TCP_SEG, IN_TCP_ACK }
 struct dgram {
 	struct dgram *next;
 	bool to_server;
-	uint8_t src, dst, stage;
+	uint8_t site, src, dst, stage;	/* src, dst: uplink indices at each end */
 	uint16_t len;
 	uint8_t buf[WIRE_MAX_DGRAM];
 };
@@ -49,9 +52,11 @@ struct pending {
 };
 
 struct sim;
+struct site;
 
 struct endpoint {
 	struct sim *sim;
+	struct site *site;
 	struct mpt_engine *engine;
 	bool is_server;
 	bool in_engine;
@@ -62,6 +67,7 @@ struct endpoint {
 
 struct flow {
 	const struct traffic_spec *spec;
+	struct site *site;
 	unsigned index;
 	struct tcp_sender *snd;
 	struct tcp_receiver *rcv;
@@ -69,6 +75,21 @@ struct flow {
 	bool pump;
 	uint64_t delivered;		/* tcp: bytes counted into goodput so far */
 	uint64_t udp_start, udp_count;
+};
+
+/* One client site and the server's engine for it. */
+struct site {
+	unsigned index;
+	unsigned nlinks, link0;		/* its uplinks; link0: the first in the run's numbering */
+	const struct uplink_spec *links;
+	unsigned ntraffic;
+	const struct traffic_spec *traffic;
+	struct endpoint client, server;
+	/* per uplink: cup (client -> net), cdown (net -> client) */
+	struct link cup[MPT_MAX_LOCAL], cdown[MPT_MAX_LOCAL];
+	struct mpt_addr caddr[MPT_MAX_LOCAL];
+	uint64_t tun_id, max_tun_id;	/* application packets towards this client, numbered */
+	bool any_tun_id;
 };
 
 struct sim {
@@ -79,21 +100,18 @@ struct sim {
 	struct mpt_rng rng;
 	struct mpt_rng key_rng;		/* ephemeral keys: apart, so links draw the same numbers */
 	uint64_t now, end_ns, stop_ns;
-	struct endpoint client, server;
-	unsigned nserver;
-	/* per client uplink: cup (client -> net), cdown (net -> client); per server uplink alike */
-	struct link cup[MPT_MAX_LOCAL], cdown[MPT_MAX_LOCAL];
+	unsigned nsites, nserver;
+	struct site sites[SCENARIO_MAX_SITES];
+	/* per server uplink: sup (server -> net), sdown (net -> server), shared by every site */
 	struct link sup[MPT_MAX_REMOTE], sdown[MPT_MAX_REMOTE];
 	bool server_ideal;
-	struct mpt_addr caddr[MPT_MAX_LOCAL], saddr[MPT_MAX_REMOTE];
+	struct mpt_addr saddr[MPT_MAX_REMOTE];
 	struct dgram *free_dgrams;
 	struct dgram_block *blocks;
 	unsigned nflows;
-	struct flow flows[SCENARIO_MAX_TRAFFIC * 64];
-	uint64_t tun_id, max_tun_id;
-	bool any_tun_id;
+	struct flow *flows;
 	size_t rtt_cap;
-	uint64_t data_seen[MPT_MAX_LOCAL];
+	uint64_t data_seen[RUN_MAX_LINKS];
 	int err;
 };
 
@@ -203,10 +221,12 @@ static void app_emit(struct endpoint *ep, const uint8_t *pkt, size_t len)
 
 static struct link *stage_link(struct sim *sim, const struct dgram *d)
 {
+	struct site *site = &sim->sites[d->site];
+
 	if (d->to_server)
-		return d->stage == 0 ? &sim->cup[d->src] :
+		return d->stage == 0 ? &site->cup[d->src] :
 		       sim->server_ideal ? NULL : &sim->sdown[d->dst];
-	return d->stage == 0 ? (sim->server_ideal ? NULL : &sim->sup[d->src]) : &sim->cdown[d->dst];
+	return d->stage == 0 ? (sim->server_ideal ? NULL : &sim->sup[d->src]) : &site->cdown[d->dst];
 }
 
 static unsigned client_uplink(const struct dgram *d)
@@ -214,17 +234,20 @@ static unsigned client_uplink(const struct dgram *d)
 	return d->to_server ? d->src : d->dst;
 }
 
+/* The server hands each datagram to the engine of the site that sent it: the real hub finds
+ * the peer from its session; the simulator knows it. */
 static void arrive(struct sim *sim, struct dgram *d)
 {
-	struct endpoint *ep = d->to_server ? &sim->server : &sim->client;
-	const struct mpt_addr *from = d->to_server ? &sim->caddr[d->src] : &sim->saddr[d->src];
+	struct site *site = &sim->sites[d->site];
+	struct endpoint *ep = d->to_server ? &site->server : &site->client;
+	const struct mpt_addr *from = d->to_server ? &site->caddr[d->src] : &sim->saddr[d->src];
 
 	if (!d->to_server) {
-		unsigned b = bin_of(sim);
+		unsigned b = bin_of(sim), i = site->link0 + d->dst;
 
-		sim->r->link_bytes[d->dst] += d->len;
+		sim->r->link_bytes[i] += d->len;
 		if (b < sim->r->nbins)
-			sim->r->bin_link_bytes[(size_t)d->dst * sim->r->nbins + b] += d->len;
+			sim->r->bin_link_bytes[(size_t)i * sim->r->nbins + b] += d->len;
 	}
 	ep->in_engine = true;
 	engine_recv(ep->engine, d->dst, from, d->buf, d->len, sim->now);
@@ -246,12 +269,14 @@ static void forward(struct sim *sim, struct dgram *d)
 		}
 		fate = link_send(l, sim->now, d->len + OUTER_HDR, &sim->rng, &at);
 		if (fate != LINK_DELIVER) {
-			if (fate == LINK_DROP_DOWN && (l == &sim->cup[client_uplink(d)] ||
-						       l == &sim->cdown[client_uplink(d)])) {
-				unsigned b = bin_of(sim);
+			struct site *site = &sim->sites[d->site];
+
+			if (fate == LINK_DROP_DOWN && (l == &site->cup[client_uplink(d)] ||
+						       l == &site->cdown[client_uplink(d)])) {
+				unsigned b = bin_of(sim), i = site->link0 + client_uplink(d);
 
 				if (b < sim->r->nbins)
-					sim->r->bin_link_outage[(size_t)client_uplink(d) * sim->r->nbins + b]++;
+					sim->r->bin_link_outage[(size_t)i * sim->r->nbins + b]++;
 			}
 			dgram_put(sim, d);
 			return;
@@ -274,6 +299,7 @@ static void on_send(void *ctx, unsigned local, const struct mpt_addr *to,
 		return;
 	sim->r->datagrams++;
 	d->to_server = !ep->is_server;
+	d->site = (uint8_t)ep->site->index;
 	d->src = (uint8_t)local;
 	d->dst = to->bytes[1];
 	d->stage = 0;
@@ -320,23 +346,27 @@ static size_t inner_init(uint8_t *p, enum inner_kind kind, size_t len, unsigned 
 }
 
 /* Application data towards the client: numbered, so the client can count loss and reordering. */
-static void emit_down(struct sim *sim, uint8_t *p, size_t len)
+static void emit_down(struct sim *sim, struct site *site, uint8_t *p, size_t len)
 {
-	put64(p + IN_ID, sim->tun_id++);
+	put64(p + IN_ID, site->tun_id++);
 	sim->r->app_sent++;
-	app_emit(&sim->server, p, len);
+	app_emit(&site->server, p, len);
 }
 
-static void count_goodput(struct sim *sim, uint64_t bytes)
+static void count_goodput(struct sim *sim, struct site *site, uint64_t bytes)
 {
+	struct run_result *r = sim->r;
 	unsigned b;
 
 	if (sim->now > sim->end_ns)
 		return;
-	sim->r->goodput_bps += (double)bytes;	/* bytes for now; rate at the end */
+	r->goodput_bps += (double)bytes;	/* bytes for now; rates at the end */
+	r->site_goodput_bps[site->index] += (double)bytes;
 	b = bin_of(sim);
-	if (b < sim->r->nbins)
-		sim->r->bin_goodput_bps[b] += (double)bytes;
+	if (b < r->nbins) {
+		r->bin_goodput_bps[b] += (double)bytes;
+		r->bin_site_goodput_bps[(size_t)site->index * r->nbins + b] += (double)bytes;
+	}
 }
 
 static void arm_tcp_timers(struct sim *sim, struct flow *f)
@@ -366,7 +396,7 @@ static void tcp_pump(struct sim *sim, struct flow *f)
 		put32(p + IN_SEQ, seg.seq);
 		put16(p + IN_SEGLEN, seg.len);
 		p[IN_FLAG] = seg.retx;
-		emit_down(sim, p, len);
+		emit_down(sim, f->site, p, len);
 	}
 	arm_tcp_timers(sim, f);
 }
@@ -378,7 +408,7 @@ static void pump_flows(struct sim *sim)
 			tcp_pump(sim, &sim->flows[k]);
 }
 
-static void send_ack(struct sim *sim, struct flow *f, const struct tcp_ack *a)
+static void send_ack(struct flow *f, const struct tcp_ack *a)
 {
 	uint8_t p[128];
 	/* IP, TCP and the timestamp option, 2 + 8 per block of the SACK option and 2 of padding */
@@ -392,18 +422,18 @@ static void send_ack(struct sim *sim, struct flow *f, const struct tcp_ack *a)
 		put32(p + IN_SACK + 8 * k, a->sack[k].start);
 		put32(p + IN_SACK + 4 + 8 * k, a->sack[k].end);
 	}
-	app_emit(&sim->client, p, len);
+	app_emit(&f->site->client, p, len);
 }
 
 static void tcp_receiver_progress(struct sim *sim, struct flow *f)
 {
 	uint64_t d = tcp_receiver_delivered_bytes(f->rcv);
 
-	count_goodput(sim, d - f->delivered);
+	count_goodput(sim, f->site, d - f->delivered);
 	f->delivered = d;
 }
 
-static void client_deliver(struct sim *sim, const uint8_t *p, size_t len)
+static void client_deliver(struct sim *sim, struct site *site, const uint8_t *p, size_t len)
 {
 	unsigned kind = p[1], fi = get16(p + 4);
 	struct tcp_ack ack;
@@ -431,29 +461,29 @@ static void client_deliver(struct sim *sim, const uint8_t *p, size_t len)
 		uint64_t id = get64(p + IN_ID);
 
 		sim->r->app_recv++;
-		if (sim->any_tun_id && id < sim->max_tun_id)
+		if (site->any_tun_id && id < site->max_tun_id)
 			sim->r->app_reordered++;
 		else
-			sim->max_tun_id = id;
-		sim->any_tun_id = true;
+			site->max_tun_id = id;
+		site->any_tun_id = true;
 	}
 	if (kind == IN_UDP) {
-		count_goodput(sim, len - 28);
+		count_goodput(sim, site, len - 28);
 		return;
 	}
-	if (fi < sim->nflows && sim->flows[fi].rcv) {
+	if (fi < sim->nflows && sim->flows[fi].rcv && sim->flows[fi].site == site) {
 		struct flow *f = &sim->flows[fi];
 		struct tcp_seg seg = { .seq = get32(p + IN_SEQ), .len = get16(p + IN_SEGLEN),
 				       .retx = p[IN_FLAG], .ts = get64(p + IN_TS) };
 
 		if (tcp_receiver_on_seg(f->rcv, sim->now, &seg, &ack))
-			send_ack(sim, f, &ack);
+			send_ack(f, &ack);
 		tcp_receiver_progress(sim, f);
 		arm_tcp_timers(sim, f);
 	}
 }
 
-static void server_deliver(struct sim *sim, const uint8_t *p, size_t len)
+static void server_deliver(struct sim *sim, struct endpoint *ep, const uint8_t *p, size_t len)
 {
 	unsigned kind = p[1], fi = get16(p + 4);
 
@@ -462,8 +492,9 @@ static void server_deliver(struct sim *sim, const uint8_t *p, size_t len)
 
 		memcpy(reply, p, len < PING_LEN ? len : PING_LEN);
 		inner_init(reply, IN_PING_REP, PING_LEN, fi, get64(p + IN_TS));
-		app_emit(&sim->server, reply, PING_LEN);
-	} else if (kind == IN_TCP_ACK && fi < sim->nflows && sim->flows[fi].snd) {
+		app_emit(ep, reply, PING_LEN);
+	} else if (kind == IN_TCP_ACK && fi < sim->nflows && sim->flows[fi].snd &&
+		   sim->flows[fi].site == ep->site) {
 		struct flow *f = &sim->flows[fi];
 		struct tcp_ack a = { .cum = get32(p + IN_SEQ), .nsack = p[IN_SEGLEN],
 				     .dsack = p[IN_FLAG] != 0, .tsecr = get64(p + IN_TS) };
@@ -486,9 +517,9 @@ static void on_deliver(void *ctx, const uint8_t *pkt, size_t len)
 	if (len < IN_SEQ + 8 || pkt[0] != 0x45)
 		return;
 	if (ep->is_server)
-		server_deliver(ep->sim, pkt, len);
+		server_deliver(ep->sim, ep, pkt, len);
 	else
-		client_deliver(ep->sim, pkt, len);
+		client_deliver(ep->sim, ep->site, pkt, len);
 }
 
 static void on_udp(struct sim *sim, struct flow *f)
@@ -500,7 +531,7 @@ static void on_udp(struct sim *sim, struct flow *f)
 	if (sim->now >= sim->end_ns)
 		return;
 	inner_init(p, IN_UDP, MTU, f->index, sim->now);
-	emit_down(sim, p, MTU);
+	emit_down(sim, f->site, p, MTU);
 	f->udp_count++;
 	if (f->spec->poisson) {
 		double mean = (double)payload * 8e9 / (double)f->spec->rate_bps;
@@ -515,7 +546,7 @@ static void on_udp(struct sim *sim, struct flow *f)
 	push(sim, next, EV_UDP, f, 0);
 }
 
-static void on_ping(struct sim *sim)
+static void on_ping(struct sim *sim, struct site *site)
 {
 	uint8_t p[PING_LEN];
 
@@ -523,27 +554,32 @@ static void on_ping(struct sim *sim)
 		return;
 	inner_init(p, IN_PING_REQ, PING_LEN, 0, sim->now);
 	sim->r->pings_sent++;
-	app_emit(&sim->client, p, PING_LEN);
-	push(sim, sim->now + PING_INTERVAL_NS, EV_PING, NULL, 0);
+	app_emit(&site->client, p, PING_LEN);
+	push(sim, sim->now + PING_INTERVAL_NS, EV_PING, site, 0);
 }
 
 /* Data datagrams each client uplink carried (both directions) since the last bin. */
 static void on_bin(struct sim *sim, uint64_t bin)
 {
-	uint64_t total[MPT_MAX_LOCAL] = { 0 };
-	unsigned nremote = engine_nremote(sim->server.engine);
+	uint64_t total[RUN_MAX_LINKS] = { 0 };
 
-	for (unsigned i = 0; i < sim->s->nlinks; i++)
-		for (unsigned j = 0; j < sim->nserver; j++)
-			total[i] += engine_path(sim->client.engine, i, j)->tx_data;
-	for (unsigned j = 0; j < sim->nserver; j++) {
-		for (unsigned k = 0; k < nremote; k++) {
-			unsigned i = engine_remote_addr(sim->server.engine, k)->bytes[1];
+	for (unsigned k = 0; k < sim->nsites; k++) {
+		const struct site *site = &sim->sites[k];
+		const struct mpt_engine *server = site->server.engine;
+		unsigned nremote = engine_nremote(server);
 
-			total[i] += engine_path(sim->server.engine, j, k)->tx_data;
+		for (unsigned i = 0; i < site->nlinks; i++)
+			for (unsigned j = 0; j < sim->nserver; j++)
+				total[site->link0 + i] += engine_path(site->client.engine, i, j)->tx_data;
+		for (unsigned j = 0; j < sim->nserver; j++) {
+			for (unsigned m = 0; m < nremote; m++) {
+				unsigned i = engine_remote_addr(server, m)->bytes[1];
+
+				total[site->link0 + i] += engine_path(server, j, m)->tx_data;
+			}
 		}
 	}
-	for (unsigned i = 0; i < sim->s->nlinks; i++) {
+	for (unsigned i = 0; i < sim->r->nlinks; i++) {
 		if (bin > 0 && bin <= sim->r->nbins)
 			sim->r->bin_link_data[(size_t)i * sim->r->nbins + bin - 1] = total[i] - sim->data_seen[i];
 		sim->data_seen[i] = total[i];
@@ -554,7 +590,9 @@ static void on_bin(struct sim *sim, uint64_t bin)
 
 /* ---- set-up and the loop ---- */
 
-static struct mpt_addr addr_of(char side, unsigned i)
+/* A client address names its site too when there are sites, so that no two sites' uplinks
+ * share an address at the hub; a scenario without sites keeps the two-byte form. */
+static struct mpt_addr addr_of(char side, unsigned i, const struct site *site, bool hub)
 {
 	struct mpt_addr a;
 
@@ -562,6 +600,10 @@ static struct mpt_addr addr_of(char side, unsigned i)
 	a.len = 2;
 	a.bytes[0] = (uint8_t)side;
 	a.bytes[1] = (uint8_t)i;
+	if (hub && site) {
+		a.len = 3;
+		a.bytes[2] = (uint8_t)site->index;
+	}
 	return a;
 }
 
@@ -574,7 +616,10 @@ static void on_random(void *ctx, uint8_t *buf, size_t len)
 		buf[k] = (uint8_t)rng_next(&ep->sim->key_rng);
 }
 
-static int make_engine(struct sim *sim, struct endpoint *ep, bool server, unsigned nlocal)
+/* Each site's pair of engines has its own key (a hub's peers each have theirs) and its own
+ * seed; site 0's are the run's, so a scenario without sites runs as it always did. */
+static int make_engine(struct sim *sim, struct site *site, struct endpoint *ep, bool server,
+		       unsigned nlocal)
 {
 	struct engine_config cfg = {
 		.role = server ? ENGINE_SERVER : ENGINE_CLIENT,
@@ -584,7 +629,7 @@ static int make_engine(struct sim *sim, struct endpoint *ep, bool server, unsign
 		.sched_args = sim->o->sched_args,
 		.mtu = MTU,
 		.reorder_ns = ENGINE_REORDER_AUTO,
-		.seed = sim->s->seed * 2 + (server ? 1 : 0),
+		.seed = sim->s->seed * 2 + (server ? 1 : 0) + ((uint64_t)site->index << 40),
 		.epoch_ns = 1000000000ull,
 	};
 	struct engine_io io = { .ctx = ep, .send = on_send, .deliver = on_deliver,
@@ -592,7 +637,14 @@ static int make_engine(struct sim *sim, struct endpoint *ep, bool server, unsign
 	int err = 0;
 
 	memcpy(cfg.key, sim->o->key, sizeof(cfg.key));
+	if (site->index) {
+		uint8_t salt[4] = { 's', 'i', 't', (uint8_t)site->index };
+
+		crypto_generichash(cfg.key, sizeof(cfg.key), salt, sizeof(salt), sim->o->key,
+				   sizeof(sim->o->key));
+	}
 	ep->sim = sim;
+	ep->site = site;
 	ep->is_server = server;
 	ep->tick_at = UINT64_MAX;
 	ep->engine = engine_new(&cfg, &io, 0, &err);
@@ -600,59 +652,40 @@ static int make_engine(struct sim *sim, struct endpoint *ep, bool server, unsign
 	return ep->engine ? 0 : err;
 }
 
-static int setup(struct sim *sim)
+/* The run's sites: the scenario's, or its one client as site 0. */
+static void init_sites(struct sim *sim)
 {
 	const struct scenario *s = sim->s;
-	struct run_result *r = sim->r;
-	int rc;
+	unsigned link0 = 0;
 
-	rng_seed(&sim->rng, s->seed);
-	rng_seed(&sim->key_rng, s->seed ^ 0x6b657973ull);
-	sim->end_ns = s->duration_ns;
-	sim->stop_ns = s->duration_ns + DRAIN_NS;
-	sim->nserver = s->nserver ? s->nserver : 1;
-	sim->server_ideal = s->nserver == 0;
-	r->nlinks = s->nlinks;
-	r->nbins = (unsigned)((s->duration_ns + RUN_BIN_NS - 1) / RUN_BIN_NS);
-	r->bin_goodput_bps = calloc(r->nbins, sizeof(double));
-	r->bin_link_bytes = calloc((size_t)r->nbins * s->nlinks, sizeof(uint64_t));
-	r->bin_link_data = calloc((size_t)r->nbins * s->nlinks, sizeof(uint64_t));
-	r->bin_link_outage = calloc((size_t)r->nbins * s->nlinks, sizeof(uint64_t));
-	sim->q = eventq_new();
-	if (!r->bin_goodput_bps || !r->bin_link_bytes || !r->bin_link_data ||
-	    !r->bin_link_outage || !sim->q)
-		return -ENOMEM;
-	for (unsigned i = 0; i < s->nlinks; i++) {
-		if (link_init(&sim->cup[i], &s->links[i].up) < 0 ||
-		    link_init(&sim->cdown[i], &s->links[i].down) < 0)
-			return -EINVAL;
-		sim->caddr[i] = addr_of('c', i);
-		r->capacity_bps += (double)link_rate_bps(&s->links[i].down);
+	sim->nsites = s->nsites ? s->nsites : 1;
+	for (unsigned k = 0; k < sim->nsites; k++) {
+		struct site *site = &sim->sites[k];
+		const struct site_spec *ss = s->nsites ? &s->sites[k] : NULL;
+
+		site->index = k;
+		site->link0 = link0;
+		site->nlinks = ss ? ss->nlinks : s->nlinks;
+		site->links = ss ? ss->links : s->links;
+		site->ntraffic = ss && ss->ntraffic ? ss->ntraffic : s->ntraffic;
+		site->traffic = ss && ss->ntraffic ? ss->traffic : s->traffic;
+		link0 += site->nlinks;
 	}
-	for (unsigned j = 0; j < s->nserver; j++)
-		if (link_init(&sim->sup[j], &s->server[j].up) < 0 ||
-		    link_init(&sim->sdown[j], &s->server[j].down) < 0)
-			return -EINVAL;
-	for (unsigned j = 0; j < sim->nserver; j++)
-		sim->saddr[j] = addr_of('s', j);
-	rc = make_engine(sim, &sim->client, false, s->nlinks);
-	if (!rc)
-		rc = make_engine(sim, &sim->server, true, sim->nserver);
-	if (rc)
-		return rc;
-	for (unsigned j = 0; j < sim->nserver; j++) {
-		rc = engine_add_remote(sim->client.engine, &sim->saddr[j], 0);
-		if (rc < 0)
-			return rc;
-	}
-	for (unsigned t = 0; t < s->ntraffic; t++) {
-		const struct traffic_spec *ts = &s->traffic[t];
+	sim->r->nlinks = link0;
+	sim->r->nsites = sim->nsites;
+}
+
+static int add_flows(struct sim *sim, struct site *site)
+{
+	for (unsigned t = 0; t < site->ntraffic; t++) {
+		const struct traffic_spec *ts = &site->traffic[t];
 		unsigned n = ts->kind == TRAFFIC_TCP ? ts->flows : 1;
 
 		for (unsigned k = 0; k < n; k++) {
 			struct flow *f = &sim->flows[sim->nflows];
 
 			f->spec = ts;
+			f->site = site;
 			f->index = sim->nflows++;
 			f->snd_at = f->rcv_at = UINT64_MAX;
 			if (ts->kind == TRAFFIC_TCP) {
@@ -663,19 +696,99 @@ static int setup(struct sim *sim)
 				f->rcv = tcp_receiver_new(&c);
 				if (!f->snd || !f->rcv)
 					return -ENOMEM;
-				/* Stagger flow starts by a millisecond, as real clients never start at once. */
-				push(sim, 100000000ull + k * 1000000ull, EV_TCP_SND, f, 0);
+				/* Stagger flow starts by a millisecond, as real clients never start at
+				 * once; sites too. */
+				push(sim, 100000000ull + (k + site->index) * 1000000ull, EV_TCP_SND, f, 0);
 			} else {
 				f->udp_start = 100000000ull;
 				push(sim, f->udp_start, EV_UDP, f, 0);
 			}
 		}
 	}
-	push(sim, 50000000ull, EV_PING, NULL, 0);
+	return 0;
+}
+
+static int setup(struct sim *sim)
+{
+	const struct scenario *s = sim->s;
+	struct run_result *r = sim->r;
+	bool hub = s->nsites > 0;
+	double client_bps = 0, server_bps = 0;
+	unsigned nflows = 0;
+	int rc;
+
+	rng_seed(&sim->rng, s->seed);
+	rng_seed(&sim->key_rng, s->seed ^ 0x6b657973ull);
+	sim->end_ns = s->duration_ns;
+	sim->stop_ns = s->duration_ns + DRAIN_NS;
+	sim->nserver = s->nserver ? s->nserver : 1;
+	sim->server_ideal = s->nserver == 0;
+	init_sites(sim);
+	r->nbins = (unsigned)((s->duration_ns + RUN_BIN_NS - 1) / RUN_BIN_NS);
+	r->bin_goodput_bps = calloc(r->nbins, sizeof(double));
+	r->bin_site_goodput_bps = calloc((size_t)r->nbins * sim->nsites, sizeof(double));
+	r->bin_link_bytes = calloc((size_t)r->nbins * r->nlinks, sizeof(uint64_t));
+	r->bin_link_data = calloc((size_t)r->nbins * r->nlinks, sizeof(uint64_t));
+	r->bin_link_outage = calloc((size_t)r->nbins * r->nlinks, sizeof(uint64_t));
+	for (unsigned k = 0; k < sim->nsites; k++)
+		for (unsigned t = 0; t < sim->sites[k].ntraffic; t++)
+			nflows += sim->sites[k].traffic[t].kind == TRAFFIC_TCP ?
+				  sim->sites[k].traffic[t].flows : 1;
+	sim->flows = calloc(nflows ? nflows : 1, sizeof(*sim->flows));
+	sim->q = eventq_new();
+	if (!r->bin_goodput_bps || !r->bin_site_goodput_bps || !r->bin_link_bytes ||
+	    !r->bin_link_data || !r->bin_link_outage || !sim->flows || !sim->q)
+		return -ENOMEM;
+	for (unsigned k = 0; k < sim->nsites; k++) {
+		struct site *site = &sim->sites[k];
+
+		for (unsigned i = 0; i < site->nlinks; i++) {
+			if (link_init(&site->cup[i], &site->links[i].up) < 0 ||
+			    link_init(&site->cdown[i], &site->links[i].down) < 0)
+				return -EINVAL;
+			site->caddr[i] = addr_of('c', i, site, hub);
+			client_bps += (double)link_rate_bps(&site->links[i].down);
+		}
+	}
+	for (unsigned j = 0; j < s->nserver; j++) {
+		if (link_init(&sim->sup[j], &s->server[j].up) < 0 ||
+		    link_init(&sim->sdown[j], &s->server[j].down) < 0)
+			return -EINVAL;
+		server_bps += (double)link_rate_bps(&s->server[j].up);
+	}
+	/* A hub's sites can use no more than its uplinks carry; one client is as it was. */
+	r->capacity_bps = hub && s->nserver && server_bps < client_bps ? server_bps : client_bps;
+	for (unsigned j = 0; j < sim->nserver; j++)
+		sim->saddr[j] = addr_of('s', j, NULL, hub);
+	for (unsigned k = 0; k < sim->nsites; k++) {
+		struct site *site = &sim->sites[k];
+
+		rc = make_engine(sim, site, &site->client, false, site->nlinks);
+		if (!rc)
+			rc = make_engine(sim, site, &site->server, true, sim->nserver);
+		if (rc)
+			return rc;
+		for (unsigned j = 0; j < sim->nserver; j++) {
+			rc = engine_add_remote(site->client.engine, &sim->saddr[j], 0);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	for (unsigned k = 0; k < sim->nsites; k++) {
+		rc = add_flows(sim, &sim->sites[k]);
+		if (rc < 0)
+			return rc;
+	}
+	for (unsigned k = 0; k < sim->nsites; k++)
+		push(sim, 50000000ull, EV_PING, &sim->sites[k], 0);
 	push(sim, 0, EV_BIN, NULL, 0);
-	sim->client.in_engine = false;
-	engine_tick(sim->client.engine, 0);
-	schedule_tick(&sim->client);
+	for (unsigned k = 0; k < sim->nsites; k++) {
+		struct endpoint *client = &sim->sites[k].client;
+
+		client->in_engine = false;
+		engine_tick(client->engine, 0);
+		schedule_tick(client);
+	}
 	return sim->err;
 }
 
@@ -700,7 +813,7 @@ static void dispatch(struct sim *sim, const struct event *ev)
 		on_udp(sim, ev->ptr);
 		break;
 	case EV_PING:
-		on_ping(sim);
+		on_ping(sim, ev->ptr);
 		break;
 	case EV_TCP_SND: {
 		struct flow *f = ev->ptr;
@@ -718,7 +831,7 @@ static void dispatch(struct sim *sim, const struct event *ev)
 		if (ev->time_ns == f->rcv_at)
 			f->rcv_at = UINT64_MAX;
 		if (tcp_receiver_on_timer(f->rcv, sim->now, &ack))
-			send_ack(sim, f, &ack);
+			send_ack(f, &ack);
 		arm_tcp_timers(sim, f);
 		break;
 	}
@@ -741,18 +854,23 @@ static void teardown(struct sim *sim)
 		tcp_sender_free(sim->flows[k].snd);
 		tcp_receiver_free(sim->flows[k].rcv);
 	}
-	for (unsigned i = 0; i < MPT_MAX_LOCAL; i++) {
-		link_free(&sim->cup[i]);
-		link_free(&sim->cdown[i]);
+	for (unsigned k = 0; k < SCENARIO_MAX_SITES; k++) {
+		struct site *site = &sim->sites[k];
+
+		for (unsigned i = 0; i < MPT_MAX_LOCAL; i++) {
+			link_free(&site->cup[i]);
+			link_free(&site->cdown[i]);
+		}
+		engine_free(site->client.engine);
+		engine_free(site->server.engine);
+		free(site->client.outbox);
+		free(site->server.outbox);
 	}
 	for (unsigned j = 0; j < MPT_MAX_REMOTE; j++) {
 		link_free(&sim->sup[j]);
 		link_free(&sim->sdown[j]);
 	}
-	engine_free(sim->client.engine);
-	engine_free(sim->server.engine);
-	free(sim->client.outbox);
-	free(sim->server.outbox);
+	free(sim->flows);
 	eventq_free(sim->q);
 	while (sim->blocks) {
 		struct dgram_block *b = sim->blocks;
@@ -796,8 +914,12 @@ int run_sim(const struct scenario *s, const struct run_options *o, struct run_re
 	teardown(sim);
 	free(sim);
 	r->goodput_bps = r->goodput_bps * 8e9 / (double)s->duration_ns;
+	for (unsigned k = 0; k < r->nsites; k++)
+		r->site_goodput_bps[k] *= 8e9 / (double)s->duration_ns;
 	for (unsigned b = 0; b < r->nbins; b++)
 		r->bin_goodput_bps[b] *= 8e9 / (double)RUN_BIN_NS;
+	for (size_t b = 0; r->bin_site_goodput_bps && b < (size_t)r->nbins * r->nsites; b++)
+		r->bin_site_goodput_bps[b] *= 8e9 / (double)RUN_BIN_NS;
 	if (r->nrtt)
 		qsort(r->rtt_ms, r->nrtt, sizeof(double), cmp_double);
 	return rc;
@@ -807,6 +929,7 @@ void run_result_free(struct run_result *r)
 {
 	free(r->rtt_ms);
 	free(r->bin_goodput_bps);
+	free(r->bin_site_goodput_bps);
 	free(r->bin_link_bytes);
 	free(r->bin_link_data);
 	free(r->bin_link_outage);

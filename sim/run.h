@@ -13,6 +13,7 @@
 #include "sim/scenario.h"
 
 #define RUN_BIN_NS (500ull * 1000000)	/* time-series resolution */
+#define RUN_MAX_LINKS (SCENARIO_MAX_SITES * MPT_MAX_LOCAL)	/* client uplinks of every site */
 
 struct run_options {
 	const struct mpt_sched_ops *sched;
@@ -28,11 +29,13 @@ struct run_result {
 	uint64_t app_reordered;
 	double *rtt_ms;				/* sorted ping RTTs */
 	uint64_t nrtt, pings_sent;
-	unsigned nlinks, nbins;
-	uint64_t link_bytes[MPT_MAX_LOCAL];	/* datagram bytes towards the client, per uplink */
-	/* per bin: goodput; per link and bin: bytes towards the client, data datagrams sent on
-	 * that uplink (both ends), datagrams lost to an outage */
-	double *bin_goodput_bps;
+	/* client uplinks, numbered site by site (one site when the scenario has none) */
+	unsigned nlinks, nsites, nbins;
+	uint64_t link_bytes[RUN_MAX_LINKS];	/* datagram bytes towards the client, per uplink */
+	double site_goodput_bps[SCENARIO_MAX_SITES];
+	/* per bin: goodput; per site and bin: its goodput; per link and bin: bytes towards the
+	 * client, data datagrams sent on that uplink (both ends), datagrams lost to an outage */
+	double *bin_goodput_bps, *bin_site_goodput_bps;
 	uint64_t *bin_link_bytes, *bin_link_data, *bin_link_outage;
 	/* costs, for make bench */
 	uint64_t events, datagrams;

@@ -378,6 +378,38 @@ static char *trim(char *t)
 	return t;
 }
 
+/* "site NAME" opens a site block: the link and traffic lines up to the next site line are the
+ * site's. Top-level link lines and sites do not mix: a link outside every site would belong to
+ * no engine of the hub. */
+static int begin_site(struct scenario *s, struct site_spec **site, unsigned *site_line,
+		      unsigned lineno, unsigned first_link_line, const char *path, const char *name,
+		      const char *where, char *err, size_t errlen)
+{
+	struct site_spec *n;
+
+	if (first_link_line)
+		return fail(err, errlen, "%s:%u: link outside any site (the file has site blocks, from line %u): put it under a site",
+			    path, first_link_line, lineno);
+	if (*site && (*site)->nlinks == 0)
+		return fail(err, errlen, "%s:%u: site '%s' has no link lines", path,
+			    site_line[s->nsites - 1], (*site)->name);
+	if (s->nsites == SCENARIO_MAX_SITES)
+		return fail(err, errlen, "%s: more than %d sites", where, SCENARIO_MAX_SITES);
+	if (strlen(name) >= sizeof(n->name) || strpbrk(name, " \t/"))
+		return fail(err, errlen, "%s: bad site name '%s' (one word, at most %zu characters, no '/')",
+			    where, name, sizeof(n->name) - 1);
+	for (unsigned k = 0; k < s->nsites; k++)
+		if (!strcmp(s->sites[k].name, name))
+			return fail(err, errlen, "%s: duplicate site name '%s' (first at line %u)", where,
+				    name, site_line[k]);
+	n = &s->sites[s->nsites];
+	memset(n, 0, sizeof(*n));
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	site_line[s->nsites++] = lineno;
+	*site = n;
+	return 0;
+}
+
 int scenario_load(struct scenario *s, const char *path, char *err, size_t errlen)
 {
 	char line[1024], where[600];
@@ -385,10 +417,14 @@ int scenario_load(struct scenario *s, const char *path, char *err, size_t errlen
 	FILE *f = fopen(path, "r");
 	int rc = 0;
 	bool named = false;
+	/* the site block being read (it runs to the next site line), and where things began */
+	struct site_spec *site = NULL;
+	unsigned site_line[SCENARIO_MAX_SITES], first_link_line = 0;
 
 	if (!f)
 		return fail(err, errlen, "%s: %s", path, strerror(errno));
 	s->nlinks = 0;
+	s->nsites = 0;
 	while (fgets(line, sizeof(line), f)) {
 		char *t, *arg;
 
@@ -412,29 +448,43 @@ int scenario_load(struct scenario *s, const char *path, char *err, size_t errlen
 			rc = fail(err, errlen, "%s: '%s' needs a value", where, t);
 			break;
 		}
-		if (!strcmp(t, "link") || !strcmp(t, "server")) {
+		if (!strcmp(t, "site")) {
+			rc = begin_site(s, &site, site_line, lineno, first_link_line, path, arg,
+					where, err, errlen);
+			if (rc < 0)
+				break;
+		} else if (!strcmp(t, "link") || !strcmp(t, "server")) {
+			/* server lines are the hub's, shared by every site, wherever they stand */
 			bool server = t[0] == 's';
-			unsigned *n = server ? &s->nserver : &s->nlinks;
+			unsigned *n = server ? &s->nserver : site ? &site->nlinks : &s->nlinks;
+			struct uplink_spec *links = server ? s->server : site ? site->links : s->links;
 			unsigned max = server ? MPT_MAX_REMOTE : MPT_MAX_LOCAL;
 
 			if (*n == max) {
-				rc = fail(err, errlen, "%s: more than %u %s lines", where, max, t);
+				if (site && !server)
+					rc = fail(err, errlen, "%s: more than %u link lines in site '%s'", where, max, site->name);
+				else
+					rc = fail(err, errlen, "%s: more than %u %s lines", where, max, t);
 				break;
 			}
-			rc = scenario_parse_link(s, server ? &s->server[*n] : &s->links[*n], arg,
-						 where, err, errlen);
+			if (!server && !site && !first_link_line)
+				first_link_line = lineno;
+			rc = scenario_parse_link(s, &links[*n], arg, where, err, errlen);
 			if (rc < 0)
 				break;
 			(*n)++;
 		} else if (!strcmp(t, "traffic")) {
-			if (s->ntraffic == SCENARIO_MAX_TRAFFIC) {
+			unsigned *n = site ? &site->ntraffic : &s->ntraffic;
+			struct traffic_spec *traffic = site ? site->traffic : s->traffic;
+
+			if (*n == SCENARIO_MAX_TRAFFIC) {
 				rc = fail(err, errlen, "%s: more than %d traffic lines", where, SCENARIO_MAX_TRAFFIC);
 				break;
 			}
-			rc = scenario_parse_traffic(&s->traffic[s->ntraffic], arg, where, err, errlen);
+			rc = scenario_parse_traffic(&traffic[*n], arg, where, err, errlen);
 			if (rc < 0)
 				break;
-			s->ntraffic++;
+			(*n)++;
 		} else if (!strcmp(t, "duration")) {
 			if (scenario_parse_time(arg, "s", &s->duration_ns) < 0 || s->duration_ns < 1000000000ull) {
 				rc = fail(err, errlen, "%s: bad duration '%s' (seconds, at least 1)", where, arg);
@@ -455,14 +505,17 @@ int scenario_load(struct scenario *s, const char *path, char *err, size_t errlen
 			snprintf(s->name, sizeof(s->name), "%s", arg);
 			named = true;
 		} else {
-			rc = fail(err, errlen, "%s: unknown directive '%s' (name link server traffic duration seed sched)", where, t);
+			rc = fail(err, errlen, "%s: unknown directive '%s' (name site link server traffic duration seed sched)", where, t);
 			break;
 		}
 	}
 	if (!rc && ferror(f))
 		rc = fail(err, errlen, "%s: read error", path);
 	fclose(f);
-	if (!rc && s->nlinks == 0)
+	if (!rc && site && site->nlinks == 0)
+		rc = fail(err, errlen, "%s:%u: site '%s' has no link lines", path,
+			  site_line[s->nsites - 1], site->name);
+	if (!rc && s->nlinks == 0 && s->nsites == 0)
 		rc = fail(err, errlen, "%s: no link lines", path);
 	if (!rc && !named) {
 		const char *base = strrchr(path, '/');

@@ -1,5 +1,5 @@
-/* scenario: what one simulation runs: client uplinks, server uplinks, traffic, duration, seed.
- * Parsed from --link specs, a scenario file or the embedded default mix. scenario_free frees the
+/* scenario: what one simulation runs: client uplinks (one client, or the sites of a hub),
+ * server uplinks, traffic, duration, seed. Parsed from --link specs, a scenario file or the embedded default mix. scenario_free frees the
  * traces it loaded; parse errors are one line in err ("file:line: what"), never printed here. */
 #ifndef MPT_SCENARIO_H
 #define MPT_SCENARIO_H
@@ -13,7 +13,9 @@
 #include "sim/trace.h"
 
 #define SCENARIO_MAX_TRAFFIC 8
-#define SCENARIO_MAX_TRACES (2 * 2 * MPT_MAX_LOCAL)
+#define SCENARIO_MAX_SITES 16
+/* a trace pair per uplink: every site's, and the server's */
+#define SCENARIO_MAX_TRACES (2 * (SCENARIO_MAX_SITES * MPT_MAX_LOCAL + MPT_MAX_REMOTE))
 #define SCENARIO_ERR_LEN 512
 
 struct uplink_spec {
@@ -31,13 +33,25 @@ struct traffic_spec {
 	bool poisson;			/* udp: Poisson instead of constant spacing */
 };
 
+/* One client site of a hub: its own uplinks and, optionally, its own traffic. */
+struct site_spec {
+	char name[32];
+	unsigned nlinks;
+	struct uplink_spec links[MPT_MAX_LOCAL];
+	unsigned ntraffic;		/* 0: the scenario's traffic */
+	struct traffic_spec traffic[SCENARIO_MAX_TRAFFIC];
+};
+
 struct scenario {
 	char name[64];
 	unsigned nlinks, nserver;
-	struct uplink_spec links[MPT_MAX_LOCAL];
+	struct uplink_spec links[MPT_MAX_LOCAL];	/* one client; unused when nsites > 0 */
 	struct uplink_spec server[MPT_MAX_REMOTE];	/* nserver == 0: one ideal server uplink */
 	unsigned ntraffic;
 	struct traffic_spec traffic[SCENARIO_MAX_TRAFFIC];
+	/* a hub: nsites clients, each with its own engines, sharing the server uplinks */
+	unsigned nsites;
+	struct site_spec sites[SCENARIO_MAX_SITES];
 	uint64_t duration_ns;
 	uint64_t seed;
 	char sched[128];		/* "all" or NAME[,NAME...] */
