@@ -686,6 +686,8 @@ int conffile_apply(const struct conffile *cf, struct config *c, char *err, size_
 	rc = check_peer_address(cf, p, err, errlen);
 	if (rc < 0)
 		return rc;
+	c->allowed = p->nprefix ? &cf->prefix[p->first_prefix] : NULL;
+	c->nallowed = p->nprefix;
 	if (config_finish(c, NULL, msg, sizeof(msg)) != CONFIG_OK)
 		return cf_fail(err, errlen, cf->path, cf->interface_line, "%s", msg);
 	return 0;

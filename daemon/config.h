@@ -24,6 +24,8 @@
 
 enum config_result { CONFIG_OK, CONFIG_EXIT, CONFIG_USAGE };
 
+struct conffile_prefix;
+
 struct config {
 	const char *tun_name;		/* -i, default "mptun0" */
 	uint16_t port;			/* -p */
@@ -51,6 +53,10 @@ struct config {
 	unsigned rekey_s;		/* --rekey, 0: the engine's default (120 s) */
 	const char *conf_file;		/* -c: every option from this file (daemon/conffile.h) */
 	const char *key_text;		/* a configuration file's Key = (base64), into its text */
+	/* a configuration file's AllowedIPs for its peer, into its parsed form (the caller keeps
+	 * the struct conffile alive as long as this); none (the command line): no check */
+	const struct conffile_prefix *allowed;
+	unsigned nallowed;
 	bool given[CONFIG_OPT_SLOTS];	/* parsing: the options set so far ("given twice") */
 };
 

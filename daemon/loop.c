@@ -12,7 +12,9 @@
 #include <sodium.h>
 
 #include "core/engine.h"
+#include "core/prefix.h"
 #include "daemon/addr.h"
+#include "daemon/conffile.h"
 #include "daemon/log.h"
 #include "daemon/status.h"
 #include "daemon/tun.h"
@@ -48,6 +50,10 @@ struct loop {
 	size_t secrets_len;
 	uint64_t started_ns, now;
 	uint64_t tun_write_drops;
+	/* AllowedIPs (config file): packets from the peer must come from them, packets to it go
+	 * to them; NULL: no check (the command line) */
+	struct prefix_table *allowed;
+	uint64_t drop_source, drop_no_route;
 	bool no_pwait2;			/* the kernel lacks epoll_pwait2 (before 5.11): ms waits */
 	/* what was last logged, to log changes only */
 	bool path_up[CONFIG_MAX_ADDR][MPT_MAX_REMOTE];
@@ -98,6 +104,10 @@ static void on_deliver(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct loop *l = ctx;
 
+	if (l->allowed && prefix_route(l->allowed, pkt, len, true) != 0) {
+		l->drop_source++;	/* a source the peer may not use: spoofed, or misrouted */
+		return;
+	}
 	if (write(l->tun_fd, pkt, len) != (ssize_t)len)
 		l->tun_write_drops++;
 }
@@ -219,6 +229,23 @@ struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], c
 	l->started_ns = l->now = mono_ns();
 	if (!c->mtu)
 		l->cfg.mtu = config_default_mtu(c);
+	if (c->nallowed) {
+		l->allowed = prefix_table_new(c->nallowed);
+		for (unsigned k = 0; l->allowed && k < c->nallowed; k++) {
+			const struct conffile_prefix *p = &c->allowed[k];
+
+			/* the file's parser refused overlaps, host bits and bad lengths already */
+			if (prefix_table_add(l->allowed, p->family == AF_INET6 ? 6 : 4, p->addr,
+					     p->len, 0) < 0) {
+				snprintf(err, errlen, "AllowedIPs: prefix of line %u refused", p->line);
+				goto fail;
+			}
+		}
+		if (!l->allowed) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
 	l->status_doc = malloc(STATUS_DOC_LEN);
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!l->status_doc || l->epfd < 0) {
@@ -287,6 +314,7 @@ void loop_free(struct loop *l)
 	if (l->secrets)
 		sodium_munlock(l->secrets, l->secrets_len);	/* wipes them */
 	engine_free(l->engine);
+	prefix_table_free(l->allowed);
 	for (unsigned i = 0; i < l->nsock; i++)
 		udp_close(&l->sock[i]);
 	free(l->sock);
@@ -426,6 +454,10 @@ static void read_tun(struct loop *l)
 
 		if (n <= 0)
 			break;
+		if (l->allowed && prefix_route(l->allowed, l->tunbuf, (size_t)n, false) != 0) {
+			l->drop_no_route++;	/* no peer's AllowedIPs hold its destination */
+			continue;
+		}
 		engine_send(l->engine, l->tunbuf, (size_t)n, l->now);
 	}
 }
@@ -457,6 +489,7 @@ static void serve_status(struct loop *l)
 	struct status_info si = {
 		.engine = l->engine, .role = l->server ? "server" : "client",
 		.tun = l->cfg.tun_name, .sched = l->cfg.sched, .now_ns = l->now,
+		.drop_source = l->drop_source, .drop_no_route = l->drop_no_route,
 		.started_ns = l->started_ns, .nlocal = l->nsock, .local = l->local,
 	};
 	int n;

@@ -66,13 +66,14 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 	put(&o, "\"drops\":{\"bad_auth\":%llu,\"replay\":%llu,\"malformed\":%llu,"
 	    "\"rate_limited\":%llu,\"old_session\":%llu,\"no_session\":%llu,\"unknown_peer\":%llu,"
 	    "\"no_path\":%llu,\"oversize\":%llu,\"udp_send_error\":%llu,\"udp_send_full\":%llu,"
-	    "\"hs_late\":%llu},",
+	    "\"hs_late\":%llu,\"source_outside\":%llu,\"no_route\":%llu},",
 	    (unsigned long long)st->drop_bad_auth, (unsigned long long)st->drop_replay,
 	    (unsigned long long)st->drop_malformed, (unsigned long long)st->drop_rate_limited,
 	    (unsigned long long)st->drop_old_session, (unsigned long long)st->drop_no_session,
 	    (unsigned long long)st->drop_unknown_peer, (unsigned long long)st->drop_no_path,
 	    (unsigned long long)st->drop_oversize, (unsigned long long)s->udp_send_errors,
-	    (unsigned long long)s->udp_send_dropped, (unsigned long long)st->drop_hs_late);
+	    (unsigned long long)s->udp_send_dropped, (unsigned long long)st->drop_hs_late,
+	    (unsigned long long)s->drop_source, (unsigned long long)s->drop_no_route);
 	put(&o, "\"tun_in\":%llu,\"tun_out\":%llu,\"udp_tx\":%llu,\"udp_rx\":%llu,\"paths\":[",
 	    (unsigned long long)st->tun_in, (unsigned long long)st->tun_out,
 	    (unsigned long long)st->tx_dgrams, (unsigned long long)st->rx_dgrams);

@@ -17,6 +17,8 @@ struct status_info {
 	unsigned nlocal;
 	const struct sockaddr_storage *local;		/* nlocal bound addresses */
 	uint64_t udp_send_errors, udp_send_dropped;
+	uint64_t drop_source;		/* from the peer, with a source outside its AllowedIPs */
+	uint64_t drop_no_route;		/* from tun, to no peer's AllowedIPs */
 };
 
 /* Writes one JSON object and a newline; returns its length, or -ENOSPC. */

@@ -74,6 +74,23 @@ check server-user $? "server on tun mts runs as uid $uid (User = nobody: 65534)"
 grep -q "warning: a secret" "$TMP/client.log"
 check key-not-secret "$((! $?))" "an inline Key is a key: no warning about a weak secret"
 
+# AllowedIPs in force: the server takes from the client only sources in 10.99.0.1/32 and
+# 192.168.1.0/24; the client sends into the tunnel only towards 10.99.0.2/32
+ip -n "$C" addr add 10.77.0.1/32 dev mtc
+out=$(ip netns exec "$C" ping -c 5 -i 0.05 -W 1 -I 10.77.0.1 10.99.0.2 2>&1 | grep -E 'loss')
+drops=$(jqs "$TMP/s.sock" .drops.source_outside)
+echo "$out" | grep -q ' 100% packet loss' && [ "${drops:-0}" -ge 5 ]
+check allowed-source $? "5 pings from 10.77.0.1 (outside the server's AllowedIPs for the client): $out; the server counts $drops drops.source_outside"
+ip -n "$C" route add 10.88.0.0/24 dev mtc
+out=$(ip netns exec "$C" ping -c 5 -i 0.05 -W 1 10.88.0.5 2>&1 | grep -E 'loss')
+drops=$(jqs "$TMP/c.sock" .drops.no_route)
+rx=$(jqs "$TMP/s.sock" .tun_out)
+echo "$out" | grep -q ' 100% packet loss' && [ "${drops:-0}" -ge 5 ]
+check allowed-destination $? "5 pings to 10.88.0.5, routed into mtc but outside the client's AllowedIPs: $out; the client counts $drops drops.no_route (the server's tun_out stays $rx)"
+out=$(ip netns exec "$C" ping -c 5 -i 0.05 -q 10.99.0.2 2>&1 | grep -E 'loss')
+echo "$out" | grep -q ' 0% packet loss'
+check allowed-inside $? "and the allowed ping still goes: $out"
+
 # files refused before anything is created: exit 2, one line naming FILE:LINE, no tun left
 refuse() {	# refuse NAME LINE SAYS FILE
 	ip netns exec "$C" "$MPTUN" -c "$4" >"$TMP/r.out" 2>"$TMP/r.err"
