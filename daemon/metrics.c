@@ -397,7 +397,7 @@ static const struct family path_families[T_COUNT] = {
 		"Least round-trip time seen on the path in the last 300 s" },
 	[T_LOSS] = { "mptun_path_loss_ratio", "gauge",
 		"Loss on the path, 0 to 1: a per-packet moving average from the peer's feedback" },
-	[T_DELIVERY] = { "mptun_path_delivery_rate_bits_per_second", "gauge",
+	[T_DELIVERY] = { "mptun_path_delivery_rate_bytes_per_second", "gauge",
 		"The rate at which the peer reports receiving on the path" },
 	[T_INFLIGHT] = { "mptun_path_inflight_bytes", "gauge",
 		"Bytes sent on the path that feedback has not yet accounted for" },
@@ -415,9 +415,9 @@ static const struct family path_families[T_COUNT] = {
 	[T_WEIGHT] = { "mptun_path_scheduler_weight_ratio", "gauge",
 		"The share of traffic the scheduler gives the path now, 0 to 1 (absent when the "
 		"scheduler does not say)" },
-	[T_PACING] = { "mptun_path_pacing_rate_bits_per_second", "gauge",
+	[T_PACING] = { "mptun_path_pacing_rate_bytes_per_second", "gauge",
 		"The rate the path's datagrams leave at now (paced schedulers)" },
-	[T_CAPACITY] = { "mptun_path_capacity_bits_per_second", "gauge",
+	[T_CAPACITY] = { "mptun_path_capacity_bytes_per_second", "gauge",
 		"The path's estimated capacity (paced schedulers; 0 before any sample)" },
 };
 
@@ -433,7 +433,8 @@ static struct val path_value(enum path_metric k, const struct mpt_path *p, doubl
 		return p->min_rtt_ns && p->min_rtt_ns != UINT64_MAX ? f64(seconds(p->min_rtt_ns))
 								     : none;
 	case T_LOSS: return f64(p->loss_ewma);
-	case T_DELIVERY: return u64(p->delivery_rate_bps);
+	/* the format's base unit is the byte: the engine's bit rates over 8 */
+	case T_DELIVERY: return f64((double)p->delivery_rate_bps / 8);
 	case T_INFLIGHT: return u64(p->inflight_bytes);
 	case T_SENT_BYTES: return u64(p->tx_bytes);
 	case T_SENT_PACKETS: return u64(p->tx_packets);
@@ -442,8 +443,8 @@ static struct val path_value(enum path_metric k, const struct mpt_path *p, doubl
 	case T_LOST: return u64(p->lost_packets);
 	case T_DOWNS: return u64(p->downs);
 	case T_WEIGHT: return share < 0 ? none : f64(share);
-	case T_PACING: return u64(p->pacer.rate_bps);
-	case T_CAPACITY: return u64(capacity_estimate_bps(&p->cap));
+	case T_PACING: return f64((double)p->pacer.rate_bps / 8);
+	case T_CAPACITY: return f64((double)capacity_estimate_bps(&p->cap) / 8);
 	case T_COUNT: break;
 	}
 	return none;

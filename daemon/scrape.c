@@ -222,6 +222,7 @@ static void accept_some(struct scrape *s, uint64_t now)
 	/* a bounded number per event: a connect flood must not hold the packet loop */
 	for (int k = 0; k < SCRAPE_ACCEPTS_PER_EVENT; k++) {
 		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int sndbuf = SCRAPE_SNDBUF;
 		struct conn *c = NULL;
 
 		if (fd < 0) {
@@ -240,6 +241,7 @@ static void accept_some(struct scrape *s, uint64_t now)
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
 					  .data.u64 = s->tag + 1 + (uint64_t)(c - s->conn) };
 
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			close(fd);
 			continue;

@@ -22,6 +22,9 @@
 /* room for the document and its HTTP header, per connection: 256 paths fit */
 #define SCRAPE_RESPONSE_MAX (1024 * 1024)
 #define SCRAPE_ACCEPTS_PER_EVENT 16
+/* each connection's kernel send buffer (the kernel doubles it): a reader that does not read
+ * holds this much kernel memory, not megabytes */
+#define SCRAPE_SNDBUF (64 * 1024)
 
 /* Writes the document into buf (size len): its length, or -ENOSPC. */
 typedef int (*scrape_render_fn)(void *ctx, char *buf, size_t len);

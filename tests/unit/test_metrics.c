@@ -210,9 +210,9 @@ static void test_document(void **unused)
 		 "\"[2001:db8::2]:4001\",remote=\"[2001:db8::7]:5000\"} %llu",
 		 (unsigned long long)p->tx_packets);
 	assert_line(f->buf, want);
-	snprintf(want, sizeof(want), "mptun_path_pacing_rate_bits_per_second{peer=\"hq\",local="
-		 "\"[2001:db8::2]:4001\",remote=\"[2001:db8::7]:5000\"} %llu",
-		 (unsigned long long)p->pacer.rate_bps);
+	snprintf(want, sizeof(want), "mptun_path_pacing_rate_bytes_per_second{peer=\"hq\",local="
+		 "\"[2001:db8::2]:4001\",remote=\"[2001:db8::7]:5000\"} %.15g",
+		 (double)p->pacer.rate_bps / 8);
 	assert_line(f->buf, want);
 	/* no RTT sample yet: no RTT series, rather than a false 0 */
 	assert_null(strstr(f->buf, "mptun_path_rtt_seconds{"));
@@ -255,8 +255,8 @@ static void test_values(void **unused)
 		    "remote=\"[2001:db8::7]:5000\"} 0.01");
 	assert_line(f->buf, "mptun_path_loss_ratio{peer=\"hq\",local=\"192.0.2.1:4000\","
 		    "remote=\"[2001:db8::7]:5000\"} 0.125");
-	assert_line(f->buf, "mptun_path_delivery_rate_bits_per_second{peer=\"hq\",local="
-		    "\"192.0.2.1:4000\",remote=\"[2001:db8::7]:5000\"} 48000000");
+	assert_line(f->buf, "mptun_path_delivery_rate_bytes_per_second{peer=\"hq\",local="
+		    "\"192.0.2.1:4000\",remote=\"[2001:db8::7]:5000\"} 6000000");
 	assert_line(f->buf, "mptun_path_up{peer=\"hq\",local=\"192.0.2.1:4000\","
 		    "remote=\"[2001:db8::7]:5000\"} 0");
 	/* one RTT series: only that path has a sample */
@@ -264,7 +264,7 @@ static void test_values(void **unused)
 	assert_null(line_of(strstr(f->buf, "mptun_path_rtt_seconds{") + 1,
 			    "mptun_path_rtt_seconds{"));
 	/* lossaware paces nothing and has no queue: those families are left out whole */
-	assert_null(strstr(f->buf, "mptun_path_pacing_rate_bits_per_second"));
+	assert_null(strstr(f->buf, "mptun_path_pacing_rate_bytes_per_second"));
 	assert_null(strstr(f->buf, "mptun_queue_"));
 	/* no listener counters when there is no listener */
 	f->mi.http = NULL;
