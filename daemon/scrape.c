@@ -85,12 +85,11 @@ static int request_line(const char *p, const char *end, bool *head)
 	return 405;
 }
 
-int scrape_request(const char *buf, size_t len, bool *head)
+static int request(const char *buf, size_t len, bool *head)
 {
 	const char *end = buf + len, *p = buf, *next, *eol;
 	int code;
 
-	*head = false;
 	for (size_t k = 0; k < len; k++) {
 		unsigned char c = (unsigned char)buf[k];
 
@@ -115,6 +114,18 @@ int scrape_request(const char *buf, size_t len, bool *head)
 			return 400;
 	}
 	return len >= SCRAPE_REQUEST_MAX ? 431 : 0;
+}
+
+int scrape_request(const char *buf, size_t len, bool *head)
+{
+	int code;
+
+	*head = false;
+	code = request(buf, len, head);
+	/* the request line said HEAD, but the request is not whole, or not good */
+	if (code != 200)
+		*head = false;
+	return code;
 }
 
 /* ---- connections */

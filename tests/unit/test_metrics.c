@@ -381,6 +381,14 @@ static void test_request(void **unused)
 			fail_msg("'%s': %d%s, want %d", cases[k].req, code, head ? " head" : "",
 				 cases[k].code);
 	}
+	/* HEAD only with its 200: not while the header is incomplete, not with a bad one (found
+	 * by fuzz_scrape) */
+	head = true;
+	assert_int_equal(scrape_request("HEAD /metrics HTTP/1.0\nJ", 24, &head), 0);
+	assert_false(head);
+	head = true;
+	assert_int_equal(scrape_request("HEAD /metrics HTTP/1.0\nJ\n", 25, &head), 400);
+	assert_false(head);
 	/* the NUL byte is a control byte too */
 	assert_int_equal(scrape_request("GET /\0metrics", 13, &head), 400);
 	/* a header that does not end within the limit: 431, whether the request line did or not */
