@@ -238,6 +238,9 @@ static void test_values(void **unused)
 	int n;
 
 	(void)unused;
+	/* a tun packet before any session: counted in (packets and bytes), then dropped */
+	memset(f->buf, 0x45, 100);
+	assert_int_equal(engine_send(f->e, (const uint8_t *)f->buf, 100, 0), -ENOTCONN);
 	p->srtt_ns = 12500000;
 	p->rttvar_ns = 250000;
 	p->min_rtt_ns = 10000000;
@@ -259,6 +262,10 @@ static void test_values(void **unused)
 		    "\"192.0.2.1:4000\",remote=\"[2001:db8::7]:5000\"} 6000000");
 	assert_line(f->buf, "mptun_path_up{peer=\"hq\",local=\"192.0.2.1:4000\","
 		    "remote=\"[2001:db8::7]:5000\"} 0");
+	assert_line(f->buf, "mptun_peer_tun_in_packets_total{peer=\"hq\"} 1");
+	assert_line(f->buf, "mptun_peer_tun_in_bytes_total{peer=\"hq\"} 100");
+	assert_line(f->buf, "mptun_peer_tun_out_bytes_total{peer=\"hq\"} 0");
+	assert_line(f->buf, "mptun_tun_packets_dropped_total{peer=\"hq\",reason=\"no_session\"} 1");
 	/* one RTT series: only that path has a sample */
 	assert_non_null(line_of(f->buf, "mptun_path_rtt_seconds{"));
 	assert_null(line_of(strstr(f->buf, "mptun_path_rtt_seconds{") + 1,
