@@ -70,9 +70,11 @@ for end in client server; do
 	check "$end-paths" $? "$n mptun_path_rtt_seconds series, $up paths up (want 4 each)"
 done
 grep '^mptun_path_rtt_seconds' "$TMP/client.prom" | sed 's/^/  /'
+hs=$(sed -n 's/^mptun_peer_last_handshake_seconds{peer="peer"} //p' "$TMP/client.prom")
 grep -q '^mptun_peer_session_established{peer="peer"} 1$' "$TMP/client.prom" &&
-	grep -q '^mptun_peer_tun_in_packets_total{peer="peer"} [1-9]' "$TMP/client.prom"
-check session-and-tun $? "$(grep -E '^mptun_peer_(session_established|last_handshake_seconds|tun_in_packets_total)' "$TMP/client.prom" | tr '\n' ' ')"
+	grep -q '^mptun_peer_tun_in_packets_total{peer="peer"} [1-9]' "$TMP/client.prom" &&
+	awk -v h="${hs:-0}" -v now="$(date +%s)" 'BEGIN {exit !(h > now - 30 && h <= now + 1)}'
+check session-and-tun $? "last handshake $(awk -v h="${hs:-0}" -v now="$(date +%s)" 'BEGIN {printf "%.1f", now - h}') s ago (want < 30); $(grep -E '^mptun_peer_(session_established|last_handshake_seconds|tun_in_packets_total)' "$TMP/client.prom" | tr '\n' ' ')"
 # HEAD, another path, another method, junk: the answers, none of them a body of metrics
 codes=""
 for req in "HEAD /metrics HTTP/1.0" "GET / HTTP/1.0" "POST /metrics HTTP/1.0" "junk"; do

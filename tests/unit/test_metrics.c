@@ -2,6 +2,7 @@
  * (daemon/scrape.c's scrape_request): the text format's HELP and TYPE lines, label escaping,
  * the values from an engine with four paths, and what each kind of request is answered. */
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -270,6 +271,20 @@ static void test_values(void **unused)
 	assert_non_null(line_of(f->buf, "mptun_path_rtt_seconds{"));
 	assert_null(line_of(strstr(f->buf, "mptun_path_rtt_seconds{") + 1,
 			    "mptun_path_rtt_seconds{"));
+	/* a value C would print as "nan" or "inf" is written the format's way */
+	p->loss_ewma = NAN;
+	n = metrics_render(&f->mi, f->buf, sizeof(f->buf));
+	assert_exposition(f->buf, n);
+	assert_line(f->buf, "mptun_path_loss_ratio{peer=\"hq\",local=\"192.0.2.1:4000\","
+		    "remote=\"[2001:db8::7]:5000\"} NaN");
+	p->loss_ewma = -INFINITY;
+	n = metrics_render(&f->mi, f->buf, sizeof(f->buf));
+	assert_line(f->buf, "mptun_path_loss_ratio{peer=\"hq\",local=\"192.0.2.1:4000\","
+		    "remote=\"[2001:db8::7]:5000\"} -Inf");
+	p->loss_ewma = INFINITY;
+	n = metrics_render(&f->mi, f->buf, sizeof(f->buf));
+	assert_line(f->buf, "mptun_path_loss_ratio{peer=\"hq\",local=\"192.0.2.1:4000\","
+		    "remote=\"[2001:db8::7]:5000\"} +Inf");
 	/* lossaware paces nothing and has no queue: those families are left out whole */
 	assert_null(strstr(f->buf, "mptun_path_pacing_rate_bytes_per_second"));
 	assert_null(strstr(f->buf, "mptun_queue_"));
