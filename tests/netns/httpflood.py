@@ -163,7 +163,7 @@ def burst():
 
 
 t0 = time.time()
-threads = [threading.Thread(target=worker) for _ in range(12)]
+threads = [threading.Thread(target=worker) for _ in range(6)]
 threads += [threading.Thread(target=half_open), threading.Thread(target=burst)]
 threads += [threading.Thread(target=slow) for _ in range(4)]
 for t in threads:
