@@ -550,6 +550,12 @@ int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errl
 	log_say(&l->log, 1, "%s on %s, %u local and %u remote address%s, scheduler %s",
 		l->server ? "server" : "client", l->cfg.tun_name, l->nsock, l->cfg.nremote,
 		l->cfg.nremote == 1 ? "" : "es", l->cfg.sched);
+	if (l->scrape) {
+		char a[64];
+
+		log_say(&l->log, 1, "metrics on http://%s/metrics",
+			addr_str(&l->cfg.metrics, a, sizeof(a)));
+	}
 	l->now = mono_ns();
 	engine_tick(l->engine, l->now);
 	flush_all(l);

@@ -17,6 +17,7 @@
 
 struct conn {
 	int fd;				/* -1: a free slot */
+	uint32_t gen;			/* connections the slot has held: in its epoll tag */
 	bool writing;			/* the answer is going out */
 	uint64_t deadline_ns;
 	size_t req_len;
@@ -130,6 +131,14 @@ int scrape_request(const char *buf, size_t len, bool *head)
 
 /* ---- connections */
 
+/* A connection's epoll tag: its slot after the listener's, and in the high half the slot's
+ * generation, so that an event still queued for a connection closed earlier in the same
+ * epoll batch is not taken for the next one in its slot. */
+static uint64_t conn_tag(const struct scrape *s, const struct conn *c)
+{
+	return (s->tag + 1 + (uint64_t)(c - s->conn)) | (uint64_t)c->gen << 32;
+}
+
 static int code_index(int code)
 {
 	for (int k = 0; k < 6; k++)
@@ -185,7 +194,7 @@ static void conn_answer(struct scrape *s, struct conn *c, int code, bool head, u
 {
 	char *buf = s->bufs + (size_t)(c - s->conn) * SCRAPE_RESPONSE_MAX;
 	char *body = buf + HEADER_ROOM, hdr[HEADER_ROOM];
-	struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = s->tag + 1 + (uint64_t)(c - s->conn) };
+	struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = conn_tag(s, c) };
 	int n = 0, h;
 
 	if (code == 200) {
@@ -199,6 +208,10 @@ static void conn_answer(struct scrape *s, struct conn *c, int code, bool head, u
 		     "Content-Length: %d\r\n%sConnection: close\r\n\r\n", code, reason(code),
 		     code == 200 ? METRICS_CONTENT_TYPE : "text/plain; charset=utf-8", n,
 		     code == 405 ? "Allow: GET, HEAD\r\n" : "");
+	if (h < 0 || (size_t)h >= sizeof(hdr)) {	/* cannot be: the longest is 170 bytes */
+		conn_close(s, c);
+		return;
+	}
 	memcpy(body - h, hdr, (size_t)h);
 	c->resp = body - h;
 	c->resp_len = (size_t)h + (head && code == 200 ? 0 : (size_t)n);
@@ -249,9 +262,10 @@ static void accept_some(struct scrape *s, uint64_t now)
 			close(fd);
 			continue;
 		}
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
-					  .data.u64 = s->tag + 1 + (uint64_t)(c - s->conn) };
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
 
+		c->gen++;
+		ev.data.u64 = conn_tag(s, c);
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			close(fd);
@@ -270,8 +284,8 @@ void scrape_event(struct scrape *s, uint64_t tag, uint32_t events, uint64_t now)
 		accept_some(s, now);
 		return;
 	}
-	c = &s->conn[tag - s->tag - 1];
-	if (c->fd < 0)
+	c = &s->conn[(uint32_t)tag - s->tag - 1];
+	if (c->fd < 0 || c->gen != (uint32_t)(tag >> 32))
 		return;
 	if (c->writing) {
 		if (events & (EPOLLERR | EPOLLHUP))
@@ -286,7 +300,10 @@ void scrape_event(struct scrape *s, uint64_t tag, uint32_t events, uint64_t now)
 
 bool scrape_owns(const struct scrape *s, uint64_t tag)
 {
-	return tag >= s->tag && tag <= s->tag + SCRAPE_MAX_CONN;
+	uint64_t slot_tag = tag & 0xffffffffu;
+
+	return slot_tag >= s->tag && slot_tag <= s->tag + SCRAPE_MAX_CONN &&
+	       (slot_tag != s->tag || tag == s->tag);
 }
 
 uint64_t scrape_deadline(const struct scrape *s)

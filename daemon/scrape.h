@@ -32,11 +32,12 @@ typedef int (*scrape_render_fn)(void *ctx, char *buf, size_t len);
 struct scrape;
 
 /* Listens on addr (TCP, SO_REUSEADDR, non-blocking) and registers the listening socket with
- * epfd under tag, its connections under tag + 1 + slot. NULL with one line in err. */
+ * epfd under tag (below 2^32), its connections under tag + 1 + slot (a generation count in
+ * the upper 32 bits). NULL with one line in err. */
 struct scrape *scrape_new(const struct sockaddr_storage *addr, int epfd, uint64_t tag,
 			  scrape_render_fn render, void *ctx, char *err, size_t errlen);
 void scrape_free(struct scrape *s);
-/* The tags scrape_new registered: tag for the listener, tag + 1 ... for connections. */
+/* One of the tags scrape_new registered: tag for the listener, tag + 1 ... for connections. */
 bool scrape_owns(const struct scrape *s, uint64_t tag);
 /* An epoll event for one of its tags. now: monotonic ns. */
 void scrape_event(struct scrape *s, uint64_t tag, uint32_t events, uint64_t now);

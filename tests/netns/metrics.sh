@@ -14,7 +14,7 @@ MPTUN=$(pwd)/$B/mptun
 FLOOD=$(pwd)/tests/netns/httpflood.py
 . tests/netns/lib.sh
 
-need_root_and_tools ping curl jq python3 promtool prometheus
+need_root_and_tools ping curl jq nc python3 promtool prometheus
 [ -x "$MPTUN" ] || { echo "FAIL build: $MPTUN missing"; exit 1; }
 ns_setup_topology
 PORT=5000

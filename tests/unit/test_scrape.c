@@ -236,6 +236,9 @@ static void test_slots_and_deadline(void **unused)
 	fd[0] = client(&r);
 	pump(&r, 20);
 	assert_int_equal(scrape_open(r.s), 1);
+	assert_false(scrape_owns(r.s, TAG | 1ull << 32));
+	assert_false(scrape_owns(r.s, TAG + SCRAPE_MAX_CONN + 1));
+	assert_true(scrape_owns(r.s, (TAG + SCRAPE_MAX_CONN) | 7ull << 32));
 	close(fd[0]);
 	pump(&r, 20);
 	assert_int_equal(scrape_open(r.s), 0);	/* gone before its request: closed */
@@ -262,6 +265,10 @@ static void test_reader_that_does_not_read(void **unused)
 	assert_int_equal(scrape_open(r.s), 1);
 	assert_int_equal(scrape_stats(r.s)->responses[0], 1);
 	assert_int_equal(scrape_deadline(r.s), T0 + SCRAPE_RESPONSE_NS);
+	/* an event for an earlier connection of the same slot (its generation 0) is not this
+	 * one's: it stays */
+	scrape_event(r.s, TAG + 1, EPOLLHUP | EPOLLERR, T0);
+	assert_int_equal(scrape_open(r.s), 1);
 	scrape_expire(r.s, T0 + SCRAPE_RESPONSE_NS);
 	assert_int_equal(scrape_open(r.s), 0);
 	assert_int_equal(scrape_stats(r.s)->dropped_timeout, 1);
