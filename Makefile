@@ -22,7 +22,7 @@ SIM_LIB_SRC := $(filter-out sim/main.c,$(wildcard sim/*.c))
 DAEMON_LIB_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 # unit tests of daemon/ modules link the daemon's objects; every other one the simulator's
 DAEMON_UNIT_SRC := tests/unit/test_addr.c tests/unit/test_conffile.c tests/unit/test_config.c tests/unit/test_keys.c tests/unit/test_loop.c \
-		   tests/unit/test_status.c
+		   tests/unit/test_metrics.c tests/unit/test_scrape.c tests/unit/test_status.c
 UNIT_SRC  := $(filter-out $(DAEMON_UNIT_SRC),$(wildcard tests/unit/test_*.c))
 
 CORE_OBJ  := $(CORE_SRC:%.c=$(B)/obj/%.o)
@@ -35,7 +35,8 @@ DAEMON_UNIT_BIN := $(DAEMON_UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 DEPS_BUILD := gcc libc6-dev make pkg-config libsodium-dev libcmocka-dev
 DEPS_DEMO  := $(DEPS_BUILD) gnuplot-nox
 # the netns tests: the real daemon between namespaces, checked with real tools
-DEPS_NETNS := iproute2 iputils-ping netcat-openbsd nftables iperf3 jq procps ethtool mptcpize python3 curl
+DEPS_NETNS := iproute2 iputils-ping netcat-openbsd nftables iperf3 jq procps ethtool mptcpize python3 curl \
+	      prometheus
 # make install's check: systemd-analyze verify on the unit, man -l on the man page
 DEPS_INSTALL := systemd man-db groff-base
 DEPS_TEST  := $(DEPS_DEMO) clang libclang-rt-14-dev $(DEPS_NETNS) $(DEPS_INSTALL)
@@ -148,6 +149,7 @@ netns: all
 	$(Q)tests/netns/edges.sh $(B)
 	$(Q)tests/netns/conffile.sh $(B)
 	$(Q)tests/netns/dualstack.sh $(B)
+	$(Q)tests/netns/metrics.sh $(B)
 
 # the daemon for SOAK_SECONDS (600 by default) under rekeys every 5 s, a flapping uplink, junk
 # and TCP transfers: memory, descriptors, session and ping loss checked (root; not in make test)

@@ -215,6 +215,7 @@ int engine_send(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint64_t n
 	int n;
 
 	e->stats.tun_in++;
+	e->stats.tun_in_bytes += len;
 	if (len == 0 || len > e->cfg.mtu) {
 		e->stats.drop_oversize++;
 		return -EMSGSIZE;

@@ -62,6 +62,7 @@ struct engine_io {
 
 struct engine_stats {
 	uint64_t tun_in, tun_out;		/* packets from / to the tun side */
+	uint64_t tun_in_bytes, tun_out_bytes;	/* their bytes */
 	uint64_t tx_dgrams, tx_bytes, rx_dgrams, rx_bytes;
 	uint64_t drop_malformed, drop_bad_auth, drop_replay, drop_unknown_peer;
 	uint64_t drop_no_path, drop_oversize;

@@ -36,6 +36,7 @@ static void deliver(void *ctx, const uint8_t *pkt, size_t len)
 	struct mpt_engine *e = ctx;
 
 	e->stats.tun_out++;
+	e->stats.tun_out_bytes += len;
 	e->io.deliver(e->io.ctx, pkt, len);
 }
 

@@ -40,6 +40,34 @@ int addr_parse(const char *s, uint16_t port, struct sockaddr_storage *ss)
 	return -EINVAL;
 }
 
+int addr_parse_port(const char *s, struct sockaddr_storage *ss)
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(s, ':');
+	unsigned long port = 0;
+	size_t n;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!colon || colon == s)
+		return -EINVAL;
+	n = (size_t)(colon - s);
+	/* an IPv6 address holds colons itself: only its bracketed form says where it ends */
+	if (s[0] == '[' ? s[n - 1] != ']' : memchr(s, ':', n) != NULL)
+		return -EINVAL;
+	if (n >= sizeof(buf) || !colon[1] || strlen(colon + 1) > 5)
+		return -EINVAL;
+	for (const char *p = colon + 1; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		port = port * 10 + (unsigned long)(*p - '0');
+	}
+	if (port == 0 || port > 65535)
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return addr_parse(buf, (uint16_t)port, ss);
+}
+
 const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN];

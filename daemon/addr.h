@@ -13,6 +13,9 @@
 
 /* Parse "1.2.3.4" or "2001:db8::1" (brackets allowed) into ss with port. 0 or -EINVAL. */
 int addr_parse(const char *s, uint16_t port, struct sockaddr_storage *ss);
+/* "1.2.3.4:9469" or "[2001:db8::1]:9469" (the brackets required for IPv6) into ss; the port
+ * 1-65535. 0 or -EINVAL. */
+int addr_parse_port(const char *s, struct sockaddr_storage *ss);
 /* "1.2.3.4:5000" or "[2001:db8::1]:5000" into buf ("?" for another family); returns buf. */
 const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
 /* The length of ss's sockaddr: sizeof(struct sockaddr_in6) for IPv6, else sockaddr_in's. */

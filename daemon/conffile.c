@@ -40,6 +40,7 @@ static const struct cf_key {
 	[CF_REKEY] = { "Rekey", SEC_IFACE, false, "rekey" },
 	[CF_STATUS] = { "Status", SEC_IFACE, false, "status" },
 	[CF_STATUS_GROUP] = { "StatusGroup", SEC_IFACE, false, "status-group" },
+	[CF_METRICS] = { "Metrics", SEC_IFACE, false, "metrics" },
 	[CF_USER] = { "User", SEC_IFACE, false, "user" },
 	[CF_VERBOSITY] = { "Verbosity", SEC_IFACE, false, NULL },
 	[CF_KEY_FILE] = { "KeyFile", SEC_IFACE | SEC_PEER, false, "key-file" },
@@ -688,6 +689,7 @@ int conffile_apply(const struct conffile *cf, struct config *c, char *err, size_
 		return rc;
 	c->allowed = p->nprefix ? &cf->prefix[p->first_prefix] : NULL;
 	c->nallowed = p->nprefix;
+	c->peer_name = p->key[CF_NAME].text;
 	if (config_finish(c, NULL, msg, sizeof(msg)) != CONFIG_OK)
 		return cf_fail(err, errlen, cf->path, cf->interface_line, "%s", msg);
 	return 0;

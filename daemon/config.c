@@ -14,13 +14,11 @@
 #include "daemon/addr.h"
 #include "sched/registry.h"
 
-#define MPTUN_VERSION "0.1.0"
-
 static const char usage_text[] =
 "usage: mptun -i TUN -p PORT -v TUN_ADDR -t PEER_TUN_ADDR (-K KEYFILE | -k SECRET |\n"
 "             --secret-file FILE) [--salt TEXT] [-r SERVER_ADDR]... [-l LOCAL_ADDR]...\n"
 "             [--sched NAME[:ARGS]] [--mtu N] [--rekey SECONDS]\n"
-"             [--status PATH [--status-group GROUP]]\n"
+"             [--status PATH [--status-group GROUP]] [--metrics ADDR:PORT]\n"
 "             [--user NAME] [-q | --verbose]\n"
 "       mptun -c FILE            every option from a configuration file (man mptun)\n"
 "       mptun check [--no-keys] -c FILE  check a configuration file, start nothing\n"
@@ -60,6 +58,9 @@ static const char usage_text[] =
 "      --status PATH    serve the state as JSON on this unix socket (`mptun status PATH`),\n"
 "                       created mode 0660, owned by root\n"
 "      --status-group GROUP  the status socket's group (default root): who may read it\n"
+"      --metrics ADDR:PORT  serve Prometheus metrics over HTTP on GET /metrics at this\n"
+"                       TCP address ([ADDR]:PORT for IPv6), e.g. 127.0.0.1:9469; off by\n"
+"                       default; no authentication: bind it where only scrapers reach\n"
 "      --user NAME      drop privileges to NAME after set-up\n"
 "  -q, --quiet          log only errors\n"
 "      --verbose        log more (handshakes sent, handshakes refused by the rate limit)\n"
@@ -143,7 +144,7 @@ unsigned config_default_mtu(const struct config *c)
 
 enum opt_long {
 	OPT_SCHED = 256, OPT_MTU, OPT_STATUS, OPT_STATUS_GROUP, OPT_USER, OPT_SECRET_FILE, OPT_SALT,
-	OPT_VERBOSE, OPT_VERSION, OPT_REKEY,
+	OPT_VERBOSE, OPT_VERSION, OPT_REKEY, OPT_METRICS,
 	OPT_COUNT	/* not an option: one more than the last */
 };
 _Static_assert(OPT_COUNT <= CONFIG_OPT_SLOTS, "struct config's given[] holds every option");
@@ -164,6 +165,7 @@ static const struct option long_opts[] = {
 	{ "rekey", required_argument, NULL, OPT_REKEY },
 	{ "status", required_argument, NULL, OPT_STATUS },
 	{ "status-group", required_argument, NULL, OPT_STATUS_GROUP },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
@@ -238,6 +240,7 @@ void config_init(struct config *c)
 	memset(c, 0, sizeof(*c));
 	c->tun_name = "mptun0";
 	c->sched = SCHED_DEFAULT;
+	c->peer_name = "peer";
 	c->verbosity = 1;
 }
 
@@ -360,6 +363,12 @@ static enum config_result set_opt(struct config *c, int opt, char *optarg, char 
 		if (!*optarg)
 			return fail(out, outlen, "--status-group: empty group name");
 		c->status_group = optarg;
+		break;
+	case OPT_METRICS:
+		if (addr_parse_port(optarg, &c->metrics) < 0)
+			return fail(out, outlen, "--metrics: bad address '%s' (ADDR:PORT, "
+				    "[ADDR]:PORT for IPv6)", optarg);
+		c->have_metrics = true;
 		break;
 	case OPT_USER:
 		c->user = optarg;

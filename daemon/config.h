@@ -18,6 +18,7 @@
 #include "core/aead.h"
 
 
+#define MPTUN_VERSION "0.1.0"
 #define CONFIG_MAX_ADDR 16
 #define CONFIG_SECRET_MAX 1024	/* bytes of a secret or a salt */
 #define CONFIG_OPT_SLOTS 288	/* options by getopt value: characters, then the long ones */
@@ -48,6 +49,10 @@ struct config {
 	unsigned mtu;			/* --mtu, 0: derived from the outer address family */
 	const char *status_path;	/* --status */
 	const char *status_group;	/* --status-group, NULL: gid 0 */
+	struct sockaddr_storage metrics;	/* --metrics ADDR:PORT */
+	bool have_metrics;
+	const char *peer_name;		/* the label of the peer's metrics: the file's [Peer] Name,
+					 * else "peer" */
 	const char *user;		/* --user */
 	int verbosity;			/* 0 quiet, 1 default, 2 verbose */
 	unsigned rekey_s;		/* --rekey, 0: the engine's default (120 s) */

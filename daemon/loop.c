@@ -16,6 +16,8 @@
 #include "daemon/addr.h"
 #include "daemon/conffile.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
+#include "daemon/scrape.h"
 #include "daemon/status.h"
 #include "daemon/tun.h"
 #include "daemon/udp.h"
@@ -30,8 +32,9 @@
  * not turn into as many lines (then one summary line for the rest of the minute) */
 #define AUTH_LINES_PER_MIN 5
 
-/* epoll tags: sockets are 0..nsock-1 */
-enum { TAG_TUN = 1000, TAG_STATUS };
+/* epoll tags: sockets are 0..nsock-1; the metrics listener TAG_METRICS, its connections the
+ * SCRAPE_MAX_CONN tags after it */
+enum { TAG_TUN = 1000, TAG_STATUS, TAG_METRICS = 2000 };
 
 struct auth_log {
 	struct mpt_addr peer;
@@ -68,6 +71,7 @@ struct loop {
 	struct udp_pkt rx[UDP_BATCH];
 	uint8_t tunbuf[WIRE_MAX_DGRAM];
 	char *status_doc;
+	struct scrape *scrape;		/* --metrics; NULL without */
 };
 
 static uint64_t mono_ns(void)
@@ -208,6 +212,29 @@ static int open_sockets(struct loop *l, char *err, size_t errlen)
 	return 0;
 }
 
+/* The metrics document, for daemon/scrape.c: the engine's numbers as they are now. */
+static int render_metrics(void *ctx, char *buf, size_t len)
+{
+	struct loop *l = ctx;
+	struct metrics_local local[CONFIG_MAX_ADDR];
+	struct metrics_peer peer = {
+		.name = l->cfg.peer_name, .sched = l->cfg.sched, .engine = l->engine,
+	};
+	struct metrics_info mi = {
+		.version = MPTUN_VERSION, .role = l->server ? "server" : "client",
+		.tun = l->cfg.tun_name, .now_ns = mono_ns(), .started_ns = l->started_ns,
+		.realtime_ns = real_ns(), .nlocal = l->nsock, .local = local, .npeer = 1,
+		.peer = &peer, .http = scrape_stats(l->scrape),
+	};
+
+	for (unsigned i = 0; i < l->nsock; i++) {
+		local[i].addr = l->local[i];
+		local[i].send_errors = l->sock[i].send_errors;
+		local[i].send_full = l->sock[i].send_dropped;
+	}
+	return metrics_render(&mi, buf, len);
+}
+
 struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], char *err,
 		      size_t errlen)
 {
@@ -274,6 +301,12 @@ struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], c
 		if (l->status_fd < 0 || add_fd(l, l->status_fd, EPOLLIN, TAG_STATUS) < 0)
 			goto fail;
 	}
+	if (c->have_metrics) {
+		l->scrape = scrape_new(&c->metrics, l->epfd, TAG_METRICS, render_metrics, l, err,
+				       errlen);
+		if (!l->scrape)
+			goto fail;
+	}
 	ec.role = l->server ? ENGINE_SERVER : ENGINE_CLIENT;
 	sodium_mlock(ec.key, sizeof(ec.key));	/* not fatal: main says so at --verbose */
 	memcpy(ec.key, key, AEAD_KEY_LEN);
@@ -313,6 +346,7 @@ void loop_free(struct loop *l)
 		return;
 	if (l->secrets)
 		sodium_munlock(l->secrets, l->secrets_len);	/* wipes them */
+	scrape_free(l->scrape);
 	engine_free(l->engine);
 	prefix_table_free(l->allowed);
 	for (unsigned i = 0; i < l->nsock; i++)
@@ -537,7 +571,7 @@ static int wait_events(struct loop *l, struct epoll_event *evs, int max,
 
 int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
-	struct epoll_event evs[CONFIG_MAX_ADDR + 4];
+	struct epoll_event evs[CONFIG_MAX_ADDR + 4 + SCRAPE_MAX_CONN];
 	sigset_t waitmask;
 
 	/* signals are blocked (main.c) except inside the wait: none is lost between the check
@@ -553,15 +587,24 @@ int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errl
 	log_say(&l->log, 1, "%s on %s, %u local and %u remote address%s, scheduler %s",
 		l->server ? "server" : "client", l->cfg.tun_name, l->nsock, l->cfg.nremote,
 		l->cfg.nremote == 1 ? "" : "es", l->cfg.sched);
+	if (l->scrape) {
+		char a[64];
+
+		log_say(&l->log, 1, "metrics on http://%s/metrics",
+			addr_str(&l->cfg.metrics, a, sizeof(a)));
+	}
 	l->now = mono_ns();
 	engine_tick(l->engine, l->now);
 	flush_all(l);
 	while (!*stop) {
 		struct timespec ts;
+		uint64_t deadline = engine_deadline(l->engine);
 		int timeout, n;
 
 		l->now = mono_ns();
-		timeout = loop_timeout(l->now, engine_deadline(l->engine), &ts);
+		if (l->scrape && scrape_deadline(l->scrape) < deadline)
+			deadline = scrape_deadline(l->scrape);
+		timeout = loop_timeout(l->now, deadline, &ts);
 		n = wait_events(l, evs, (int)(sizeof(evs) / sizeof(evs[0])), &ts, timeout,
 				&waitmask);
 		if (n < 0) {
@@ -578,6 +621,8 @@ int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errl
 				read_tun(l);
 			} else if (tag == TAG_STATUS) {
 				serve_status(l);
+			} else if (l->scrape && scrape_owns(l->scrape, tag)) {
+				scrape_event(l->scrape, tag, evs[k].events, l->now);
 			} else if (tag < l->nsock) {
 				if (evs[k].events & EPOLLOUT) {
 					struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
@@ -594,6 +639,8 @@ int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errl
 			engine_tick(l->engine, l->now);
 			flush_all(l);
 		}
+		if (l->scrape)
+			scrape_expire(l->scrape, l->now);
 		log_changes(l);
 	}
 	return 0;

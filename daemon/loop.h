@@ -1,7 +1,8 @@
 /* loop: the daemon's one event loop. loop_new sets everything up from a parsed config (tun,
- * sockets, engine, status socket) and returns NULL with one line in err when anything fails,
- * leaving nothing behind; loop_run waits on epoll with the engine's next deadline as timeout
- * until *stop is set (by a signal handler in main.c); loop_free closes and wipes it all. */
+ * sockets, engine, status socket, metrics listener) and returns NULL with one line in err
+ * when anything fails, leaving nothing behind; loop_run waits on epoll with the engine's next
+ * deadline as timeout until *stop is set (by a signal handler in main.c); loop_free closes and
+ * wipes it all. */
 #ifndef MPT_DAEMON_LOOP_H
 #define MPT_DAEMON_LOOP_H
 

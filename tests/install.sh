@@ -72,8 +72,14 @@ for ex in mptun.conf mptun-server.conf; do
 	check "example-$ex-keys" $? "check with its key files made: exit $rc, $out"
 done
 out=$("$MPTUN" check -c "$DOC/mptun.conf" 2>&1)
-[ $? -eq 2 ] && [ "$out" = "mptun: $DOC/mptun.conf:38: KeyFile /etc/mptun/office.key: No such file or directory" ]
+[ $? -eq 2 ] && [ "$out" = "mptun: $DOC/mptun.conf:41: KeyFile /etc/mptun/office.key: No such file or directory" ]
 check example-missing-key $? "check without --no-keys, no key in /etc/mptun: $out"
+# the commented Metrics line, taken in
+sed 's/^#Metrics = /Metrics = /' "$DOC/mptun.conf" >"$T/metrics.conf"
+out=$("$MPTUN" check --no-keys -c "$T/metrics.conf" 2>&1)
+rc=$?
+[ $rc -eq 0 ] && grep -q '^Metrics = 127.0.0.1:9469$' "$T/metrics.conf"
+check example-metrics $? "mptun.conf with its Metrics line uncommented: exit $rc, $out"
 
 # bad files: exit 2, one line on stderr, naming FILE:LINE
 bad() {	# bad NAME LINE SAYS [CMD...]: the file is $T/bad.conf
@@ -102,6 +108,8 @@ printf '%s\n[Peer]\nName = a\nKeyFile = %s/nokey\n' "$GOOD_IFACE" "$T" >"$T/bad.
 bad key-missing 7 "KeyFile $T/nokey: No such file or directory"
 printf '%s\nMTU = 99999\n[Peer]\nName = a\nKeyFile = %s/hq.key\n' "$GOOD_IFACE" "$T" >"$T/bad.conf"
 bad out-of-range 5 "MTU: bad MTU '99999'"
+printf '%s\nMetrics = 9469\n[Peer]\nName = a\nKeyFile = %s/hq.key\n' "$GOOD_IFACE" "$T" >"$T/bad.conf"
+bad metrics-address 5 "Metrics: bad address '9469' (ADDR:PORT, [ADDR]:PORT for IPv6)"
 printf '%s\n[Peer]\nName = a\nKeyFile = %s/hq.key\nAllowedIPs = 10.0.0.0/24, 10.0.0.2\n' \
 	"$GOOD_IFACE" "$T" >"$T/bad.conf"
 bad overlap 8 "AllowedIPs: 10.0.0.2/32 overlaps 10.0.0.0/24 of peer a (line 8)"

@@ -64,6 +64,38 @@ static void test_parse_refuses(void **unused)
 	}
 }
 
+/* ADDR:PORT, as --metrics takes it: the port required, IPv6 only in brackets. */
+static void test_parse_port(void **unused)
+{
+	static const char *good[][2] = {
+		{ "127.0.0.1:9469", "127.0.0.1:9469" },
+		{ "0.0.0.0:1", "0.0.0.0:1" },
+		{ "[::1]:65535", "[::1]:65535" },
+		{ "[2001:db8::7]:9469", "[2001:db8::7]:9469" },
+	};
+	static const char *bad[] = {
+		"", ":", "127.0.0.1", "127.0.0.1:", ":9469", "127.0.0.1:0", "127.0.0.1:65536",
+		"127.0.0.1:99999999999", "127.0.0.1:+80", "127.0.0.1:-1", "127.0.0.1:80x",
+		"::1:9469", "[::1]", "[::1:9469", "::1]:9469", "[]:9469", "[:9469",
+		"localhost:9469", "1.2.3.4 :80",
+	};
+	struct sockaddr_storage ss;
+	char buf[64];
+
+	(void)unused;
+	for (size_t k = 0; k < sizeof(good) / sizeof(good[0]); k++) {
+		if (addr_parse_port(good[k][0], &ss) != 0)
+			fail_msg("'%s' was refused", good[k][0]);
+		assert_string_equal(addr_str(&ss, buf, sizeof(buf)), good[k][1]);
+	}
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		memset(&ss, 0xa5, sizeof(ss));
+		if (addr_parse_port(bad[k], &ss) != -EINVAL)
+			fail_msg("'%s' was taken", bad[k]);
+		assert_int_equal(ss.ss_family, 0);
+	}
+}
+
 static void test_mpt_round_trip_v4(void **unused)
 {
 	struct sockaddr_storage ss, back;
@@ -175,6 +207,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_and_print),
 		cmocka_unit_test(test_parse_refuses),
+		cmocka_unit_test(test_parse_port),
 		cmocka_unit_test(test_mpt_round_trip_v4),
 		cmocka_unit_test(test_mpt_round_trip_v6),
 		cmocka_unit_test(test_from_mpt_clamps),

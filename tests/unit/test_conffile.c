@@ -34,6 +34,7 @@ static const char client_conf[] =
 	"Rekey = 30\n"
 	"Status = /run/mptun/office.sock\n"
 	"StatusGroup = adm\n"
+	"Metrics = 127.0.0.1:9469\n"
 	"User = nobody\n"
 	"Verbosity = quiet\n"
 	"\n"
@@ -80,6 +81,10 @@ static void test_good_client(void **unused)
 	assert_int_equal(c.rekey_s, 30);
 	assert_string_equal(c.status_path, "/run/mptun/office.sock");
 	assert_string_equal(c.status_group, "adm");
+	assert_true(c.have_metrics);
+	assert_int_equal(c.metrics.ss_family, AF_INET);
+	assert_int_equal(port_of(&c.metrics), 9469);
+	assert_string_equal(c.peer_name, "hq");	/* its metrics' peer label */
 	assert_string_equal(c.user, "nobody");
 	assert_int_equal(c.verbosity, 0);
 	assert_string_equal(c.key_file, "/etc/mptun/office.key");
@@ -234,6 +239,7 @@ static void test_errors(void **unused)
 		  5, "Listen is a server's" },
 		{ IFACE PEER "Local = 192.0.2.1\n", 8, "Local is a client's uplinks and needs Remote" },
 		{ IFACE "StatusGroup = adm\n" PEER, 1, "--status-group without --status" },
+		{ IFACE "Metrics = 9469\n" PEER, 5, "Metrics: bad address '9469'" },
 		{ "[Interface]\nPort = 1\nAddress = 10.99.0.2\nPeerAddress = 10.99.0.2\n" PEER, 1,
 		  "-v and -t are the same address" },
 		{ IFACE "Salt = x\n" PEER, 1, "--salt is for a secret" },

@@ -57,6 +57,13 @@ static void test_2015_client_and_server(void **unused)
 	assert_int_equal(c.verbosity, 0);
 	c.mtu = 0;
 	assert_int_equal(config_default_mtu(&c), 1408);
+	assert_false(c.have_metrics);	/* off unless asked */
+	assert_string_equal(c.peer_name, "peer");
+	assert_int_equal(parse(&c, "-p 5000 -v 10.0.0.1 -t 10.0.0.2 -K /k --metrics [::1]:9469"),
+			 CONFIG_OK);
+	assert_true(c.have_metrics);
+	assert_int_equal(c.metrics.ss_family, AF_INET6);
+	assert_int_equal(ntohs(((struct sockaddr_in6 *)&c.metrics)->sin6_port), 9469);
 }
 
 static void test_exits(void **unused)
@@ -99,6 +106,10 @@ static void test_bad_input(void **unused)
 		{ "-p 1 -v 10.0.0.1 -t 10.0.0.2 -k s extra", "unexpected argument" },
 		{ "-i averyveryverylongname -p 1 -v 10.0.0.1 -t 10.0.0.2 -k s", "bad interface" },
 		{ "-p 1 -v 10.0.0.1 -t 10.0.0.2 -k s -q --verbose", "contradict" },
+		{ "-p 1 -v 10.0.0.1 -t 10.0.0.2 -k s --metrics 127.0.0.1", "--metrics: bad address" },
+		{ "-p 1 -v 10.0.0.1 -t 10.0.0.2 -k s --metrics ::1:9469", "--metrics: bad address" },
+		{ "-p 1 -v 10.0.0.1 -t 10.0.0.2 -k s --metrics 127.0.0.1:1 --metrics 127.0.0.1:2",
+		  "given twice" },
 	};
 	struct config c;
 
