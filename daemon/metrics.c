@@ -7,37 +7,15 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/capacity.h"
 #include "daemon/addr.h"
+#include "daemon/outbuf.h"
 
 const int metrics_http_codes[6] = { 200, 400, 404, 405, 431, 500 };
-
-struct out {
-	char *buf;
-	size_t len, off;
-	bool full;
-};
-
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->full)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->off, o->len - o->off, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->len - o->off)
-		o->full = true;
-	else
-		o->off += (size_t)n;
-}
 
 size_t metrics_escape(const char *value, char *buf, size_t len)
 {
@@ -85,24 +63,24 @@ struct family {
 };
 
 /* One sample of f; *begun: f's HELP and TYPE lines are out (with its first sample). */
-static void sample(struct out *o, const struct family *f, bool *begun, const char *labels,
+static void sample(struct outbuf *o, const struct family *f, bool *begun, const char *labels,
 		   struct val v)
 {
 	if (v.kind == V_NONE)
 		return;
 	if (!*begun) {
-		put(o, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
+		outbuf_put(o, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
 		*begun = true;
 	}
-	put(o, "%s%s%s%s ", f->name, *labels ? "{" : "", labels, *labels ? "}" : "");
+	outbuf_put(o, "%s%s%s%s ", f->name, *labels ? "{" : "", labels, *labels ? "}" : "");
 	if (v.kind == V_U64)
-		put(o, "%llu\n", (unsigned long long)v.u);
+		outbuf_put(o, "%llu\n", (unsigned long long)v.u);
 	else if (isnan(v.d))
-		put(o, "NaN\n");
+		outbuf_put(o, "NaN\n");
 	else if (isinf(v.d))
-		put(o, "%sInf\n", v.d < 0 ? "-" : "+");
+		outbuf_put(o, "%sInf\n", v.d < 0 ? "-" : "+");
 	else
-		put(o, "%.15g\n", v.d);
+		outbuf_put(o, "%.15g\n", v.d);
 }
 
 /* label="value", escaped, appended to buf (size len) after a comma when it is not empty. */
@@ -129,7 +107,7 @@ static void label(char *buf, size_t len, const char *name, const char *value)
 
 /* ---- whole daemon */
 
-static void render_daemon(struct out *o, const struct metrics_info *m)
+static void render_daemon(struct outbuf *o, const struct metrics_info *m)
 {
 	static const struct family info = { "mptun_info", "gauge",
 		"Always 1: the version, this end's role (client or server) and its tun device" };
@@ -343,7 +321,7 @@ static const void *source(enum source s, const struct mpt_engine *e)
 	return NULL;
 }
 
-static void render_peers(struct out *o, const struct metrics_info *m)
+static void render_peers(struct outbuf *o, const struct metrics_info *m)
 {
 	char l[LABELS_LEN];
 
@@ -472,7 +450,7 @@ static void shares(const struct metrics_info *m, const struct mpt_engine *e,
 		}
 }
 
-static void render_paths(struct out *o, const struct metrics_info *m)
+static void render_paths(struct outbuf *o, const struct metrics_info *m)
 {
 	double share[MPT_MAX_PATHS];
 	char l[LABELS_LEN], a[64], b[64];
@@ -502,7 +480,7 @@ static void render_paths(struct out *o, const struct metrics_info *m)
 	}
 }
 
-static void render_http(struct out *o, const struct metrics_http *h)
+static void render_http(struct outbuf *o, const struct metrics_http *h)
 {
 	static const struct family resp = { "mptun_metrics_responses_total", "counter",
 		"Answers of the metrics listener, by HTTP status code" };
@@ -524,7 +502,7 @@ static void render_http(struct out *o, const struct metrics_http *h)
 
 int metrics_render(const struct metrics_info *m, char *buf, size_t len)
 {
-	struct out o = { buf, len, 0, len == 0 };
+	struct outbuf o = { buf, len, 0, len == 0 };
 
 	render_daemon(&o, m);
 	render_peers(&o, m);

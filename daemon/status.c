@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,28 +14,7 @@
 
 #include "core/capacity.h"
 #include "daemon/addr.h"
-
-struct out {
-	char *buf;
-	size_t len, off;
-	bool full;
-};
-
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->full)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->off, o->len - o->off, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->len - o->off)
-		o->full = true;
-	else
-		o->off += (size_t)n;
-}
+#include "daemon/outbuf.h"
 
 static double ms(uint64_t ns)
 {
@@ -50,20 +28,20 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 	uint64_t born = engine_session_born(s->engine);
 	unsigned nremote = engine_nremote(s->engine);
 	double wsum = 0, weight[MPT_MAX_PATHS];
-	struct out o = { buf, len, 0, false };
+	struct outbuf o = { buf, len, 0, false };
 	char a[64], b[64];
 	bool first = true;
 
-	put(&o, "{\"role\":\"%s\",\"tun\":\"%s\",\"sched\":\"%s\",\"uptime_s\":%.1f,",
+	outbuf_put(&o, "{\"role\":\"%s\",\"tun\":\"%s\",\"sched\":\"%s\",\"uptime_s\":%.1f,",
 	    s->role, s->tun, s->sched, (double)(s->now_ns - s->started_ns) / 1e9);
-	put(&o, "\"session\":{\"established\":%s,\"age_s\":%.1f,\"sessions\":%llu,"
+	outbuf_put(&o, "\"session\":{\"established\":%s,\"age_s\":%.1f,\"sessions\":%llu,"
 	    "\"handshakes_sent\":%llu,\"handshakes_resent\":%llu,\"stale_sent\":%llu,"
 	    "\"stale_received\":%llu},",
 	    born ? "true" : "false", born ? (double)(s->now_ns - born) / 1e9 : 0.0,
 	    (unsigned long long)st->sessions, (unsigned long long)st->handshakes_sent,
 	    (unsigned long long)st->handshakes_resent, (unsigned long long)st->stale_sent,
 	    (unsigned long long)st->stale_received);
-	put(&o, "\"drops\":{\"bad_auth\":%llu,\"replay\":%llu,\"malformed\":%llu,"
+	outbuf_put(&o, "\"drops\":{\"bad_auth\":%llu,\"replay\":%llu,\"malformed\":%llu,"
 	    "\"rate_limited\":%llu,\"old_session\":%llu,\"no_session\":%llu,\"unknown_peer\":%llu,"
 	    "\"no_path\":%llu,\"oversize\":%llu,\"udp_send_error\":%llu,\"udp_send_full\":%llu,"
 	    "\"hs_late\":%llu,\"source_outside\":%llu,\"no_route\":%llu},",
@@ -74,7 +52,7 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 	    (unsigned long long)st->drop_oversize, (unsigned long long)s->udp_send_errors,
 	    (unsigned long long)s->udp_send_dropped, (unsigned long long)st->drop_hs_late,
 	    (unsigned long long)s->drop_source, (unsigned long long)s->drop_no_route);
-	put(&o, "\"tun_in\":%llu,\"tun_out\":%llu,\"udp_tx\":%llu,\"udp_rx\":%llu,\"paths\":[",
+	outbuf_put(&o, "\"tun_in\":%llu,\"tun_out\":%llu,\"udp_tx\":%llu,\"udp_rx\":%llu,\"paths\":[",
 	    (unsigned long long)st->tun_in, (unsigned long long)st->tun_out,
 	    (unsigned long long)st->tx_dgrams, (unsigned long long)st->rx_dgrams);
 	/* the scheduler's weights, asked once each, then shown as shares of their sum */
@@ -89,7 +67,7 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 			double w = weight[path_index(i, j)];
 			double loss = p->loss_ewma * 100.0;
 
-			put(&o, "%s{\"local\":\"%s\",\"remote\":\"%s\",\"up\":%s,\"srtt_ms\":%.2f,"
+			outbuf_put(&o, "%s{\"local\":\"%s\",\"remote\":\"%s\",\"up\":%s,\"srtt_ms\":%.2f,"
 			    "\"rttvar_ms\":%.2f,\"min_rtt_ms\":%.2f,\"loss_pct\":%.2f,"
 			    "\"delivery_rate_bps\":%llu,\"tx_bytes\":%llu,\"tx_packets\":%llu,"
 			    "\"rx_bytes\":%llu,\"rx_packets\":%llu,\"downs\":%llu,\"weight\":%.3f",
@@ -102,7 +80,7 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 			    (unsigned long long)p->rx_bytes, (unsigned long long)p->rx_packets,
 			    (unsigned long long)p->downs, w < 0 ? -1.0 : wsum > 0 ? w / wsum : 0.0);
 			if (p->paced)
-				put(&o, ",\"capacity_bps\":%llu,\"capacity_mode\":\"%s\","
+				outbuf_put(&o, ",\"capacity_bps\":%llu,\"capacity_mode\":\"%s\","
 				    "\"pacing_bps\":%llu,\"startup_end\":\"%s\","
 				    "\"startup_end_bps\":%llu,\"capacity_drops\":%llu",
 				    (unsigned long long)capacity_estimate_bps(&p->cap),
@@ -112,13 +90,13 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 				    p->cap.startup_end == CAP_END_QUEUE ? "queue" : "none",
 				    (unsigned long long)p->cap.startup_end_bps,
 				    (unsigned long long)p->cap.drops);
-			put(&o, "}");
+			outbuf_put(&o, "}");
 			first = false;
 		}
 	}
-	put(&o, "]");
+	outbuf_put(&o, "]");
 	if (q)
-		put(&o, ",\"queue\":{\"backlog\":%llu,\"enqueued\":%llu,\"dequeued\":%llu,"
+		outbuf_put(&o, ",\"queue\":{\"backlog\":%llu,\"enqueued\":%llu,\"dequeued\":%llu,"
 		    "\"drop_codel\":%llu,\"drop_overflow\":%llu,\"new_flows\":%llu,"
 		    "\"target_ms\":%.2f}",
 		    (unsigned long long)(q->enqueued - q->dequeued - q->drop_codel -
@@ -126,7 +104,7 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 		    (unsigned long long)q->enqueued, (unsigned long long)q->dequeued,
 		    (unsigned long long)q->drop_codel, (unsigned long long)q->drop_overflow,
 		    (unsigned long long)q->new_flows, ms(engine_queue_target_ns(s->engine)));
-	put(&o, "}\n");
+	outbuf_put(&o, "}\n");
 	return o.full ? -ENOSPC : (int)o.off;
 }
 
