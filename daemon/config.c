@@ -253,7 +253,7 @@ static enum config_result set_opt(struct config *c, int opt, char *optarg, char 
 	unsigned long v;
 	char name[32];
 
-	if (!strchr("rlvt", opt) && c->given[opt])
+	if (opt != 'r' && opt != 'l' && opt != 'v' && opt != 't' && c->given[opt])
 		return fail(out, outlen, "option %s given twice",
 			    opt_name(opt, name, sizeof(name)));
 	c->given[opt] = true;

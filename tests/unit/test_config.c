@@ -103,6 +103,7 @@ static void test_bad_input(void **unused)
 		{ "-p 1 -v 10.0.0.1 -t 10.0.0.2 -k s --rekey 0", "bad interval" },
 		{ "-p 1 -v 10.0.0.1 -t 10.0.0.2 -k s --rekey 121", "bad interval" },
 		{ "-p 1 -v 10.0.0.1 -t 10.0.0.2 -k s --rekey 5 --rekey 6", "given twice" },
+		{ "-p 1 -v 10.0.0.1 -t 10.0.0.2 -k s --sched ecf --sched arrival", "--sched given twice" },
 		{ "-p 1 -v 10.0.0.1 -t 10.0.0.2 -k s extra", "unexpected argument" },
 		{ "-i averyveryverylongname -p 1 -v 10.0.0.1 -t 10.0.0.2 -k s", "bad interface" },
 		{ "-p 1 -v 10.0.0.1 -t 10.0.0.2 -k s -q --verbose", "contradict" },
