@@ -6,6 +6,8 @@ CFLAGS  := -std=c11 -Wall -Wextra -Werror $(OPT) -g -D_GNU_SOURCE -MMD -MP $(EXT
 SODIUM_CFLAGS := $(shell pkg-config --cflags libsodium 2>/dev/null)
 SODIUM_LIBS   := $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
 CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+# the daemon's `mptun status` table reads the status document with jansson
+JANSSON_LIBS  := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 LDLIBS  := $(SODIUM_LIBS) -lm
 
 B       ?= build
@@ -32,7 +34,7 @@ DAEMON_LIB_OBJ := $(DAEMON_LIB_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 DAEMON_UNIT_BIN := $(DAEMON_UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-DEPS_BUILD := gcc libc6-dev make pkg-config libsodium-dev libcmocka-dev
+DEPS_BUILD := gcc libc6-dev make pkg-config libsodium-dev libcmocka-dev libjansson-dev
 DEPS_DEMO  := $(DEPS_BUILD) gnuplot-nox
 # the netns tests: the real daemon between namespaces, checked with real tools
 DEPS_NETNS := iproute2 iputils-ping netcat-openbsd nftables iperf3 jq procps ethtool mptcpize python3 curl \
@@ -56,7 +58,7 @@ $(B)/sim: $(B)/obj/sim/main.o $(SIM_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
 
 $(B)/mptun: $(B)/obj/daemon/main.o $(DAEMON_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
 	@[ "$(V)" != 0 ] || echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(JANSSON_LIBS) $(LDLIBS)
 
 # the netns tests' attacker: records and replays frames, throws junk (tests/netns/)
 $(B)/wiretool: tests/netns/wiretool.c
@@ -72,7 +74,7 @@ $(B)/linkemu: $(B)/obj/tests/netem/linkemu.o $(B)/obj/sim/link.o $(B)/obj/sim/tr
 $(DAEMON_UNIT_BIN): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(DAEMON_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	@[ "$(V)" != 0 ] || echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(JANSSON_LIBS) $(LDLIBS)
 
 $(UNIT_BIN): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(SIM_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)

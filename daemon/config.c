@@ -23,7 +23,7 @@ static const char usage_text[] =
 "       mptun -c FILE            every option from a configuration file (man mptun)\n"
 "       mptun check [--no-keys] -c FILE  check a configuration file, start nothing\n"
 "       mptun genkey [FILE]      write a new random key (base64) to FILE or stdout\n"
-"       mptun status PATH        print a running daemon's state as JSON\n"
+"       mptun status [--json] PATH  print a running daemon's state: a table, or JSON\n"
 "       mptun --sched list | --help | --version\n"
 "\n"
 "A multipath VPN: IP packets of a tun device over UDP, spread over every path between N\n"

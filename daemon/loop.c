@@ -24,7 +24,7 @@
 #include "sched/registry.h"
 
 #define TUN_BATCH 64
-#define STATUS_DOC_LEN (256 * 1024)
+#define STATUS_DOC_LEN STATUS_QUERY_MAX
 #define LOG_EVERY_NS (60ull * 1000000000)
 #define NO_ANSWER_NS (3ull * 1000000000)
 #define AUTH_PEERS 16
@@ -522,8 +522,8 @@ static void serve_status(struct loop *l)
 	uint64_t errors = 0, dropped = 0;
 	struct status_info si = {
 		.engine = l->engine, .role = l->server ? "server" : "client",
-		.tun = l->cfg.tun_name, .sched = l->cfg.sched, .now_ns = l->now,
-		.drop_source = l->drop_source, .drop_no_route = l->drop_no_route,
+		.tun = l->cfg.tun_name, .sched = l->cfg.sched, .peer = l->cfg.peer_name,
+		.now_ns = l->now, .drop_source = l->drop_source, .drop_no_route = l->drop_no_route,
 		.started_ns = l->started_ns, .nlocal = l->nsock, .local = l->local,
 	};
 	int n;

@@ -208,9 +208,13 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "check"))
 		return check(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "status")) {
-		if (argc != 3)
-			return die(2, "%s", "usage: mptun status PATH");
-		return status_query(argv[2], err, sizeof(err)) < 0 ? die(1, "%s", err) : 0;
+		bool json = argc == 4 && !strcmp(argv[2], "--json");
+
+		if (argc != 3 + json || argv[2 + json][0] == '-')
+			return die(2, "%s", "usage: mptun status [--json] PATH (a table, or the JSON "
+				   "document)");
+		return status_query(argv[2 + json], json, err, sizeof(err)) < 0 ?
+		       die(1, "%s", err) : 0;
 	}
 	env_secret = getenv("MPTUN_SECRET");
 	switch (config_parse(&cfg, argc, argv, env_secret, out, sizeof(out))) {

@@ -15,6 +15,7 @@
 #include "core/capacity.h"
 #include "daemon/addr.h"
 #include "daemon/outbuf.h"
+#include "daemon/statustable.h"
 
 static double ms(uint64_t ns)
 {
@@ -32,8 +33,9 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 	char a[64], b[64];
 	bool first = true;
 
-	outbuf_put(&o, "{\"role\":\"%s\",\"tun\":\"%s\",\"sched\":\"%s\",\"uptime_s\":%.1f,",
-	    s->role, s->tun, s->sched, (double)(s->now_ns - s->started_ns) / 1e9);
+	outbuf_put(&o, "{\"role\":\"%s\",\"tun\":\"%s\",\"sched\":\"%s\",\"peer\":\"%s\","
+	    "\"uptime_s\":%.1f,", s->role, s->tun, s->sched, s->peer ? s->peer : "peer",
+	    (double)(s->now_ns - s->started_ns) / 1e9);
 	outbuf_put(&o, "\"session\":{\"established\":%s,\"age_s\":%.1f,\"sessions\":%llu,"
 	    "\"handshakes_sent\":%llu,\"handshakes_resent\":%llu,\"stale_sent\":%llu,"
 	    "\"stale_received\":%llu},",
@@ -217,12 +219,13 @@ void status_serve(int lfd, const char *doc, size_t len)
 	close(fd);
 }
 
-int status_query(const char *path, char *err, size_t errlen)
+int status_query(const char *path, bool json, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char buf[4096];
+	char *doc = NULL, *table = NULL;
+	size_t len = 0;
 	ssize_t n;
-	int fd;
+	int fd, rc = -1;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "status: path too long");
@@ -237,9 +240,32 @@ int status_query(const char *path, char *err, size_t errlen)
 			close(fd);
 		return -1;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
-			break;
+	doc = malloc(STATUS_QUERY_MAX);
+	table = malloc(STATUS_QUERY_MAX);
+	if (!doc || !table) {
+		snprintf(err, errlen, "status: out of memory");
+		goto out;
+	}
+	while (len < STATUS_QUERY_MAX && (n = read(fd, doc + len, STATUS_QUERY_MAX - len)) > 0)
+		len += (size_t)n;
+	if (json) {
+		rc = fwrite(doc, 1, len, stdout) == len ? 0 : -1;
+		if (rc < 0)
+			snprintf(err, errlen, "status: cannot write: %s", strerror(errno));
+		goto out;
+	}
+	n = status_table(doc, len, table, STATUS_QUERY_MAX, err, errlen);
+	if (n < 0) {
+		if (n == -ENOSPC)
+			snprintf(err, errlen, "status: the table does not fit (try --json)");
+		goto out;
+	}
+	rc = fwrite(table, 1, (size_t)n, stdout) == (size_t)n ? 0 : -1;
+	if (rc < 0)
+		snprintf(err, errlen, "status: cannot write: %s", strerror(errno));
+out:
 	close(fd);
-	return 0;
+	free(doc);
+	free(table);
+	return rc;
 }

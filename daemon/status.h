@@ -4,15 +4,20 @@
 #ifndef MPT_DAEMON_STATUS_H
 #define MPT_DAEMON_STATUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 #include "core/engine.h"
 
+/* The largest status document, and table, `mptun status` reads and prints. */
+#define STATUS_QUERY_MAX (256 * 1024)
+
 struct status_info {
 	const struct mpt_engine *engine;
 	const char *role, *tun, *sched;
+	const char *peer;		/* its name (A-Z a-z 0-9 . _ -), NULL: "peer" */
 	uint64_t now_ns, started_ns;
 	unsigned nlocal;
 	const struct sockaddr_storage *local;		/* nlocal bound addresses */
@@ -29,7 +34,8 @@ int status_json(const struct status_info *s, char *buf, size_t len);
 int status_listen(const char *path, const char *group, char *err, size_t errlen);
 /* Accept one pending connection and write doc to it, without blocking the caller for long. */
 void status_serve(int lfd, const char *doc, size_t len);
-/* Connect to path, copy the document to stdout. 0, or -1 with err. */
-int status_query(const char *path, char *err, size_t errlen);
+/* Connect to path and print the document on stdout: as it is (json), or as a table
+ * (daemon/statustable.h). 0, or -1 with err. */
+int status_query(const char *path, bool json, char *err, size_t errlen);
 
 #endif

@@ -44,7 +44,7 @@ for src in tests/fuzz/fuzz_*.c; do
 	prefix="$out/artifacts/$name-"
 	touch "$out/$name.stamp"
 	# shellcheck disable=SC2086
-	if ! clang $cflags $sodium_cflags -fsanitize=fuzzer,$san "$src" $objs $sodium_libs -lm \
+	if ! clang $cflags $sodium_cflags -fsanitize=fuzzer,$san "$src" $objs $sodium_libs -ljansson -lm \
 			-o "$out/$name" 2>"$log"; then
 		fail=$((fail + 1)); echo "FAIL $name (build): see $log"
 		continue

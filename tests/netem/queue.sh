@@ -334,7 +334,7 @@ if want lte-share; then
 		off=$(echo "$(date +%s.%N) $EMU_T0" | awk '{printf "%d", ($1 - $2) * 1000}')
 		qiperf lte-tunnel -c 10.99.0.2
 		g=$QG
-		shares=$("$MPTUN" status "$TMP/mc.sock" | jq -r '[.paths[] | .tx_bytes] as $b | ($b | add) as $t | $b | map(. / $t * 100 | floor) | map(tostring) | join(" ")' 2>/dev/null)
+		shares=$("$MPTUN" status --json "$TMP/mc.sock" | jq -r '[.paths[] | .tx_bytes] as $b | ($b | add) as $t | $b | map(. / $t * 100 | floor) | map(tostring) | join(" ")' 2>/dev/null)
 		lte_share=$(echo "$shares" | awk '{print $4}')
 		tunnel_down
 	else

@@ -319,7 +319,7 @@ if want two-addresses; then
 	s2=arrival	# the daemon's default
 	if tunnel_up $s2 "10.40.0.2 10.41.0.2"; then
 		g=$(tcp 10.99.0.2)
-		st=$("$MPTUN" status "$TMP/mc.sock")
+		st=$("$MPTUN" status --json "$TMP/mc.sock")
 		paths=$(echo "$st" | jq -r '[.paths[] | select(.up)] | length')
 		busy=$(echo "$st" | jq -r '[.paths[] | select(.tx_packets > 500)] | length')
 		tunnel_down
@@ -369,7 +369,7 @@ if want lossy; then
 fi
 
 # ---- failover: uplink 3 down from 5 s to 12 s of a 20 s run (nftables on the router)
-uplink3_tx() { "$MPTUN" status "$TMP/mc.sock" | jq '[.paths[] | select(.local | startswith("10.30.3.2")) | .tx_packets] | add'; }
+uplink3_tx() { "$MPTUN" status --json "$TMP/mc.sock" | jq '[.paths[] | select(.local | startswith("10.30.3.2")) | .tx_packets] | add'; }
 if want failover; then
 	emulate $L20 $L20 $L20 $L20
 	tunnel_up lossaware
@@ -396,7 +396,7 @@ if want trace; then
 	tunnel_up "${TRACE_SCHED:-lossaware}"
 	off=$(echo "$(date +%s.%N) $EMU_T0" | awk '{printf "%d", ($1 - $2) * 1000}')
 	g=$(tcp 10.99.0.2)
-	shares=$("$MPTUN" status "$TMP/mc.sock" | jq -r '[.paths[] | .tx_bytes] as $b | ($b | add) as $t | $b | map(. / $t * 100 | floor) | map(tostring) | join(" ")')
+	shares=$("$MPTUN" status --json "$TMP/mc.sock" | jq -r '[.paths[] | .tx_bytes] as $b | ($b | add) as $t | $b | map(. / $t * 100 | floor) | map(tostring) | join(" ")')
 	lte_share=$(echo "$shares" | awk '{print $4}')
 	tunnel_down
 	# the trace's capacity over the run's own window (its rate varies by the second)

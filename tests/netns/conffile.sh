@@ -13,7 +13,7 @@ need_root_and_tools ping jq
 [ -x "$MPTUN" ] || { echo "FAIL build: $MPTUN missing"; exit 1; }
 ns_setup_topology
 "$MPTUN" genkey "$TMP/key" || exit 1
-status() { "$MPTUN" status "$1" 2>/dev/null; }
+status() { "$MPTUN" status --json "$1" 2>/dev/null; }
 jqs() { status "$1" | jq -r "$2" 2>/dev/null; }
 
 cat >"$TMP/server.conf" <<EOC
@@ -68,6 +68,11 @@ sched=$(jqs "$TMP/c.sock" .sched)
 n=$(jqs "$TMP/c.sock" '[.paths[] | select(.up)] | length')
 [ "$mtu" = 1400 ] && [ "$sched" = roundrobin ] && [ "$n" = 4 ]
 check file-values $? "client tun mtc MTU $mtu (1400), scheduler $sched (roundrobin), $n of 4 paths up"
+# the table `mptun status` prints without --json: the peer by its file name, its 4 paths up
+table=$("$MPTUN" status "$TMP/c.sock" 2>&1)
+echo "$table" | grep -q '^peer hq: session up' &&
+	[ "$(echo "$table" | grep -c ' -> 10.202.0.[23]:5000 *up ')" = 4 ]
+check status-table $? "$(echo "$table" | sed -n '2p;5p' | tr -s ' ' | tr '\n' '|')"
 uid=$(awk '/^Uid:/ {print $2}' "/proc/$SPID/status" 2>/dev/null)
 [ "$uid" = 65534 ] && ip -n "$S" link show mts >/dev/null 2>&1
 check server-user $? "server on tun mts runs as uid $uid (User = nobody: 65534)"

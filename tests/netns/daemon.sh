@@ -21,7 +21,7 @@ CLOG=$TMP/client.log
 
 now() { date +%s.%N; }
 elapsed() { echo "$(now) $1" | awk '{printf "%.2f", $1 - $2}'; }
-status() { "$MPTUN" status "$1" 2>/dev/null; }
+status() { "$MPTUN" status --json "$1" 2>/dev/null; }
 jqs() { status "$1" | jq -r "$2" 2>/dev/null; }
 pid_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 ping_ok() { ip netns exec "$C" ping -c 1 -W 1 10.99.0.2 >/dev/null 2>&1; }

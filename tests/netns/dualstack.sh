@@ -28,7 +28,7 @@ ip -n "$C" link set c0 up
 ip -n "$S" link set s0 up
 "$MPTUN" genkey "$TMP/key" || exit 1
 
-status() { "$MPTUN" status "$1" 2>/dev/null; }
+status() { "$MPTUN" status --json "$1" 2>/dev/null; }
 jqs() { status "$1" | jq -r "$2" 2>/dev/null; }
 # the summary of ping's output: "N% loss, rtt avg/max A/M ms"
 ping_sum() {

@@ -20,7 +20,7 @@ PORT=5000
 "$MPTUN" genkey "$TMP/key" || exit 1
 SLOG=$TMP/server.log
 
-status() { "$MPTUN" status "$1" 2>/dev/null; }
+status() { "$MPTUN" status --json "$1" 2>/dev/null; }
 jqs() { status "$1" | jq -r "$2" 2>/dev/null; }
 ping_ok() { ip netns exec "$C" ping -c 1 -W 1 10.99.0.2 >/dev/null 2>&1; }
 # a daemon stuck in a write takes no SIGTERM (it only arrives while the loop waits): KILL it

@@ -32,7 +32,7 @@ XFER_BYTES=8000000
 SLOG=$TMP/server.log
 CLOG=$TMP/client.log
 
-status() { "$MPTUN" status "$1" 2>/dev/null; }
+status() { "$MPTUN" status --json "$1" 2>/dev/null; }
 jqs() { status "$1" | jq -r "$2" 2>/dev/null; }
 pid_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 pid_fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }

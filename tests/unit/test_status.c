@@ -16,6 +16,7 @@
 #include "core/engine.h"
 #include "daemon/addr.h"
 #include "daemon/status.h"
+#include "daemon/statustable.h"
 #include "sched/registry.h"
 
 static void nosend(void *ctx, unsigned local, const struct mpt_addr *to, const uint8_t *b,
@@ -91,6 +92,52 @@ static void test_document(void **unused)
 	/* too small a buffer is an error, never a cut document */
 	assert_int_equal(status_json(&si, buf, 100), -ENOSPC);
 	engine_free(e);
+}
+
+/* `mptun status` without --json: the same document as a table, a line per path, only the
+ * drops that happened; not a status document: an error, never a half table. */
+static void test_table(void **unused)
+{
+	static const char doc[] =
+		"{\"role\":\"client\",\"tun\":\"mt0\",\"sched\":\"ecf\",\"peer\":\"hq\","
+		"\"uptime_s\":61.2,\"session\":{\"established\":true,\"age_s\":12.4,"
+		"\"sessions\":3,\"handshakes_sent\":8},\"drops\":{\"bad_auth\":0,\"replay\":7,"
+		"\"no_route\":2},\"tun_in\":100,\"tun_out\":90,\"paths\":["
+		"{\"local\":\"10.30.1.2:4000\",\"remote\":\"10.40.0.2:5000\",\"up\":true,"
+		"\"srtt_ms\":22.26,\"loss_pct\":0.5,\"delivery_rate_bps\":45240499,"
+		"\"tx_bytes\":31979450,\"rx_bytes\":1683101,\"weight\":0.504,"
+		"\"pacing_bps\":51866056},"
+		"{\"local\":\"10.30.2.2:4001\",\"remote\":\"10.40.0.2:5000\",\"up\":false,"
+		"\"srtt_ms\":0,\"loss_pct\":0,\"delivery_rate_bps\":0,\"tx_bytes\":512,"
+		"\"rx_bytes\":0,\"weight\":0}],"
+		"\"queue\":{\"backlog\":3,\"target_ms\":21.5,\"drop_codel\":15,"
+		"\"drop_overflow\":0}}\n";
+	static char out[8192];
+	char err[256];
+	int n;
+
+	(void)unused;
+	n = status_table(doc, sizeof(doc) - 1, out, sizeof(out), err, sizeof(err));
+	assert_true(n > 0);
+	assert_int_equal((size_t)n, strlen(out));
+	assert_non_null(strstr(out, "mptun client on mt0, scheduler ecf, up 61 s\n"));
+	assert_non_null(strstr(out, "peer hq: session up, last handshake 12 s ago (3 so far)"));
+	/* the paced rate, the share, the bytes in units */
+	assert_non_null(strstr(out, "10.30.1.2:4000 -> 10.40.0.2:5000"));
+	assert_non_null(strstr(out, " up        22.3    0.50    51.9    50%   32.0 MB    1.7 MB\n"));
+	assert_non_null(strstr(out, " down       0.0    0.00     0.0     0%     512 B       0 B\n"));
+	assert_non_null(strstr(out, "queue: 3 packets held, CoDel target 21.5 ms, 15 dropped"));
+	assert_non_null(strstr(out, "drops: replay 7 no_route 2\n"));
+	assert_null(strstr(out, "bad_auth"));
+	/* too small: an error */
+	assert_int_equal(status_table(doc, sizeof(doc) - 1, out, 64, err, sizeof(err)), -ENOSPC);
+	/* not JSON, or JSON of something else */
+	assert_int_equal(status_table("{\"role\":", 9, out, sizeof(out), err, sizeof(err)),
+			 -EBADMSG);
+	assert_non_null(strstr(err, "not a status document"));
+	assert_int_equal(status_table("[1,2]", 5, out, sizeof(out), err, sizeof(err)), -EBADMSG);
+	assert_int_equal(status_table("{\"paths\":[]}", 12, out, sizeof(out), err, sizeof(err)),
+			 -EBADMSG);
 }
 
 /* Issue 11: under a paced scheduler every path shows its capacity estimate, the estimator's
@@ -197,6 +244,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_document),
+		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_paced),
 		cmocka_unit_test(test_socket_mode),
 	};
