@@ -92,8 +92,8 @@ void sendq_pump(struct mpt_engine *e, uint64_t now)
  * as sched/ecf.c sees them) of the live paths that carried data in the last SENDQ_SPREAD_NS,
  * since the queue that keeps a far path busy is what ECF uses it for; a path the scheduler
  * leaves idle (too slow and far to help) must not lengthen every bulk flow's queue. And at
- * least the longest of those one-way delays, a quarter of the RTT a flow sees: a Reno flow
- * halves its window at a drop, and with less than that queued behind it its paths go idle
+ * least the longest of those one-way delays (half that path's RTT): a Reno flow halves its
+ * window at a drop, and with less than about half an RTT queued behind it its paths go idle
  * until it grows back (4 x 20 Mbit/s at 40 ms, in the simulator: 10 ms gave 63.6 Mbit/s,
  * 20 ms 67.7). Capped (SCHED_QUEUE_MAX_NS), so that a very far path cannot make every bulk
  * flow's queue long. Only the bulk flow's own packets wait that long: a sparse flow is served
