@@ -57,9 +57,10 @@ static void win_update(struct capacity *c, uint64_t now, uint64_t bps)
 	}
 }
 
-void capacity_init(struct capacity *c, uint64_t now)
+void capacity_init(struct capacity *c, uint64_t now, unsigned desync)
 {
 	memset(c, 0, sizeof(*c));
+	c->desync = (uint8_t)(desync % (CAP_PHASES - 2));
 	c->mode = CAP_STARTUP;
 	c->round_start_ns = now;
 }
@@ -74,6 +75,7 @@ static void end_round(struct capacity *c, uint64_t now)
 			c->mode = CAP_PROBE;
 			c->startup_end = CAP_END_FLAT;
 			c->startup_end_bps = c->est_bps;
+			c->forced_drain = true;
 			c->phase = 1;		/* drain what start-up queued */
 			c->drain = true;
 		}
@@ -85,7 +87,13 @@ static void end_round(struct capacity *c, uint64_t now)
 		c->phase = 0;
 		c->reprobe = true;
 	} else if (c->mode == CAP_PROBE) {
-		c->phase = (uint8_t)((c->phase + 1) % CAP_PHASES);
+		/* after a forced drain, the path's own place in the cycle: not every path's */
+		if (c->forced_drain && c->phase == 1) {
+			c->phase = (uint8_t)(2 + c->desync);
+			c->forced_drain = false;
+		} else {
+			c->phase = (uint8_t)((c->phase + 1) % CAP_PHASES);
+		}
 		c->reprobe = false;
 		/* drain only what the probe queued: with no queue, 3/4 would idle the path */
 		if (c->phase == 1)
@@ -125,6 +133,7 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 		c->mode = CAP_PROBE;
 		c->phase = 1;
 		c->drain = true;
+		c->forced_drain = true;
 		c->reprobe = false;
 		c->round_busy = false;
 		c->round_start_ns = now;

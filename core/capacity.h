@@ -63,10 +63,15 @@ struct capacity {
 	uint64_t last_qdelay_ns;
 	uint64_t samples, drops;	/* for status and tests */
 	uint8_t startup_end;		/* enum cap_startup_end, for status */
+	uint8_t desync;			/* 0..CAP_PHASES-3: rounds skipped after a forced drain */
+	bool forced_drain;		/* this drain round was forced (start-up's end, a queue) */
 	uint64_t startup_end_bps;	/* the estimate when start-up ended */
 };
 
-void capacity_init(struct capacity *c, uint64_t now);
+/* desync: the path's own offset into the gain cycle (any number; taken modulo CAP_PHASES - 2),
+ * so that paths that leave start-up together, or queue together, do not then probe and drain
+ * in step: four equal paths draining at once take a quarter off the tunnel's rate. */
+void capacity_init(struct capacity *c, uint64_t now, unsigned desync);
 /* One delivery-rate sample. min_rtt_ns and qdelay_ns are the path's as of this feedback. */
 /* pushed: over the sample's span we sent into the path faster than it delivered. */
 void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app_limited,

@@ -33,7 +33,7 @@ static uint64_t pace_burst(uint64_t rate_bps)
 void path_pace_init(struct mpt_path *p, uint64_t now)
 {
 	p->paced = true;
-	capacity_init(&p->cap, now);
+	capacity_init(&p->cap, now, 5u * p->local + 3u * p->remote);
 	pacer_init(&p->pacer, capacity_pacing_bps(&p->cap), pace_burst(CAP_INIT_BPS), now);
 	p->dr_valid = false;
 	p->idle_marked = false;

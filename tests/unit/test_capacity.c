@@ -29,7 +29,7 @@ static void test_startup_then_probe(void **unused)
 	uint64_t t = 0;
 
 	(void)unused;
-	capacity_init(&c, t);
+	capacity_init(&c, t, 0);
 	assert_int_equal(capacity_estimate_bps(&c), 0);
 	assert_int_equal(capacity_pacing_bps(&c), CAP_INIT_BPS);	/* before any sample */
 	/* start-up doubles: paced at twice what it delivers */
@@ -76,7 +76,7 @@ static void test_queue_ends_startup(void **unused)
 	uint64_t t = 0;
 
 	(void)unused;
-	capacity_init(&c, t);
+	capacity_init(&c, t, 0);
 	feed(&c, &t, 3, 20 * MBIT, true, false, 0);
 	assert_int_equal(c.mode, CAP_STARTUP);
 	feed(&c, &t, 1, 20 * MBIT, true, false, 30 * MS);
@@ -91,7 +91,7 @@ static void test_rises_with_the_link(void **unused)
 	uint64_t t = 0;
 
 	(void)unused;
-	capacity_init(&c, t);
+	capacity_init(&c, t, 0);
 	feed(&c, &t, 20, 10 * MBIT, false, false, 0);
 	assert_int_equal(capacity_estimate_bps(&c), 10 * MBIT);
 	/* the link doubles: the first busy sample above says so */
@@ -108,7 +108,7 @@ static void test_falls_when_pushed_into_a_queue(void **unused)
 	uint64_t t = 0, prev;
 
 	(void)unused;
-	capacity_init(&c, t);
+	capacity_init(&c, t, 0);
 	feed(&c, &t, 20, 40 * MBIT, false, false, 0);
 	assert_int_equal(capacity_estimate_bps(&c), 40 * MBIT);
 	/* a cellular link drops to 10 Mbit/s: it queues and takes less than it is sent. The
@@ -133,7 +133,7 @@ static void test_not_fooled(void **unused)
 	uint64_t t = 0;
 
 	(void)unused;
-	capacity_init(&c, t);
+	capacity_init(&c, t, 0);
 	feed(&c, &t, 20, 40 * MBIT, false, false, 0);
 	/* the tunnel gave it little for seconds (app-limited): the estimate stays */
 	feed(&c, &t, 200, 2 * MBIT, true, false, 0);
@@ -147,6 +147,37 @@ static void test_not_fooled(void **unused)
 	assert_int_equal(capacity_estimate_bps(&c), 30 * MBIT);
 }
 
+/* Paths that leave start-up in the same round (four equal uplinks) take their own places in
+ * the gain cycle: they never all probe, nor all drain, in one round. */
+static void test_paths_out_of_step(void **unused)
+{
+	struct capacity c[4];
+	uint64_t t[4] = { 0 };
+
+	(void)unused;
+	for (unsigned i = 0; i < 4; i++) {
+		capacity_init(&c[i], 0, 5u * i);
+		feed(&c[i], &t[i], 1, 4 * MBIT, false, false, 0);
+		feed(&c[i], &t[i], 2, 8 * MBIT, false, false, 0);
+		feed(&c[i], &t[i], 8, 9 * MBIT, false, false, 0);
+		assert_int_equal(c[i].mode, CAP_PROBE);
+	}
+	for (unsigned round = 0; round < 4 * CAP_PHASES; round++) {
+		unsigned probing = 0, draining = 0;
+
+		for (unsigned i = 0; i < 4; i++) {
+			/* app-limited at the estimate with a queue: the cycle as it is, drains on */
+			feed(&c[i], &t[i], 2, 9 * MBIT, true, false, 5 * MS);
+			probing += capacity_pacing_bps(&c[i]) > 9 * MBIT;
+			draining += capacity_pacing_bps(&c[i]) < 9 * MBIT;
+		}
+		if (round == 0)
+			continue;	/* the drain that ends start-up: all four at once */
+		assert_true(probing <= 1);
+		assert_true(draining <= 1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +186,7 @@ int main(void)
 		cmocka_unit_test(test_rises_with_the_link),
 		cmocka_unit_test(test_falls_when_pushed_into_a_queue),
 		cmocka_unit_test(test_not_fooled),
+		cmocka_unit_test(test_paths_out_of_step),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
