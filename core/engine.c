@@ -518,17 +518,29 @@ uint64_t engine_session_born(const struct mpt_engine *e)
 	return e->cur.live ? e->cur.born_ns : 0;
 }
 
-double engine_sched_weight(const struct mpt_engine *e, unsigned local, unsigned remote,
-			   uint64_t now)
+void engine_sched_shares(const struct mpt_engine *e, uint64_t now, double share[MPT_MAX_PATHS])
 {
 	struct sched_view v = {
 		.now_ns = now, .paths = e->paths, .nlocal = e->cfg.nlocal, .nremote = e->nremote,
 		.writable_mask = e->writable_mask,
 	};
+	double sum = 0;
 
-	if (!e->cfg.sched->weight || local >= e->cfg.nlocal || remote >= e->nremote)
-		return -1.0;
-	return e->cfg.sched->weight(e->sched_state, &v, path_index(local, remote));
+	/* each weight asked once, then shown as a share of their sum */
+	for (unsigned i = 0; i < e->cfg.nlocal; i++)
+		for (unsigned j = 0; j < e->nremote; j++) {
+			unsigned k = path_index(i, j);
+
+			share[k] = e->cfg.sched->weight ?
+				   e->cfg.sched->weight(e->sched_state, &v, k) : -1.0;
+			sum += share[k] > 0 ? share[k] : 0;
+		}
+	for (unsigned i = 0; i < e->cfg.nlocal; i++)
+		for (unsigned j = 0; j < e->nremote; j++) {
+			double *w = &share[path_index(i, j)];
+
+			*w = *w < 0 ? -1.0 : sum > 0 ? *w / sum : 0.0;
+		}
 }
 
 const struct engine_stats *engine_stats(const struct mpt_engine *e)

@@ -100,10 +100,9 @@ const struct engine_stats *engine_stats(const struct mpt_engine *e);
 bool engine_has_session(const struct mpt_engine *e);
 /* When the current session started (its keys were installed), 0 without one. */
 uint64_t engine_session_born(const struct mpt_engine *e);
-/* The scheduler's relative weight for path (local, remote) now, for status; -1 when the
- * scheduler does not say. */
-double engine_sched_weight(const struct mpt_engine *e, unsigned local, unsigned remote,
-			   uint64_t now);
+/* The scheduler's weights of the paths now, for status and metrics, as shares of their sum
+ * (0..1), in share[path_index(local, remote)]; -1 where the scheduler does not say. */
+void engine_sched_shares(const struct mpt_engine *e, uint64_t now, double share[MPT_MAX_PATHS]);
 /* The tunnel's own queue (paced schedulers, core/sendq.c), NULL without one. */
 const struct fq_stats *engine_queue_stats(const struct mpt_engine *e);
 /* Its CoDel target now (core/sendq.c), 0 without one. */

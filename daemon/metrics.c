@@ -428,28 +428,6 @@ static struct val path_value(enum path_metric k, const struct mpt_path *p, doubl
 	return none;
 }
 
-/* The scheduler's weights of one peer's paths as shares of their sum (-1: not given). */
-static void shares(const struct metrics_info *m, const struct mpt_engine *e,
-		   double share[MPT_MAX_PATHS])
-{
-	unsigned nremote = engine_nremote(e);
-	double sum = 0;
-
-	for (unsigned i = 0; i < m->nlocal; i++)
-		for (unsigned j = 0; j < nremote; j++) {
-			double w = engine_sched_weight(e, i, j, m->now_ns);
-
-			share[path_index(i, j)] = w;
-			sum += w > 0 ? w : 0;
-		}
-	for (unsigned i = 0; i < m->nlocal; i++)
-		for (unsigned j = 0; j < nremote; j++) {
-			double *w = &share[path_index(i, j)];
-
-			*w = *w < 0 ? -1.0 : sum > 0 ? *w / sum : 0.0;
-		}
-}
-
 static void render_paths(struct outbuf *o, const struct metrics_info *m)
 {
 	double share[MPT_MAX_PATHS];
@@ -463,7 +441,7 @@ static void render_paths(struct outbuf *o, const struct metrics_info *m)
 			unsigned nremote = engine_nremote(e);
 
 			if (k == T_WEIGHT)
-				shares(m, e, share);
+				engine_sched_shares(e, m->now_ns, share);
 			for (unsigned i = 0; i < m->nlocal && i < MPT_MAX_LOCAL; i++)
 				for (unsigned j = 0; j < nremote; j++) {
 					l[0] = '\0';

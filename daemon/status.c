@@ -28,7 +28,7 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 	const struct fq_stats *q = engine_queue_stats(s->engine);	/* paced schedulers only */
 	uint64_t born = engine_session_born(s->engine);
 	unsigned nremote = engine_nremote(s->engine);
-	double wsum = 0, weight[MPT_MAX_PATHS];
+	double share[MPT_MAX_PATHS];
 	struct outbuf o = { buf, len, 0, false };
 	char a[64], b[64];
 	bool first = true;
@@ -57,16 +57,10 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 	outbuf_put(&o, "\"tun_in\":%llu,\"tun_out\":%llu,\"udp_tx\":%llu,\"udp_rx\":%llu,\"paths\":[",
 	    (unsigned long long)st->tun_in, (unsigned long long)st->tun_out,
 	    (unsigned long long)st->tx_dgrams, (unsigned long long)st->rx_dgrams);
-	/* the scheduler's weights, asked once each, then shown as shares of their sum */
-	for (unsigned i = 0; i < s->nlocal; i++)
-		for (unsigned j = 0; j < nremote; j++) {
-			weight[path_index(i, j)] = engine_sched_weight(s->engine, i, j, s->now_ns);
-			wsum += weight[path_index(i, j)] > 0 ? weight[path_index(i, j)] : 0;
-		}
+	engine_sched_shares(s->engine, s->now_ns, share);
 	for (unsigned i = 0; i < s->nlocal; i++) {
 		for (unsigned j = 0; j < nremote; j++) {
 			const struct mpt_path *p = engine_path(s->engine, i, j);
-			double w = weight[path_index(i, j)];
 			double loss = p->loss_ewma * 100.0;
 
 			outbuf_put(&o, "%s{\"local\":\"%s\",\"remote\":\"%s\",\"up\":%s,\"srtt_ms\":%.2f,"
@@ -80,7 +74,7 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 			    (unsigned long long)p->delivery_rate_bps,
 			    (unsigned long long)p->tx_bytes, (unsigned long long)p->tx_packets,
 			    (unsigned long long)p->rx_bytes, (unsigned long long)p->rx_packets,
-			    (unsigned long long)p->downs, w < 0 ? -1.0 : wsum > 0 ? w / wsum : 0.0);
+			    (unsigned long long)p->downs, share[path_index(i, j)]);
 			if (p->paced)
 				outbuf_put(&o, ",\"capacity_bps\":%llu,\"capacity_mode\":\"%s\","
 				    "\"pacing_bps\":%llu,\"startup_end\":\"%s\","
