@@ -57,7 +57,7 @@ rtts() {
 	fi
 }
 # qload TAG "PING ARGS" IPERF3-ARGS...: $QPRE iperf3 for $QDUR s from C, and from its second 1
-# to 1 s before its end a ping every 50 ms (PING ARGS: [-I SOURCE] DESTINATION) in C;
+# to 1 s before its end a ping every 20 ms (PING ARGS: [-I SOURCE] DESTINATION) in C;
 # sets QG (Mbit/s) and QP50, QP99, QN of the ping
 qload() {
 	_t=$1; _pa=$2; shift 2
@@ -68,7 +68,7 @@ qload() {
 		sleep 1
 		if kill -0 "$_ipid" 2>/dev/null; then
 			# shellcheck disable=SC2086
-			ip netns exec "$C" ping -n -i 0.05 -w $((QDUR - 2)) $_pa >"$TMP/ping.out" 2>&1
+			ip netns exec "$C" ping -n -i 0.02 -w $((QDUR - 2)) $_pa >"$TMP/ping.out" 2>&1
 		else
 			: >"$TMP/ping.out"
 		fi
@@ -79,6 +79,7 @@ qload() {
 	done
 	keep "$_t"
 	cp "$TMP/ping.out" "$TMP/$_t.ping"
+	[ -z "${KEEP:-}" ] || cp "$TMP/ping.out" "$KEEP/$KEPT-$_t.ping"
 	QG=$(qmbps "$TMP/last.json")
 	rtts "$TMP/ping.out"
 }
@@ -149,7 +150,7 @@ if want latency || want bulk; then
 			qle "$p99" "$(qadd "$idle" 40)" || bad="$bad p99"
 			qge "$g" "$(qmul "$g0" 0.9)" || bad="$bad goodput"
 			[ -z "$bad" ]
-			check "latency-$dir-$n" $? "$([ $dir = up ] && echo upload || echo download), $n TCP flow(s), ping every 50 ms beside them; idle RTT $idle ms | $QSCHED: $(qlat "$p50" "$p99" "$np" "$g") = $(qpct "$g" "$QCEIL") of the $QCEIL ceiling, $(qratio "$g" "$g0")x its $g0 without the ping, $(qratio "$g" "$mp")x MPTCP | uplink 1 alone: $sl | MPTCP (ping on uplink 1): $ml | wanted: p50 <= idle + 10, p99 <= idle + 40, goodput >= 0.9x without the ping${bad:+; failed:$bad}"
+			check "latency-$dir-$n" $? "$([ $dir = up ] && echo upload || echo download), $n TCP flow(s), ping every 20 ms beside them; idle RTT $idle ms | $QSCHED: $(qlat "$p50" "$p99" "$np" "$g") = $(qpct "$g" "$QCEIL") of the $QCEIL ceiling, $(qratio "$g" "$g0")x its $g0 without the ping, $(qratio "$g" "$mp")x MPTCP | uplink 1 alone: $sl | MPTCP (ping on uplink 1): $ml | wanted: p50 <= idle + 10, p99 <= idle + 40, goodput >= 0.9x without the ping${bad:+; failed:$bad}"
 		done
 	done
 	# issue 11's throughput bounds on this mix: checked with the part "bulk" (not yet met by
