@@ -53,6 +53,14 @@ struct mpt_engine *engine_new(const struct engine_config *cfg, const struct engi
 	rng_seed(&e->rng, cfg->seed);
 	memcpy(e->master, cfg->key, sizeof(e->master));
 	sodium_memzero(e->cfg.key, sizeof(e->cfg.key));
+	if (cfg->have_hub_pub) {
+		memcpy(e->hub_pub, cfg->hub_pub, sizeof(e->hub_pub));
+	} else {
+		uint8_t sk[32];
+
+		session_hub_from_master(e->master, sk, e->hub_pub);
+		sodium_memzero(sk, sizeof(sk));
+	}
 	e->hs_bucket.tokens = e->stale_bucket.tokens = HS_BURST;
 	e->writable_mask = (1u << cfg->nlocal) - 1;
 	/* the flow hash's key: not the scheduler's rng, whose draws stay as they were */
@@ -145,6 +153,7 @@ uint32_t engine_emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t
 	size_t dlen = WIRE_HDR_LEN + flen + WIRE_TAG_LEN;
 	struct keyset *ks = &e->cur;
 	struct wire_hdr h = { .type = WIRE_TYPE_DATA, .key_phase = ks->phase,
+			      .index = e->cfg.role == ENGINE_CLIENT ? ks->index : 0,
 			      .counter = ks->tx_counter++ };
 	struct wire_frame f = {
 		.kind = kind, .path_id = path_id(p->local, p->remote),

@@ -49,6 +49,10 @@ struct engine_config {
 	int64_t reorder_ns;		/* ENGINE_REORDER_AUTO, 0 = off, or a fixed hold time */
 	uint64_t seed;			/* the engine's own rng, used by the scheduler */
 	uint64_t rekey_ns;		/* a new session this often; 0: ENGINE_REKEY_NS */
+	/* Client: the hub's static public key (core/hub.h), which its INITs are sealed to;
+	 * without one, the key a one-peer server derives from the master (the command line). */
+	bool have_hub_pub;
+	uint8_t hub_pub[32];
 };
 
 struct engine_io {
@@ -58,6 +62,9 @@ struct engine_io {
 	void (*deliver)(void *ctx, const uint8_t *pkt, size_t len);
 	/* len bytes of randomness for ephemeral keys: a CSPRNG in the daemon. */
 	void (*entropy)(void *ctx, uint8_t *buf, size_t len);
+	/* Server, optional: the index for a new session, unique among the sessions of a hub's
+	 * peers (hub_new_index); NULL: a nonzero one from the engine's own rng. */
+	uint16_t (*new_index)(void *ctx);
 };
 
 struct engine_stats {
@@ -98,6 +105,9 @@ uint64_t engine_deadline(const struct mpt_engine *e);
 const struct engine_stats *engine_stats(const struct mpt_engine *e);
 /* A session is established (keys agreed). */
 bool engine_has_session(const struct mpt_engine *e);
+/* Server: one of its live sessions (current, previous in its grace, or answered) carries
+ * this index (wire.h's). */
+bool engine_has_index(const struct mpt_engine *e, uint16_t index);
 /* When the current session started (its keys were installed), 0 without one. */
 uint64_t engine_session_born(const struct mpt_engine *e);
 /* The scheduler's weights of the paths now, for status and metrics, as shares of their sum

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/bucket.h"
 #include "core/engine.h"
 #include "core/fq.h"
 #include "core/replay.h"
@@ -32,15 +33,11 @@
  * replay (or a peer that moved on) put there is not probed for ever. */
 #define REMOTE_QUIET_NS (3000ull * 1000000)
 
-struct bucket {
-	unsigned tokens;
-	uint64_t refill_ns;
-};
-
 /* One session's keys, counters and replay window. */
 struct keyset {
 	bool live;
 	uint8_t phase;
+	uint16_t index;			/* the server's index of the session (wire.h) */
 	struct aead tx, rx;
 	struct replay replay;
 	uint64_t tx_counter;
@@ -59,6 +56,7 @@ struct mpt_engine {
 	struct engine_stats stats;
 	struct mpt_rng rng;
 	uint8_t master[AEAD_KEY_LEN];
+	uint8_t hub_pub[32];		/* client: what its INITs are sealed to */
 	/* Sessions. cur sends and receives; prev is received during its grace after cur took
 	 * over; next (responder only) is a session answered but not yet used by the peer: it
 	 * becomes cur at its first authenticated datagram, so that a session that works is never

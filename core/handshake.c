@@ -15,21 +15,6 @@
 #include "core/session.h"
 #include "core/wire.h"
 
-/* Take one token, refilled at one per HS_REFILL_NS up to HS_BURST. */
-static bool bucket_take(struct bucket *b, uint64_t now)
-{
-	if (now - b->refill_ns >= HS_REFILL_NS) {
-		uint64_t add = (now - b->refill_ns) / HS_REFILL_NS;
-
-		b->tokens = b->tokens + add >= HS_BURST ? HS_BURST : b->tokens + (unsigned)add;
-		b->refill_ns += add * HS_REFILL_NS;
-	}
-	if (b->tokens == 0)
-		return false;
-	b->tokens--;
-	return true;
-}
-
 /* The key sets a datagram's key phase may name, the likeliest first: the current one, the
  * answered one waiting for its first datagram, the previous one during its grace. Two may
  * share a phase (a restarted client counts its phases from 1 again): the tag tells. */
@@ -48,7 +33,7 @@ static unsigned keysets_for(struct mpt_engine *e, uint8_t phase, uint64_t now,
 }
 
 static void keyset_set(struct mpt_engine *e, struct keyset *ks, const struct session_keys *keys,
-		       uint8_t phase, uint64_t now)
+		       uint8_t phase, uint16_t index, uint64_t now)
 {
 	bool initiator = e->cfg.role == ENGINE_CLIENT;
 
@@ -57,6 +42,7 @@ static void keyset_set(struct mpt_engine *e, struct keyset *ks, const struct ses
 	aead_init(&ks->rx, initiator ? keys->responder_tx : keys->initiator_tx, e->cfg.cipher_none);
 	replay_init(&ks->replay);
 	ks->phase = phase;
+	ks->index = index;
 	ks->born_ns = now;
 	ks->live = true;
 }
@@ -77,6 +63,24 @@ void hs_promote(struct mpt_engine *e, struct keyset *ks, uint64_t now)
 	engine_lower_deadline(e, now);
 }
 
+/* Server: the index of a new session: the hub's, or else a nonzero draw from the entropy
+ * source (not the scheduler's rng, whose draws stay as they were). */
+static uint16_t new_index(struct mpt_engine *e)
+{
+	uint8_t b[2] = { 0, 0 };
+
+	if (e->io.new_index)
+		return e->io.new_index(e->io.ctx);
+	e->io.entropy(e->io.ctx, b, sizeof(b));
+	return (uint16_t)(b[0] << 8 | b[1]) | 1;
+}
+
+bool engine_has_index(const struct mpt_engine *e, uint16_t index)
+{
+	return (e->cur.live && e->cur.index == index) || (e->next.live && e->next.index == index) ||
+	       (e->prev.live && e->prev.index == index);
+}
+
 /* Server: a new INIT (its counter above the last) gets a key agreement, rationed, and a session
  * that waits in next for the client's first datagram under it. */
 static int answer_new_init(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
@@ -88,18 +92,19 @@ static int answer_new_init(struct mpt_engine *e, unsigned local, const struct mp
 
 	/* the X25519 work is rationed, so that nothing (a peer that loops, a replay after a
 	 * restart) can make us spend it without bound */
-	if (!bucket_take(&e->hs_bucket, now)) {
+	if (!bucket_take(&e->hs_bucket, now, HS_REFILL_NS, HS_BURST)) {
 		e->stats.drop_rate_limited++;
 		return -EBUSY;
 	}
 	e->io.entropy(e->io.ctx, seed, sizeof(seed));
+	hs->index = new_index(e);
 	rc = session_resp_create(e->master, seed, hs, resp, &keys);
 	sodium_memzero(seed, sizeof(seed));
 	if (rc < 0) {
 		e->stats.drop_bad_auth++;
 		return rc;
 	}
-	keyset_set(e, &e->next, &keys, hs->key_phase, now);
+	keyset_set(e, &e->next, &keys, hs->key_phase, hs->index, now);
 	sodium_memzero(&keys, sizeof(keys));
 	/* a new counter is fresh: its address may be learnt (not its copies', which a replay
 	 * could bring from anywhere); like any learnt one it carries data once it answered */
@@ -150,7 +155,7 @@ int hs_on_init(struct mpt_engine *e, unsigned local, const struct mpt_addr *from
 	/* an old counter: a replay, or a client whose clock went back. Tell it the floor; only
 	 * the holder of the INIT's ephemeral key can use the answer, and only to go higher */
 	e->stats.drop_replay++;
-	if (bucket_take(&e->stale_bucket, now)) {
+	if (bucket_take(&e->stale_bucket, now, HS_REFILL_NS, HS_BURST)) {
 		session_stale_create(e->master, &hs, e->last_init_counter, stale);
 		e->stats.stale_sent++;
 		e->io.send(e->io.ctx, local, from, stale, sizeof(stale));
@@ -192,11 +197,13 @@ int hs_on_resp(struct mpt_engine *e, const uint8_t *dgram, size_t len, uint64_t 
 		return rc;
 	hs = e->hs;	/* a failed check must not spend the pending handshake */
 	rc = session_resp_check(e->master, &hs, dgram, len, &keys);
-	sodium_memzero(&hs, sizeof(hs));
-	if (rc < 0)
+	if (rc < 0) {
+		sodium_memzero(&hs, sizeof(hs));
 		return hs_answer_drop(e, rc);
+	}
 	e->hs_pending = false;
-	keyset_set(e, &ks, &keys, e->hs.key_phase, now);
+	keyset_set(e, &ks, &keys, hs.key_phase, hs.index, now);
+	sodium_memzero(&hs, sizeof(hs));
 	hs_promote(e, &ks, now);
 	sodium_memzero(&keys, sizeof(keys));
 	sodium_memzero(&e->hs, sizeof(e->hs));
@@ -251,7 +258,13 @@ void hs_tick(struct mpt_engine *e, uint64_t now)
 		counter = e->hs_floor + 1;
 	e->hs_counter = counter;
 	e->io.entropy(e->io.ctx, seed, sizeof(seed));
-	session_init_create(e->master, seed, (uint8_t)(cur->phase + 1), counter, &e->hs, init);
+	if (session_init_create(e->master, e->hub_pub, seed, (uint8_t)(cur->phase + 1), counter,
+				&e->hs, init) < 0) {
+		/* a degenerate hub key: nothing to send, and said by the drop count */
+		sodium_memzero(seed, sizeof(seed));
+		e->stats.drop_bad_auth++;
+		return;
+	}
 	sodium_memzero(seed, sizeof(seed));
 	e->hs_pending = true;
 	e->hs_sent_ns = now;

@@ -10,7 +10,7 @@
 struct hdr_bytes {
 	uint8_t type;
 	uint8_t key_phase;
-	uint8_t reserved[2];
+	uint8_t index[2];
 	uint8_t counter[8];
 };
 
@@ -100,6 +100,8 @@ int wire_hdr_encode(const struct wire_hdr *h, uint8_t *out, size_t cap)
 		return -EINVAL;
 	w.type = h->type;
 	w.key_phase = h->key_phase;
+	w.index[0] = (uint8_t)(h->index >> 8);
+	w.index[1] = (uint8_t)h->index;
 	put_be64(w.counter, h->counter);
 	memcpy(out, &w, sizeof(w));
 	return WIRE_HDR_LEN;
@@ -114,13 +116,11 @@ int wire_hdr_decode(struct wire_hdr *h, const uint8_t *dgram, size_t len)
 	if (len < WIRE_MIN_DGRAM || len > WIRE_MAX_DGRAM)
 		return -EBADMSG;
 	memcpy(&w, dgram, sizeof(w));
-	if (!all_zero(w.reserved, sizeof(w.reserved)))
-		return -EBADMSG;
 	switch (w.type) {
 	case WIRE_TYPE_DATA:
 		break;
 	case WIRE_TYPE_HS_INIT:
-		if (len != WIRE_HS_INIT_LEN)
+		if (len != WIRE_HS_INIT_LEN || !all_zero(w.index, sizeof(w.index)))
 			return -EBADMSG;
 		break;
 	case WIRE_TYPE_HS_RESP:
@@ -128,7 +128,7 @@ int wire_hdr_decode(struct wire_hdr *h, const uint8_t *dgram, size_t len)
 			return -EBADMSG;
 		break;
 	case WIRE_TYPE_HS_STALE:
-		if (len != WIRE_HS_STALE_LEN)
+		if (len != WIRE_HS_STALE_LEN || !all_zero(w.index, sizeof(w.index)))
 			return -EBADMSG;
 		break;
 	default:
@@ -136,6 +136,7 @@ int wire_hdr_decode(struct wire_hdr *h, const uint8_t *dgram, size_t len)
 	}
 	h->type = w.type;
 	h->key_phase = w.key_phase;
+	h->index = (uint16_t)(w.index[0] << 8 | w.index[1]);
 	h->counter = get_be64(w.counter);
 	return 0;
 }

@@ -30,8 +30,9 @@
 #define WIRE_TYPE_HS_RESP	3	/* responder's key share, answering one INIT */
 #define WIRE_TYPE_HS_STALE	4	/* "your INIT's counter is stale: go above this floor" */
 /* Whole-datagram lengths of the handshake types: the header, then a 32-byte key share (INIT,
- * RESP) or an 8-byte floor (STALE), then a 32-byte MAC. */
-#define WIRE_HS_INIT_LEN	(WIRE_HDR_LEN + 64)
+ * RESP) or an 8-byte floor (STALE), then a 32-byte MAC; an INIT also carries its sender's
+ * sealed identity (48) before the MAC and a 16-byte hub MAC after it (core/session.h). */
+#define WIRE_HS_INIT_LEN	(WIRE_HDR_LEN + 128)
 #define WIRE_HS_RESP_LEN	(WIRE_HDR_LEN + 64)
 #define WIRE_HS_STALE_LEN	(WIRE_HDR_LEN + 40)
 
@@ -40,10 +41,16 @@
 #define WIRE_KIND_PROBE		2	/* no payload */
 #define WIRE_KIND_FEEDBACK	3	/* payload: fb header + nblocks blocks */
 
-/* Outer header: type, key_phase, 2 reserved zero bytes, counter (u64, the AEAD nonce). */
+/* Outer header: type, key_phase, index (u16), counter (u64, the AEAD nonce). */
 struct wire_hdr {
 	uint8_t type;
 	uint8_t key_phase;	/* which session key; opaque here */
+	/* The receiver's index of the session (core/hub.h): a server names it in its RESP, and
+	 * the client sends it in every DATA datagram of that session, so that a server with many
+	 * peers finds the peer without trying keys. A fresh value per session, never a peer's
+	 * constant (an observer must not link two sessions of a site). 0 in INIT and STALE
+	 * (checked) and in a server's DATA. */
+	uint16_t index;
 	uint64_t counter;
 };
 
@@ -85,7 +92,7 @@ void wire_put_be64(uint8_t b[8], uint64_t v);
 uint64_t wire_get_be64(const uint8_t b[8]);
 
 int wire_hdr_encode(const struct wire_hdr *h, uint8_t *out, size_t cap);
-/* Checks the type, the reserved bytes and the whole datagram's length for that type
+/* Checks the type, the index (0 in INIT and STALE) and the whole datagram's length for that type
  * (WIRE_MIN_DGRAM..WIRE_MAX_DGRAM for data, exactly WIRE_HS_*_LEN for the handshake's);
  * reads only the first WIRE_HDR_LEN bytes. */
 int wire_hdr_decode(struct wire_hdr *h, const uint8_t *dgram, size_t len);

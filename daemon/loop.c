@@ -12,7 +12,9 @@
 #include <sodium.h>
 
 #include "core/engine.h"
+#include "core/hub.h"
 #include "core/prefix.h"
+#include "core/session.h"
 #include "daemon/addr.h"
 #include "daemon/conffile.h"
 #include "daemon/log.h"
@@ -49,6 +51,8 @@ struct loop {
 	struct udp_sock *sock;
 	struct sockaddr_storage local[CONFIG_MAX_ADDR];
 	struct mpt_engine *engine;
+	/* server: finds the peer of each datagram (core/hub.h); one peer today, its engine */
+	struct mpt_hub *hub;
 	void *secrets;			/* the engine's keys, locked in memory; NULL if not */
 	size_t secrets_len;
 	uint64_t started_ns, now;
@@ -120,6 +124,30 @@ static void on_random(void *ctx, uint8_t *buf, size_t len)
 {
 	(void)ctx;
 	randombytes_buf(buf, len);
+}
+
+static uint16_t on_new_index(void *ctx)
+{
+	struct loop *l = ctx;
+
+	return hub_new_index(l->hub, 0);
+}
+
+/* Server: the hub, its static key derived from the one peer's master key (the command line's
+ * and a one-[Peer] file's: the client derives the same public key). */
+static int hub_open(struct loop *l, const uint8_t key[AEAD_KEY_LEN], char *err, size_t errlen)
+{
+	uint8_t sk[32], pk[32];
+	uint64_t seed;
+	int rc = 0;
+
+	session_hub_from_master(key, sk, pk);
+	randombytes_buf(&seed, sizeof(seed));
+	l->hub = hub_new(sk, seed, &rc);
+	sodium_memzero(sk, sizeof(sk));
+	if (!l->hub)
+		snprintf(err, errlen, "hub: %s", strerror(-rc));
+	return l->hub ? 0 : -1;
 }
 
 static int add_fd(struct loop *l, int fd, uint32_t events, uint64_t tag)
@@ -318,11 +346,20 @@ struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], c
 	ec.rekey_ns = (uint64_t)c->rekey_s * 1000000000;
 	randombytes_buf(&ec.seed, sizeof(ec.seed));
 	io.ctx = l;
+	if (l->server) {
+		if (hub_open(l, key, err, errlen) < 0)
+			goto fail;
+		io.new_index = on_new_index;
+	}
 	l->engine = engine_new(&ec, &io, l->now, &rc);
 	sodium_munlock(ec.key, sizeof(ec.key));	/* wipes it */
 	if (!l->engine) {
 		snprintf(err, errlen, "--sched %s: %s", c->sched,
 			 rc == -EINVAL ? "bad arguments for this scheduler" : strerror(-rc));
+		goto fail;
+	}
+	if (l->hub && hub_add_peer(l->hub, key, l->engine) != 0) {
+		snprintf(err, errlen, "hub: the peer was refused");
 		goto fail;
 	}
 	l->secrets = engine_secrets(l->engine, &l->secrets_len);
@@ -348,6 +385,7 @@ void loop_free(struct loop *l)
 		sodium_munlock(l->secrets, l->secrets_len);	/* wipes them */
 	scrape_free(l->scrape);
 	engine_free(l->engine);
+	hub_free(l->hub);
 	prefix_table_free(l->allowed);
 	for (unsigned i = 0; i < l->nsock; i++)
 		udp_close(&l->sock[i]);
@@ -506,6 +544,15 @@ static void read_sock(struct loop *l, unsigned i)
 			uint64_t bad = engine_stats(l->engine)->drop_bad_auth;
 
 			addr_to_mpt(&l->rx[k].peer, &from);
+			/* a server's hub finds the peer first: a wrong mac1 is junk or another key */
+			if (l->hub) {
+				int slot = hub_route(l->hub, l->rx[k].buf, l->rx[k].len, l->now);
+
+				if (slot == -EBADMSG)
+					note_bad_auth(l, &from);
+				if (slot < 0)
+					continue;
+			}
 			/* only an authentic datagram may choose the address its peer is answered from */
 			if (engine_recv(l->engine, i, &from, l->rx[k].buf, l->rx[k].len, l->now) == 0)
 				udp_learn_dst(&l->sock[i], &l->rx[k]);
@@ -525,6 +572,7 @@ static void serve_status(struct loop *l)
 		.tun = l->cfg.tun_name, .sched = l->cfg.sched, .peer = l->cfg.peer_name,
 		.now_ns = l->now, .drop_source = l->drop_source, .drop_no_route = l->drop_no_route,
 		.started_ns = l->started_ns, .nlocal = l->nsock, .local = l->local,
+		.hub = l->hub ? hub_stats(l->hub) : NULL,
 	};
 	int n;
 

@@ -54,6 +54,16 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 	    (unsigned long long)st->drop_oversize, (unsigned long long)s->udp_send_errors,
 	    (unsigned long long)s->udp_send_dropped, (unsigned long long)st->drop_hs_late,
 	    (unsigned long long)s->drop_source, (unsigned long long)s->drop_no_route);
+	if (s->hub)
+		outbuf_put(&o, "\"hub\":{\"malformed\":%llu,\"mac1\":%llu,\"rate_limited\":%llu,"
+		    "\"bad_id\":%llu,\"unknown_peer\":%llu,\"unknown_index\":%llu,"
+		    "\"id_opened\":%llu,\"id_cached\":%llu},",
+		    (unsigned long long)s->hub->drop_malformed, (unsigned long long)s->hub->drop_mac1,
+		    (unsigned long long)s->hub->drop_rate_limited,
+		    (unsigned long long)s->hub->drop_bad_id,
+		    (unsigned long long)s->hub->drop_unknown_peer,
+		    (unsigned long long)s->hub->drop_unknown_index,
+		    (unsigned long long)s->hub->id_opened, (unsigned long long)s->hub->id_cached);
 	outbuf_put(&o, "\"tun_in\":%llu,\"tun_out\":%llu,\"udp_tx\":%llu,\"udp_rx\":%llu,\"paths\":[",
 	    (unsigned long long)st->tun_in, (unsigned long long)st->tun_out,
 	    (unsigned long long)st->tx_dgrams, (unsigned long long)st->rx_dgrams);

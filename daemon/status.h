@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "core/engine.h"
+#include "core/hub.h"
 
 /* The largest status document, and table, `mptun status` reads and prints. */
 #define STATUS_QUERY_MAX (256 * 1024)
@@ -24,6 +25,7 @@ struct status_info {
 	uint64_t udp_send_errors, udp_send_dropped;
 	uint64_t drop_source;		/* from the peer, with a source outside its AllowedIPs */
 	uint64_t drop_no_route;		/* from tun, to no peer's AllowedIPs */
+	const struct hub_stats *hub;	/* a server's, NULL for a client */
 };
 
 /* Writes one JSON object and a newline; returns its length, or -ENOSPC. */

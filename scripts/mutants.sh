@@ -52,7 +52,12 @@ mutant no-answer-for-copies core/handshake.c \
 mutant next-replaces-current core/handshake.c \
 	's/\tif \(!e->cur\.live\)\n\t\ths_promote\(e, &e->next, now\);/\ths_promote(e, \&e->next, now);/g'
 mutant no-stale-answer core/handshake.c \
-	's/if \(bucket_take\(&e->stale_bucket, now\)\)/if (0 \&\& bucket_take(\&e->stale_bucket, now))/g'
+	's/if \(bucket_take\(&e->stale_bucket, now,/if (0 \&\& bucket_take(\&e->stale_bucket, now,/g'
+# the hub (issue 12): junk stops at mac1; copies and replays cost no X25519
+mutant hub-no-mac1 core/hub.c \
+	's/if \(!session_init_mac1_ok\(h->mac1_key, dgram, len\)\)/if (0)/g'
+mutant hub-no-cache core/hub.c \
+	's/if \(h->cache\[i\]\.slot != NO_PEER &&/if (0 \&\& h->cache[i].slot != NO_PEER \&\&/g'
 mutant learn-from-old-datagram core/engine.c \
 	's/newest = ks == &e->cur && \(!rx->counter_seen \|\| h\.counter > rx->counter_top\);/newest = true;/g'
 mutant new-address-up-at-once core/engine.c \

@@ -1,6 +1,7 @@
 /* libFuzzer harness: the handshake decoders (core/session.c). Arbitrary bytes as an INIT at a
  * responder and as a RESP or STALE at an initiator with a handshake pending: nothing crashes, and
  * nothing without the master key is accepted. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	static uint8_t master[AEAD_KEY_LEN], init[SESSION_INIT_LEN];
+	static uint8_t hub_sk[32], hub_pk[SESSION_PUB_LEN], mac1_key[32];
 	static struct session_hs pending;
 	static int ready;
 	struct session_hs hs;
@@ -20,11 +22,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		aead_global_init();
 		memset(master, 0x11, sizeof(master));
 		memset(seed, 0x22, sizeof(seed));
-		if (session_init_create(master, seed, 1, 1000, &pending, init) < 0)
+		session_hub_from_master(master, hub_sk, hub_pk);
+		session_mac1_key(hub_pk, mac1_key);
+		if (session_init_create(master, hub_pk, seed, 1, 1000, &pending, init) < 0)
 			abort();
 		ready = 1;
 	}
 	/* the fuzzer cannot forge a MAC: an accepted INIT or RESP means a broken check */
+	{
+		uint8_t id[SESSION_ID_LEN];
+		bool same = len == SESSION_INIT_LEN && !memcmp(data, init, len);
+
+		if (session_init_mac1_ok(mac1_key, data, len) && !same)
+			abort();
+		if (session_init_open_id(hub_sk, hub_pk, data, len, id) == 0 && !same &&
+		    (len != SESSION_INIT_LEN || memcmp(data + WIRE_HDR_LEN, init + WIRE_HDR_LEN,
+						       SESSION_INIT_MAC_OFF - WIRE_HDR_LEN)))
+			abort();
+	}
 	if (session_init_check(master, data, len, 0, &hs) == 0 &&
 	    (len != SESSION_INIT_LEN || memcmp(data, init, len)))
 		abort();

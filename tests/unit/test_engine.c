@@ -660,19 +660,21 @@ static void test_forged_handshake(void **unused)
 static void test_handshake_rate_limited(void **unused)
 {
 	uint8_t master[AEAD_KEY_LEN], seed[SESSION_SEED_LEN] = { 9 }, init[SESSION_INIT_LEN];
+	uint8_t hub_sk[32], hub_pk[SESSION_PUB_LEN];
 	struct session_hs hs;
 	unsigned answered = 0;
 
 	(void)unused;
 	memset(master, 0x5a, sizeof(master));
+	session_hub_from_master(master, hub_sk, hub_pk);
 	for (uint64_t c = 1; c <= 50; c++) {
-		session_init_create(master, seed, 1, c, &hs, init);
+		session_init_create(master, hub_pk, seed, 1, c, &hs, init);
 		if (engine_recv(net.server, 0, &net.caddr[0], init, sizeof(init), MS) == 0)
 			answered++;
 	}
 	assert_int_equal(answered, 10);
 	assert_int_equal(engine_stats(net.server)->drop_rate_limited, 40);
-	session_init_create(master, seed, 1, 51, &hs, init);
+	session_init_create(master, hub_pk, seed, 1, 51, &hs, init);
 	assert_int_equal(engine_recv(net.server, 0, &net.caddr[0], init, sizeof(init), 200 * MS), 0);
 	session_wipe(&hs, sizeof(hs));
 	net.nq = 0;

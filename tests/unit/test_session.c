@@ -12,6 +12,7 @@
 #include "core/session.h"
 
 static uint8_t master[AEAD_KEY_LEN], other[AEAD_KEY_LEN];
+static uint8_t hub_sk[32], hub_pk[SESSION_PUB_LEN];
 static uint8_t seed_i[SESSION_SEED_LEN], seed_r[SESSION_SEED_LEN];
 
 static int setup(void **state)
@@ -21,7 +22,10 @@ static int setup(void **state)
 	memset(other, 0x12, sizeof(other));
 	memset(seed_i, 0xa1, sizeof(seed_i));
 	memset(seed_r, 0xb2, sizeof(seed_r));
-	return aead_global_init();
+	if (aead_global_init() < 0)
+		return -1;
+	session_hub_from_master(master, hub_sk, hub_pk);
+	return 0;
 }
 
 /* A full handshake; returns both sides' keys. */
@@ -30,7 +34,7 @@ static void handshake(struct session_keys *ki, struct session_keys *kr, uint64_t
 	struct session_hs hi, hr;
 	uint8_t init[SESSION_INIT_LEN], resp[SESSION_RESP_LEN];
 
-	assert_int_equal(session_init_create(master, seed_i, 5, counter, &hi, init), 0);
+	assert_int_equal(session_init_create(master, hub_pk, seed_i, 5, counter, &hi, init), 0);
 	assert_int_equal(session_init_check(master, init, sizeof(init), counter - 1, &hr), 0);
 	assert_int_equal(hr.key_phase, 5);
 	assert_int_equal(hr.counter, counter);
@@ -74,7 +78,7 @@ static void test_wrong_master(void **unused)
 	uint8_t init[SESSION_INIT_LEN], resp[SESSION_RESP_LEN];
 
 	(void)unused;
-	session_init_create(master, seed_i, 0, 7, &hi, init);
+	session_init_create(master, hub_pk, seed_i, 0, 7, &hi, init);
 	assert_int_equal(session_init_check(other, init, sizeof(init), 0, &hr), -EBADMSG);
 	assert_int_equal(session_init_check(master, init, sizeof(init), 0, &hr), 0);
 	session_resp_create(other, seed_r, &hr, resp, &k);	/* a responder with the wrong key */
@@ -85,13 +89,19 @@ static void test_flipped_bits(void **unused)
 {
 	struct session_hs hi, hr, copy;
 	struct session_keys k;
-	uint8_t init[SESSION_INIT_LEN], resp[SESSION_RESP_LEN];
+	uint8_t init[SESSION_INIT_LEN], resp[SESSION_RESP_LEN], k1[32];
 
 	(void)unused;
-	session_init_create(master, seed_i, 0, 9, &hi, init);
+	session_init_create(master, hub_pk, seed_i, 0, 9, &hi, init);
+	session_mac1_key(hub_pk, k1);
+	assert_true(session_init_mac1_ok(k1, init, sizeof(init)));
+	/* the peer's MAC covers all but mac1, which covers everything before it: a hub drops
+	 * any flipped bit at mac1, the engine any but mac1's own */
 	for (size_t bit = 0; bit < sizeof(init) * 8; bit++) {
 		init[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		assert_true(session_init_check(master, init, sizeof(init), 0, &hr) < 0);
+		assert_false(session_init_mac1_ok(k1, init, sizeof(init)));
+		if (bit / 8 < SESSION_INIT_MAC1_OFF)
+			assert_true(session_init_check(master, init, sizeof(init), 0, &hr) < 0);
 		init[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 	}
 	assert_int_equal(session_init_check(master, init, sizeof(init), 0, &hr), 0);
@@ -113,7 +123,7 @@ static void test_replayed_init(void **unused)
 	uint8_t init[SESSION_INIT_LEN];
 
 	(void)unused;
-	session_init_create(master, seed_i, 0, 50, &hi, init);
+	session_init_create(master, hub_pk, seed_i, 0, 50, &hi, init);
 	assert_int_equal(session_init_check(master, init, sizeof(init), 49, &hr), 0);
 	/* once the responder has accepted counter 50, the same INIT again is a replay */
 	assert_int_equal(session_init_check(master, init, sizeof(init), 50, &hr), -EALREADY);
@@ -130,8 +140,8 @@ static void test_resp_bound_to_init(void **unused)
 
 	(void)unused;
 	memset(seed_b, 0xc3, sizeof(seed_b));
-	session_init_create(master, seed_i, 0, 3, &a, init_a);
-	session_init_create(master, seed_b, 0, 3, &b, init_b);
+	session_init_create(master, hub_pk, seed_i, 0, 3, &a, init_a);
+	session_init_create(master, hub_pk, seed_b, 0, 3, &b, init_b);
 	session_init_check(master, init_b, sizeof(init_b), 0, &hr);
 	session_resp_create(master, seed_r, &hr, resp, &k);
 	assert_int_equal(session_resp_check(master, &a, resp, sizeof(resp), &k), -EBADMSG);
@@ -158,7 +168,7 @@ static void test_secrets_wiped(void **unused)
 	uint8_t init[SESSION_INIT_LEN], resp[SESSION_RESP_LEN], zero[32] = { 0 };
 
 	(void)unused;
-	session_init_create(master, seed_i, 0, 8, &hi, init);
+	session_init_create(master, hub_pk, seed_i, 0, 8, &hi, init);
 	session_init_check(master, init, sizeof(init), 0, &hr);
 	session_resp_create(master, seed_r, &hr, resp, &k);
 	assert_memory_equal(hr.sk, zero, 32);

@@ -288,9 +288,18 @@ static void test_hdr_decode_rejects(void **unused)
 		wire_hdr_encode(&h, dg, sizeof(dg));
 	}
 
+	/* the index: any in DATA (and RESP), none in INIT and STALE */
 	for (int i = 2; i <= 3; i++) {
 		dg[i] = 0x80;
-		assert_int_equal(wire_hdr_decode(&d, dg, WIRE_MIN_DGRAM), -EBADMSG);
+		assert_int_equal(wire_hdr_decode(&d, dg, WIRE_MIN_DGRAM), 0);
+		assert_int_equal(d.index, i == 2 ? 0x8000 : 0x80);
+		dg[0] = WIRE_TYPE_HS_INIT;
+		assert_int_equal(wire_hdr_decode(&d, dg, WIRE_HS_INIT_LEN), -EBADMSG);
+		dg[0] = WIRE_TYPE_HS_STALE;
+		assert_int_equal(wire_hdr_decode(&d, dg, WIRE_HS_STALE_LEN), -EBADMSG);
+		dg[0] = WIRE_TYPE_HS_RESP;
+		assert_int_equal(wire_hdr_decode(&d, dg, WIRE_HS_RESP_LEN), 0);
+		dg[0] = WIRE_TYPE_DATA;
 		dg[i] = 0;
 	}
 	assert_int_equal(wire_hdr_decode(NULL, dg, WIRE_MIN_DGRAM), -EINVAL);
