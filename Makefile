@@ -152,6 +152,7 @@ netns: all
 	$(Q)tests/netns/conffile.sh $(B)
 	$(Q)tests/netns/dualstack.sh $(B)
 	$(Q)tests/netns/metrics.sh $(B)
+	$(Q)tests/netns/hub.sh $(B)
 
 # the daemon for SOAK_SECONDS (600 by default) under rekeys every 5 s, a flapping uplink, junk
 # and TCP transfers: memory, descriptors, session and ping loss checked (root; not in make test)

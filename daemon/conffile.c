@@ -50,6 +50,8 @@ static const struct cf_key {
 	[CF_ALLOWED_IPS] = { "AllowedIPs", SEC_PEER, true, NULL },
 	[CF_REMOTE] = { "Remote", SEC_PEER, true, "remote" },
 	[CF_LOCAL] = { "Local", SEC_PEER, true, "local" },
+	[CF_HUB_KEY_FILE] = { "HubKeyFile", SEC_IFACE, false, NULL },
+	[CF_HUB_PUBLIC_KEY] = { "HubPublicKey", SEC_PEER, false, NULL },
 };
 
 static const enum conffile_key key_sources[] = { CF_KEY_FILE, CF_SECRET_FILE, CF_KEY };
@@ -275,8 +277,8 @@ static int check_name(const struct conffile *cf, unsigned peer, const char *name
 	return 0;
 }
 
-static int check_key_text(const struct conffile *cf, const char *text, unsigned line, char *err,
-			  size_t errlen)
+static int check_key_text(const struct conffile *cf, const char *name, const char *text,
+			  unsigned line, char *err, size_t errlen)
 {
 	uint8_t key[AEAD_KEY_LEN];
 	char why[200];
@@ -284,7 +286,7 @@ static int check_key_text(const struct conffile *cf, const char *text, unsigned 
 
 	sodium_memzero(key, sizeof(key));
 	if (rc < 0)
-		return cf_fail(err, errlen, cf->path, line, "Key: %s", why);
+		return cf_fail(err, errlen, cf->path, line, "%s: %s", name, why);
 	return 0;
 }
 
@@ -350,8 +352,8 @@ static int parse_entry(struct conffile *cf, int peer, char *key, char *value, un
 		return check_name(cf, (unsigned)peer, value, line, err, errlen);
 	if (k == CF_ALLOWED_IPS)
 		return add_prefixes(cf, (unsigned)peer, value, v->n, line, err, errlen);
-	if (k == CF_KEY)
-		return check_key_text(cf, value, line, err, errlen);
+	if (k == CF_KEY || k == CF_HUB_PUBLIC_KEY)
+		return check_key_text(cf, cf_keys[k].name, value, line, err, errlen);
 	return 0;
 }
 
@@ -491,6 +493,7 @@ void conffile_free(struct conffile *cf)
 	free(cf->path);
 	free(cf->peer);
 	free(cf->prefix);
+	free(cf->cpeer);
 	memset(cf, 0, sizeof(*cf));
 }
 
@@ -631,7 +634,88 @@ static int check_peer_address(const struct conffile *cf, const struct conffile_p
 	return 0;
 }
 
-int conffile_apply(const struct conffile *cf, struct config *c, char *err, size_t errlen)
+/* Sets the [Interface]'s values in the file's order, so that the first mistake is the one
+ * named. */
+static int apply_iface(const struct conffile *cf, struct config *c, char *err, size_t errlen)
+{
+	bool used[CF_NKEYS] = { false };
+
+	for (;;) {
+		int next = -1, rc;
+
+		for (unsigned k = 0; k < CF_NKEYS; k++)
+			if (cf->iface[k].text && !used[k] &&
+			    (next < 0 || cf->iface[k].line < cf->iface[next].line))
+				next = (int)k;
+		if (next < 0)
+			return 0;
+		used[next] = true;
+		rc = set_value(cf, c, (enum conffile_key)next, &cf->iface[next], err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+/* A hub: [Interface] with HubKeyFile and Address, then one [Peer] per site with its Name, its
+ * own KeyFile or Key and AllowedIPs; no PeerAddress, no Remote. */
+static int apply_hub(struct conffile *cf, struct config *c, char *err, size_t errlen)
+{
+	static const enum conffile_key refused[] = { CF_PEER_ADDRESS, CF_KEY_FILE, CF_SECRET_FILE,
+						     CF_KEY };
+	char msg[512];
+	int rc;
+
+	for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++)
+		if (cf->iface[refused[k]].text)
+			return cf_fail(err, errlen, cf->path, cf->iface[refused[k]].line, "%s: not in "
+				       "a hub's [Interface] (%s)", cf_keys[refused[k]].name,
+				       refused[k] == CF_PEER_ADDRESS ? "each [Peer]'s AllowedIPs "
+				       "are routed through the tun device" : "each [Peer] has its "
+				       "own KeyFile or Key");
+	if (!cf->iface[CF_PORT].text || !cf->iface[CF_ADDRESS].text)
+		return cf_fail(err, errlen, cf->path, cf->interface_line, "[Interface] without %s",
+			       !cf->iface[CF_PORT].text ? "Port" : "Address");
+	cf->cpeer = calloc(cf->npeer, sizeof(*cf->cpeer));
+	if (!cf->cpeer)
+		return cf_fail(err, errlen, cf->path, 0, "out of memory");
+	for (unsigned k = 0; k < cf->npeer; k++) {
+		const struct conffile_peer *p = &cf->peer[k];
+		struct config_peer *q = &cf->cpeer[k];
+		static const enum conffile_key client_only[] = { CF_REMOTE, CF_LOCAL,
+								 CF_HUB_PUBLIC_KEY, CF_SECRET_FILE };
+
+		for (size_t m = 0; m < sizeof(client_only) / sizeof(client_only[0]); m++)
+			if (p->key[client_only[m]].text)
+				return cf_fail(err, errlen, cf->path, p->key[client_only[m]].line,
+					       "%s: not in a hub's [Peer] (%s)",
+					       cf_keys[client_only[m]].name,
+					       client_only[m] == CF_SECRET_FILE ? "a hub's peers take "
+					       "KeyFile or Key" : "a hub is a server: its sites "
+					       "connect to it");
+		if (!p->key[CF_KEY_FILE].text && !p->key[CF_KEY].text)
+			return cf_fail(err, errlen, cf->path, p->line, "[Peer] %s without KeyFile or "
+				       "Key (each site has its own)", p->key[CF_NAME].text);
+		if (!p->nprefix)
+			return cf_fail(err, errlen, cf->path, p->line, "[Peer] %s without AllowedIPs "
+				       "(the inner addresses routed to it)", p->key[CF_NAME].text);
+		q->name = p->key[CF_NAME].text;
+		q->key_file = p->key[CF_KEY_FILE].text;
+		q->key_text = p->key[CF_KEY].text;
+		q->allowed = &cf->prefix[p->first_prefix];
+		q->nallowed = p->nprefix;
+	}
+	rc = apply_iface(cf, c, err, errlen);
+	if (rc < 0)
+		return rc;
+	c->hub_key_file = cf->iface[CF_HUB_KEY_FILE].text;
+	c->peers = cf->cpeer;
+	c->npeers = cf->npeer;
+	if (config_finish(c, NULL, msg, sizeof(msg)) != CONFIG_OK)
+		return cf_fail(err, errlen, cf->path, cf->interface_line, "%s", msg);
+	return 0;
+}
+
+int conffile_apply(struct conffile *cf, struct config *c, char *err, size_t errlen)
 {
 	static const enum conffile_key required[] = { CF_PORT, CF_ADDRESS, CF_PEER_ADDRESS };
 	struct entry e[2 * CF_NKEYS];
@@ -647,10 +731,16 @@ int conffile_apply(const struct conffile *cf, struct config *c, char *err, size_
 	if (cf->npeer == 0)
 		return cf_fail(err, errlen, cf->path, cf->interface_line, "no [Peer] section (one "
 			       "per site: its Name, and on a client its Remote)");
+	if (cf->iface[CF_HUB_KEY_FILE].text)
+		return apply_hub(cf, c, err, errlen);
 	if (cf->npeer > 1)
-		return cf_fail(err, errlen, cf->path, cf->peer[1].line, "more than one [Peer]: this "
-			       "version serves one peer (multi-peer hub: issue 12)");
+		return cf_fail(err, errlen, cf->path, cf->peer[1].line, "more than one [Peer]: a hub "
+			       "names its static key in [Interface] HubKeyFile (mptun genkey FILE; "
+			       "its sites give mptun pubkey FILE as HubPublicKey)");
 	p = &cf->peer[0];
+	if (p->key[CF_HUB_PUBLIC_KEY].text && !p->key[CF_REMOTE].text)
+		return cf_fail(err, errlen, cf->path, p->key[CF_HUB_PUBLIC_KEY].line, "HubPublicKey "
+			       "is a client's (the hub it connects to, with Remote)");
 	for (size_t k = 0; k < sizeof(required) / sizeof(required[0]); k++)
 		if (!cf->iface[required[k]].text)
 			return cf_fail(err, errlen, cf->path, cf->interface_line, "[Interface] "
@@ -690,6 +780,7 @@ int conffile_apply(const struct conffile *cf, struct config *c, char *err, size_
 	c->allowed = p->nprefix ? &cf->prefix[p->first_prefix] : NULL;
 	c->nallowed = p->nprefix;
 	c->peer_name = p->key[CF_NAME].text;
+	c->hub_pub_text = p->key[CF_HUB_PUBLIC_KEY].text;
 	if (config_finish(c, NULL, msg, sizeof(msg)) != CONFIG_OK)
 		return cf_fail(err, errlen, cf->path, cf->interface_line, "%s", msg);
 	return 0;
@@ -704,6 +795,41 @@ static int key_file_fail(const struct conffile *cf, const char *name, unsigned l
 	return cf_fail(err, errlen, cf->path, line, "%s %s", name, sp ? sp + 1 : msg);
 }
 
+/* A hub's peers each have their own key: two with the same one could not be told apart. */
+static int check_distinct_keys(const struct conffile *cf, char *err, size_t errlen)
+{
+	uint8_t (*keys)[AEAD_KEY_LEN];
+	char msg[512];
+	int rc = 0;
+
+	if (!cf->cpeer || cf->npeer < 2)
+		return 0;
+	keys = calloc(cf->npeer, AEAD_KEY_LEN);
+	if (!keys)
+		return cf_fail(err, errlen, cf->path, 0, "out of memory");
+	for (unsigned k = 0; k < cf->npeer && rc == 0; k++) {
+		const struct config_peer *q = &cf->cpeer[k];
+
+		if (q->key_file)
+			rc = keys_read_key_file(q->key_file, keys[k], msg, sizeof(msg));
+		else
+			rc = keys_parse_key((const uint8_t *)q->key_text, strlen(q->key_text),
+					    keys[k], msg, sizeof(msg));
+		if (rc < 0)
+			break;	/* said by the per-file check */
+		for (unsigned m = 0; m < k; m++)
+			if (sodium_memcmp(keys[m], keys[k], AEAD_KEY_LEN) == 0) {
+				rc = cf_fail(err, errlen, cf->path, cf->peer[k].line, "[Peer] %s has "
+					     "the same key as [Peer] %s (line %u): each site has its "
+					     "own", q->name, cf->cpeer[m].name, cf->peer[m].line);
+				break;
+			}
+	}
+	sodium_memzero(keys, (size_t)cf->npeer * AEAD_KEY_LEN);
+	free(keys);
+	return rc == -EINVAL && err[0] ? rc : 0;
+}
+
 int conffile_check_keys(const struct conffile *cf, char *err, size_t errlen)
 {
 	uint8_t key[AEAD_KEY_LEN];
@@ -712,6 +838,7 @@ int conffile_check_keys(const struct conffile *cf, char *err, size_t errlen)
 	size_t len;
 	int rc = 0;
 
+	err[0] = '\0';
 	for (unsigned p = 0; p <= cf->npeer && rc == 0; p++) {
 		const struct conffile_value *v = p ? cf->peer[p - 1].key : cf->iface;
 
@@ -722,6 +849,13 @@ int conffile_check_keys(const struct conffile *cf, char *err, size_t errlen)
 				rc = key_file_fail(cf, "KeyFile", v[CF_KEY_FILE].line, msg, err,
 						   errlen);
 		}
+		if (rc == 0 && v[CF_HUB_KEY_FILE].text) {
+			rc = keys_read_key_file(v[CF_HUB_KEY_FILE].text, key, msg, sizeof(msg));
+			sodium_memzero(key, sizeof(key));
+			if (rc < 0)
+				rc = key_file_fail(cf, "HubKeyFile", v[CF_HUB_KEY_FILE].line, msg,
+						   err, errlen);
+		}
 		if (rc == 0 && v[CF_SECRET_FILE].text) {
 			rc = keys_read_secret_file(v[CF_SECRET_FILE].text, secret, &len, msg,
 						   sizeof(msg));
@@ -731,7 +865,7 @@ int conffile_check_keys(const struct conffile *cf, char *err, size_t errlen)
 						   err, errlen);
 		}
 	}
-	return rc;
+	return rc < 0 ? rc : check_distinct_keys(cf, err, errlen);
 }
 
 int conffile_load(struct conffile *cf, const char *path, struct config *c, bool with_keys,

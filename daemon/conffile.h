@@ -5,8 +5,9 @@
  * struct config, points into cf->text: cf must outlive that config. Nothing here prints or
  * exits; errors are -errno and one line "FILE:LINE: reason" in err. Start-up only.
  *
- * The parsed form holds up to CONFFILE_MAX_PEERS peers (the multi-peer hub of issue 12);
- * conffile_apply maps it onto today's single-peer struct config and refuses a second peer. */
+ * The parsed form holds up to CONFFILE_MAX_PEERS peers. A file with HubKeyFile in [Interface]
+ * is a hub's (a server for many sites): conffile_apply lists its peers in config.peers; any
+ * other file has one [Peer], mapped onto the struct config as the command line's would be. */
 #ifndef MPT_DAEMON_CONFFILE_H
 #define MPT_DAEMON_CONFFILE_H
 
@@ -28,6 +29,7 @@ enum conffile_key {
 	CF_REKEY, CF_STATUS, CF_STATUS_GROUP, CF_METRICS, CF_USER, CF_VERBOSITY,
 	CF_KEY_FILE, CF_SECRET_FILE, CF_KEY,
 	CF_NAME, CF_ALLOWED_IPS, CF_REMOTE, CF_LOCAL,
+	CF_HUB_KEY_FILE, CF_HUB_PUBLIC_KEY,
 	CF_NKEYS
 };
 
@@ -65,6 +67,7 @@ struct conffile {
 	struct conffile_prefix *prefix;
 	unsigned nprefix;
 	bool private_mode;	/* the file is mode 0600 or stricter (conffile_read) */
+	struct config_peer *cpeer;	/* a hub's peers for struct config (conffile_apply) */
 };
 
 /* Parses len bytes of buf (need not be NUL-terminated) read from path: syntax, sections, keys,
@@ -76,9 +79,9 @@ int conffile_parse(struct conffile *cf, const char *path, const char *buf, size_
  * others may read is refused. */
 int conffile_read(struct conffile *cf, const char *path, char *err, size_t errlen);
 /* Maps a parsed file onto c (config_init'ed here) through config_set, so that each option is
- * checked where the command line's is, then config_finish. Refuses more than one [Peer]
- * (this version serves one peer). Pure. */
-int conffile_apply(const struct conffile *cf, struct config *c, char *err, size_t errlen);
+ * checked where the command line's is, then config_finish. More than one [Peer] needs
+ * HubKeyFile (a hub); a hub's peers each have their own KeyFile or Key and no Remote. */
+int conffile_apply(struct conffile *cf, struct config *c, char *err, size_t errlen);
 /* Opens every KeyFile and SecretFile named (mode, form), as the daemon will at start; keys
  * read are wiped at once. */
 int conffile_check_keys(const struct conffile *cf, char *err, size_t errlen);

@@ -23,6 +23,7 @@ static const char usage_text[] =
 "       mptun -c FILE            every option from a configuration file (man mptun)\n"
 "       mptun check [--no-keys] -c FILE  check a configuration file, start nothing\n"
 "       mptun genkey [FILE]      write a new random key (base64) to FILE or stdout\n"
+"       mptun pubkey FILE        a hub's public key (HubPublicKey) from its HubKeyFile\n"
 "       mptun status [--json] PATH  print a running daemon's state: a table, or JSON\n"
 "       mptun --sched list | --help | --version\n"
 "\n"
@@ -464,10 +465,14 @@ enum config_result config_finish(struct config *c, const char *env_secret, char 
 		return fail(out, outlen, "-q and --verbose contradict each other");
 	if (!c->port)
 		return fail(out, outlen, "missing -p PORT");
-	if (!c->given['v'] || !c->given['t'])
+	if (!c->given['v'] || (!c->given['t'] && !c->hub_key_file))
 		return fail(out, outlen, "missing %s (the tunnel's inner addresses)",
 			    !c->given['v'] ? "-v TUN_ADDR" : "-t PEER_TUN_ADDR");
-	if (c->have_tun_addr != c->have_tun_peer || c->have_tun_addr6 != c->have_tun_peer6) {
+	if (c->hub_key_file && c->given['t'])
+		return fail(out, outlen, "a hub has no peer address: each peer's AllowedIPs are "
+			    "routed through the tun device");
+	if (!c->hub_key_file &&
+	    (c->have_tun_addr != c->have_tun_peer || c->have_tun_addr6 != c->have_tun_peer6)) {
 		bool v4 = c->have_tun_addr != c->have_tun_peer;
 		bool v = v4 ? c->have_tun_addr : c->have_tun_addr6;
 
@@ -494,7 +499,10 @@ enum config_result config_finish(struct config *c, const char *env_secret, char 
 	if (key_sources(c, sources) > 1)
 		return fail(out, outlen, "%s and %s both given: choose one key", sources[0],
 			    sources[1]);
-	if (key_sources(c, sources) == 0)
+	if (c->hub_key_file && key_sources(c, sources))
+		return fail(out, outlen, "a hub's keys are its peers' (each [Peer]'s KeyFile or "
+			    "Key), not %s", sources[0]);
+	if (key_sources(c, sources) == 0 && !c->hub_key_file)
 		return fail(out, outlen, "missing key: -K KEYFILE (see mptun genkey), or a secret "
 			    "(-k SECRET, --secret-file FILE or MPTUN_SECRET)");
 	if (c->salt && (c->key_file || c->key_text))

@@ -27,6 +27,15 @@ enum config_result { CONFIG_OK, CONFIG_EXIT, CONFIG_USAGE };
 
 struct conffile_prefix;
 
+/* One peer of a hub (a configuration file's [Peer] with HubKeyFile in [Interface]). */
+struct config_peer {
+	const char *name;
+	const char *key_file;		/* its KeyFile, or */
+	const char *key_text;		/* its Key = (base64) */
+	const struct conffile_prefix *allowed;	/* its AllowedIPs (the file's parsed form) */
+	unsigned nallowed;
+};
+
 struct config {
 	const char *tun_name;		/* -i, default "mptun0" */
 	uint16_t port;			/* -p */
@@ -62,6 +71,16 @@ struct config {
 	 * the struct conffile alive as long as this); none (the command line): no check */
 	const struct conffile_prefix *allowed;
 	unsigned nallowed;
+	/* A hub (a server with HubKeyFile): its static key, and its peers, each with its own key
+	 * and AllowedIPs (the array is the struct conffile's); key_file, key_text, allowed and
+	 * peer_name above are then unused, and there is no -t (each peer's AllowedIPs are
+	 * routed through the tun device instead). */
+	const char *hub_key_file;
+	const struct config_peer *peers;
+	unsigned npeers;
+	/* A client's HubPublicKey (base64): the hub's static key its INITs are sealed to; NULL:
+	 * the one-peer server's, derived from the master key. */
+	const char *hub_pub_text;
 	bool given[CONFIG_OPT_SLOTS];	/* parsing: the options set so far ("given twice") */
 };
 

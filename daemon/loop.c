@@ -1,5 +1,6 @@
 /* loop: tun, sockets and timers around one engine. The only place in mptun that waits. */
 #include "daemon/loop.h"
+#include "daemon/loop_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,10 +27,6 @@
 #include "sched/registry.h"
 
 #define TUN_BATCH 64
-#define STATUS_DOC_LEN STATUS_QUERY_MAX
-#define LOG_EVERY_NS (60ull * 1000000000)
-#define NO_ANSWER_NS (3ull * 1000000000)
-#define AUTH_PEERS 16
 /* "fails authentication" lines per minute, all senders together: junk from many ports must
  * not turn into as many lines (then one summary line for the rest of the minute) */
 #define AUTH_LINES_PER_MIN 5
@@ -37,46 +34,6 @@
 /* epoll tags: sockets are 0..nsock-1; the metrics listener TAG_METRICS, its connections the
  * SCRAPE_MAX_CONN tags after it */
 enum { TAG_TUN = 1000, TAG_STATUS, TAG_METRICS = 2000 };
-
-struct auth_log {
-	struct mpt_addr peer;
-	uint64_t last_ns, count;
-};
-
-struct loop {
-	struct config cfg;
-	bool server;
-	int tun_fd, epfd, status_fd;
-	unsigned nsock;
-	struct udp_sock *sock;
-	struct sockaddr_storage local[CONFIG_MAX_ADDR];
-	struct mpt_engine *engine;
-	/* server: finds the peer of each datagram (core/hub.h); one peer today, its engine */
-	struct mpt_hub *hub;
-	void *secrets;			/* the engine's keys, locked in memory; NULL if not */
-	size_t secrets_len;
-	uint64_t started_ns, now;
-	uint64_t tun_write_drops;
-	/* AllowedIPs (config file): packets from the peer must come from them, packets to it go
-	 * to them; NULL: no check (the command line) */
-	struct prefix_table *allowed;
-	uint64_t drop_source, drop_no_route;
-	bool no_pwait2;			/* the kernel lacks epoll_pwait2 (before 5.11): ms waits */
-	/* what was last logged, to log changes only */
-	bool path_up[CONFIG_MAX_ADDR][MPT_MAX_REMOTE];
-	uint64_t sessions_logged, no_answer_logged_ns, handshakes_logged, rate_limited_logged;
-	uint64_t stale_logged;
-	struct auth_log auth[AUTH_PEERS];
-	unsigned auth_next;
-	uint64_t auth_minute_ns;	/* when the current minute of auth lines began */
-	unsigned auth_lines;		/* said in it */
-	uint64_t auth_unsaid;		/* failed datagrams in it not said once the lines ran out */
-	struct log log;
-	struct udp_pkt rx[UDP_BATCH];
-	uint8_t tunbuf[WIRE_MAX_DGRAM];
-	char *status_doc;
-	struct scrape *scrape;		/* --metrics; NULL without */
-};
 
 static uint64_t mono_ns(void)
 {
@@ -92,62 +49,6 @@ static uint64_t real_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void on_send(void *ctx, unsigned local, const struct mpt_addr *to, const uint8_t *dgram,
-		    size_t len)
-{
-	struct loop *l = ctx;
-	struct sockaddr_storage ss;
-
-	if (local >= l->nsock)
-		return;
-	addr_from_mpt(to, &ss);
-	if (ss.ss_family != l->sock[local].family)
-		return;	/* an IPv4 uplink cannot reach an IPv6 peer: that path stays down */
-	udp_queue(&l->sock[local], &ss, to->len, dgram, len);
-}
-
-static void on_deliver(void *ctx, const uint8_t *pkt, size_t len)
-{
-	struct loop *l = ctx;
-
-	if (l->allowed && prefix_route(l->allowed, pkt, len, true) != 0) {
-		l->drop_source++;	/* a source the peer may not use: spoofed, or misrouted */
-		return;
-	}
-	if (write(l->tun_fd, pkt, len) != (ssize_t)len)
-		l->tun_write_drops++;
-}
-
-static void on_random(void *ctx, uint8_t *buf, size_t len)
-{
-	(void)ctx;
-	randombytes_buf(buf, len);
-}
-
-static uint16_t on_new_index(void *ctx)
-{
-	struct loop *l = ctx;
-
-	return hub_new_index(l->hub, 0);
-}
-
-/* Server: the hub, its static key derived from the one peer's master key (the command line's
- * and a one-[Peer] file's: the client derives the same public key). */
-static int hub_open(struct loop *l, const uint8_t key[AEAD_KEY_LEN], char *err, size_t errlen)
-{
-	uint8_t sk[32], pk[32];
-	uint64_t seed;
-	int rc = 0;
-
-	session_hub_from_master(key, sk, pk);
-	randombytes_buf(&seed, sizeof(seed));
-	l->hub = hub_new(sk, seed, &rc);
-	sodium_memzero(sk, sizeof(sk));
-	if (!l->hub)
-		snprintf(err, errlen, "hub: %s", strerror(-rc));
-	return l->hub ? 0 : -1;
 }
 
 static int add_fd(struct loop *l, int fd, uint32_t events, uint64_t tag)
@@ -245,32 +146,35 @@ static int render_metrics(void *ctx, char *buf, size_t len)
 {
 	struct loop *l = ctx;
 	struct metrics_local local[CONFIG_MAX_ADDR];
-	struct metrics_peer peer = {
-		.name = l->cfg.peer_name, .sched = l->cfg.sched, .engine = l->engine,
-	};
+	struct metrics_peer *peer = calloc(l->npeers, sizeof(*peer));
 	struct metrics_info mi = {
 		.version = MPTUN_VERSION, .role = l->server ? "server" : "client",
 		.tun = l->cfg.tun_name, .now_ns = mono_ns(), .started_ns = l->started_ns,
-		.realtime_ns = real_ns(), .nlocal = l->nsock, .local = local, .npeer = 1,
-		.peer = &peer, .http = scrape_stats(l->scrape),
+		.realtime_ns = real_ns(), .nlocal = l->nsock, .local = local, .npeer = l->npeers,
+		.peer = peer, .http = scrape_stats(l->scrape),
 	};
+	int n;
 
+	if (!peer)
+		return -ENOMEM;
+	for (unsigned k = 0; k < l->npeers; k++)
+		peer[k] = (struct metrics_peer){ .name = l->peers[k].name, .sched = l->cfg.sched,
+						 .engine = l->peers[k].engine };
 	for (unsigned i = 0; i < l->nsock; i++) {
 		local[i].addr = l->local[i];
 		local[i].send_errors = l->sock[i].send_errors;
 		local[i].send_full = l->sock[i].send_dropped;
 	}
-	return metrics_render(&mi, buf, len);
+	n = metrics_render(&mi, buf, len);
+	free(peer);
+	return n;
 }
 
 struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], char *err,
 		      size_t errlen)
 {
-	struct engine_config ec = { 0 };
-	struct engine_io io = { .send = on_send, .deliver = on_deliver, .entropy = on_random };
 	struct tun_inner inner;
 	struct loop *l;
-	int rc = 0;
 
 	l = calloc(1, sizeof(*l));
 	if (!l) {
@@ -282,26 +186,15 @@ struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], c
 	l->server = c->nremote == 0;
 	l->tun_fd = l->epfd = l->status_fd = -1;
 	l->started_ns = l->now = mono_ns();
+	l->epoch_ns = real_ns() - l->now;
+	l->hub_mode = c->hub_key_file != NULL;
 	if (!c->mtu)
 		l->cfg.mtu = config_default_mtu(c);
-	if (c->nallowed) {
-		l->allowed = prefix_table_new(c->nallowed);
-		for (unsigned k = 0; l->allowed && k < c->nallowed; k++) {
-			const struct conffile_prefix *p = &c->allowed[k];
-
-			/* the file's parser refused overlaps, host bits and bad lengths already */
-			if (prefix_table_add(l->allowed, p->family == AF_INET6 ? 6 : 4, p->addr,
-					     p->len, 0) < 0) {
-				snprintf(err, errlen, "AllowedIPs: prefix of line %u refused", p->line);
-				goto fail;
-			}
-		}
-		if (!l->allowed) {
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-	}
-	l->status_doc = malloc(STATUS_DOC_LEN);
+	/* a hub's document grows with its peers: about 2 KiB each with two paths */
+	l->status_doc_len = STATUS_QUERY_MAX;
+	if (c->npeers > 64)
+		l->status_doc_len += (size_t)c->npeers * 4096;
+	l->status_doc = malloc(l->status_doc_len);
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!l->status_doc || l->epfd < 0) {
 		snprintf(err, errlen, "set-up: %s", strerror(errno));
@@ -317,7 +210,8 @@ struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], c
 		goto fail;
 	inner = (struct tun_inner){ .v4 = c->have_tun_addr, .v6 = c->have_tun_addr6,
 				    .addr = c->tun_addr, .peer = c->tun_peer,
-				    .addr6 = c->tun_addr6, .peer6 = c->tun_peer6 };
+				    .addr6 = c->tun_addr6, .peer6 = c->tun_peer6,
+				    .no_peer = l->hub_mode };
 	if (tun_configure(c->tun_name, &inner, l->cfg.mtu, err, errlen) < 0)
 		goto fail;
 	if (add_fd(l, l->tun_fd, EPOLLIN, TAG_TUN) < 0) {
@@ -335,42 +229,8 @@ struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], c
 		if (!l->scrape)
 			goto fail;
 	}
-	ec.role = l->server ? ENGINE_SERVER : ENGINE_CLIENT;
-	sodium_mlock(ec.key, sizeof(ec.key));	/* not fatal: main says so at --verbose */
-	memcpy(ec.key, key, AEAD_KEY_LEN);
-	ec.epoch_ns = real_ns() - l->now;
-	ec.nlocal = l->nsock;
-	ec.sched = sched_lookup(c->sched, &ec.sched_args);
-	ec.mtu = l->cfg.mtu;
-	ec.reorder_ns = ENGINE_REORDER_AUTO;
-	ec.rekey_ns = (uint64_t)c->rekey_s * 1000000000;
-	randombytes_buf(&ec.seed, sizeof(ec.seed));
-	io.ctx = l;
-	if (l->server) {
-		if (hub_open(l, key, err, errlen) < 0)
-			goto fail;
-		io.new_index = on_new_index;
-	}
-	l->engine = engine_new(&ec, &io, l->now, &rc);
-	sodium_munlock(ec.key, sizeof(ec.key));	/* wipes it */
-	if (!l->engine) {
-		snprintf(err, errlen, "--sched %s: %s", c->sched,
-			 rc == -EINVAL ? "bad arguments for this scheduler" : strerror(-rc));
+	if (peers_open(l, key, err, errlen) < 0)
 		goto fail;
-	}
-	if (l->hub && hub_add_peer(l->hub, key, l->engine) != 0) {
-		snprintf(err, errlen, "hub: the peer was refused");
-		goto fail;
-	}
-	l->secrets = engine_secrets(l->engine, &l->secrets_len);
-	if (sodium_mlock(l->secrets, l->secrets_len) < 0)
-		l->secrets = NULL;
-	for (unsigned j = 0; j < c->nremote; j++) {
-		struct mpt_addr a;
-
-		addr_to_mpt(&c->remote[j], &a);
-		engine_add_remote(l->engine, &a, l->now);
-	}
 	return l;
 fail:
 	loop_free(l);
@@ -381,12 +241,8 @@ void loop_free(struct loop *l)
 {
 	if (!l)
 		return;
-	if (l->secrets)
-		sodium_munlock(l->secrets, l->secrets_len);	/* wipes them */
 	scrape_free(l->scrape);
-	engine_free(l->engine);
-	hub_free(l->hub);
-	prefix_table_free(l->allowed);
+	peers_close(l);
 	for (unsigned i = 0; i < l->nsock; i++)
 		udp_close(&l->sock[i]);
 	free(l->sock);
@@ -420,7 +276,7 @@ static void auth_minute(struct loop *l)
 
 /* A datagram failed authentication: say so once per peer per minute, never per packet, and
  * at most AUTH_LINES_PER_MIN times a minute in all. */
-static void note_bad_auth(struct loop *l, const struct mpt_addr *from)
+void loop_note_bad_auth(struct loop *l, const struct mpt_addr *from)
 {
 	struct auth_log *slot = NULL;
 	char a[64];
@@ -453,55 +309,6 @@ static void note_bad_auth(struct loop *l, const struct mpt_addr *from)
 	l->auth_lines++;
 }
 
-static void log_changes(struct loop *l)
-{
-	const struct engine_stats *st = engine_stats(l->engine);
-	unsigned nremote = engine_nremote(l->engine);
-	char a[64], b[64];
-
-	auth_minute(l);
-	if (st->handshakes_sent != l->handshakes_logged) {
-		log_say(&l->log, 2, "handshake datagrams sent: %llu", (unsigned long long)st->handshakes_sent);
-		l->handshakes_logged = st->handshakes_sent;
-	}
-	if (st->drop_rate_limited != l->rate_limited_logged) {
-		log_say(&l->log, 2, "handshakes refused by the rate limit: %llu",
-		    (unsigned long long)st->drop_rate_limited);
-		l->rate_limited_logged = st->drop_rate_limited;
-	}
-	if (st->stale_received != l->stale_logged) {
-		log_say(&l->log, 1, "the server refused our handshake's counter (this host's clock is "
-			"behind the one it last accepted): going above its floor");
-		l->stale_logged = st->stale_received;
-	}
-	if (st->sessions != l->sessions_logged) {
-		log_say(&l->log, 1, l->sessions_logged ? "rekeyed: session %llu" : "session up",
-		    (unsigned long long)st->sessions);
-		l->sessions_logged = st->sessions;
-		l->no_answer_logged_ns = 0;
-	}
-	if (!l->server && !engine_has_session(l->engine) && st->handshakes_sent &&
-	    l->now - l->started_ns >= NO_ANSWER_NS &&
-	    (!l->no_answer_logged_ns || l->now - l->no_answer_logged_ns >= LOG_EVERY_NS)) {
-		log_say(&l->log, 1, "no answer from the server to %llu handshakes: it is down, unreachable, "
-		    "or has another key", (unsigned long long)st->handshakes_sent);
-		l->no_answer_logged_ns = l->now;
-	}
-	/* paths are worth reporting once feedback can reach them, i.e. under a session */
-	for (unsigned i = 0; i < l->nsock && engine_has_session(l->engine); i++) {
-		for (unsigned j = 0; j < nremote && j < MPT_MAX_REMOTE; j++) {
-			const struct mpt_path *p = engine_path(l->engine, i, j);
-
-			if (p->up == l->path_up[i][j])
-				continue;
-			l->path_up[i][j] = p->up;
-			log_say(&l->log, 1, "path %s -> %s %s", addr_str(&l->local[i], a, sizeof(a)),
-			    addr_mpt_str(engine_remote_addr(l->engine, j), b, sizeof(b)),
-			    p->up ? "up" : "down");
-		}
-	}
-}
-
 static void flush_all(struct loop *l)
 {
 	for (unsigned i = 0; i < l->nsock; i++) {
@@ -513,7 +320,7 @@ static void flush_all(struct loop *l)
 			/* the socket buffer is full: tell the scheduler, wake when it drains */
 			struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.u64 = i };
 
-			engine_set_writable(l->engine, i, false);
+			peers_set_writable(l, i, false);
 			epoll_ctl(l->epfd, EPOLL_CTL_MOD, u->fd, &ev);
 		}
 	}
@@ -523,14 +330,13 @@ static void read_tun(struct loop *l)
 {
 	for (int k = 0; k < TUN_BATCH; k++) {
 		ssize_t n = read(l->tun_fd, l->tunbuf, sizeof(l->tunbuf));
+		struct peer *p;
 
 		if (n <= 0)
 			break;
-		if (l->allowed && prefix_route(l->allowed, l->tunbuf, (size_t)n, false) != 0) {
-			l->drop_no_route++;	/* no peer's AllowedIPs hold its destination */
-			continue;
-		}
-		engine_send(l->engine, l->tunbuf, (size_t)n, l->now);
+		p = peers_route(l, l->tunbuf, (size_t)n);
+		if (p)
+			engine_send(p->engine, l->tunbuf, (size_t)n, l->now);
 	}
 }
 
@@ -541,23 +347,19 @@ static void read_sock(struct loop *l, unsigned i)
 
 		for (int k = 0; k < n; k++) {
 			struct mpt_addr from;
-			uint64_t bad = engine_stats(l->engine)->drop_bad_auth;
+			struct peer *p;
+			uint64_t bad;
 
 			addr_to_mpt(&l->rx[k].peer, &from);
-			/* a server's hub finds the peer first: a wrong mac1 is junk or another key */
-			if (l->hub) {
-				int slot = hub_route(l->hub, l->rx[k].buf, l->rx[k].len, l->now);
-
-				if (slot == -EBADMSG)
-					note_bad_auth(l, &from);
-				if (slot < 0)
-					continue;
-			}
+			p = peers_for_datagram(l, &from, l->rx[k].buf, l->rx[k].len);
+			if (!p)
+				continue;
+			bad = engine_stats(p->engine)->drop_bad_auth;
 			/* only an authentic datagram may choose the address its peer is answered from */
-			if (engine_recv(l->engine, i, &from, l->rx[k].buf, l->rx[k].len, l->now) == 0)
+			if (engine_recv(p->engine, i, &from, l->rx[k].buf, l->rx[k].len, l->now) == 0)
 				udp_learn_dst(&l->sock[i], &l->rx[k]);
-			else if (engine_stats(l->engine)->drop_bad_auth != bad)
-				note_bad_auth(l, &from);
+			else if (engine_stats(p->engine)->drop_bad_auth != bad)
+				loop_note_bad_auth(l, &from);
 		}
 		if (n < UDP_BATCH)
 			break;
@@ -566,25 +368,31 @@ static void read_sock(struct loop *l, unsigned i)
 
 static void serve_status(struct loop *l)
 {
-	uint64_t errors = 0, dropped = 0;
+	struct status_peer *sp = calloc(l->npeers, sizeof(*sp));
 	struct status_info si = {
-		.engine = l->engine, .role = l->server ? "server" : "client",
-		.tun = l->cfg.tun_name, .sched = l->cfg.sched, .peer = l->cfg.peer_name,
-		.now_ns = l->now, .drop_source = l->drop_source, .drop_no_route = l->drop_no_route,
+		.role = l->server ? "server" : "client", .tun = l->cfg.tun_name,
+		.sched = l->cfg.sched, .now_ns = l->now, .drop_no_route = l->drop_no_route,
 		.started_ns = l->started_ns, .nlocal = l->nsock, .local = l->local,
-		.hub = l->hub ? hub_stats(l->hub) : NULL,
+		.hub = l->hub ? hub_stats(l->hub) : NULL, .hub_mode = l->hub_mode,
+		.npeers = l->npeers, .peers = sp,
 	};
-	int n;
+	int n = -ENOMEM;
 
 	for (unsigned i = 0; i < l->nsock; i++) {
-		errors += l->sock[i].send_errors;
-		dropped += l->sock[i].send_dropped;
+		si.udp_send_errors += l->sock[i].send_errors;
+		si.udp_send_dropped += l->sock[i].send_dropped;
 	}
-	si.udp_send_errors = errors;
-	si.udp_send_dropped = dropped;
-	n = status_json(&si, l->status_doc, STATUS_DOC_LEN);
+	if (sp) {
+		for (unsigned k = 0; k < l->npeers; k++)
+			sp[k] = (struct status_peer){ .engine = l->peers[k].engine,
+						      .name = l->peers[k].name,
+						      .drop_source = l->peers[k].drop_source };
+		n = status_json(&si, l->status_doc, l->status_doc_len);
+		free(sp);
+	}
 	if (n < 0)
-		n = snprintf(l->status_doc, STATUS_DOC_LEN, "{\"error\":\"status too large\"}\n");
+		n = snprintf(l->status_doc, l->status_doc_len, "{\"error\":\"%s\"}\n",
+			     n == -ENOSPC ? "status too large" : "out of memory");
 	status_serve(l->status_fd, l->status_doc, (size_t)n);
 }
 
@@ -628,13 +436,18 @@ int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errl
 	sigdelset(&waitmask, SIGINT);
 	sigdelset(&waitmask, SIGTERM);
 	/* said once it runs, so that a start-up error stays the only line */
-	if (!l->cfg.key_file && !l->cfg.key_text)
+	if (!l->hub_mode && !l->cfg.key_file && !l->cfg.key_text)
 		log_say(&l->log, 1, "warning: a secret can be guessed offline from one captured "
 			"handshake if it is weak; a key file (-K, from `mptun genkey`) is the strong "
 			"form");
-	log_say(&l->log, 1, "%s on %s, %u local and %u remote address%s, scheduler %s",
-		l->server ? "server" : "client", l->cfg.tun_name, l->nsock, l->cfg.nremote,
-		l->cfg.nremote == 1 ? "" : "es", l->cfg.sched);
+	if (l->hub_mode)
+		log_say(&l->log, 1, "hub on %s, %u local address%s, %u peers, scheduler %s",
+			l->cfg.tun_name, l->nsock, l->nsock == 1 ? "" : "es", l->npeers,
+			l->cfg.sched);
+	else
+		log_say(&l->log, 1, "%s on %s, %u local and %u remote address%s, scheduler %s",
+			l->server ? "server" : "client", l->cfg.tun_name, l->nsock, l->cfg.nremote,
+			l->cfg.nremote == 1 ? "" : "es", l->cfg.sched);
 	if (l->scrape) {
 		char a[64];
 
@@ -642,11 +455,11 @@ int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errl
 			addr_str(&l->cfg.metrics, a, sizeof(a)));
 	}
 	l->now = mono_ns();
-	engine_tick(l->engine, l->now);
+	peers_tick(l);
 	flush_all(l);
 	while (!*stop) {
 		struct timespec ts;
-		uint64_t deadline = engine_deadline(l->engine);
+		uint64_t deadline = peers_deadline(l);
 		int timeout, n;
 
 		l->now = mono_ns();
@@ -675,7 +488,7 @@ int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errl
 				if (evs[k].events & EPOLLOUT) {
 					struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
 
-					engine_set_writable(l->engine, (unsigned)tag, true);
+					peers_set_writable(l, (unsigned)tag, true);
 					epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->sock[tag].fd, &ev);
 				}
 				if (evs[k].events & (EPOLLIN | EPOLLERR))
@@ -683,13 +496,14 @@ int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errl
 			}
 			flush_all(l);
 		}
-		if (engine_deadline(l->engine) <= l->now) {
-			engine_tick(l->engine, l->now);
+		if (peers_deadline(l) <= l->now) {
+			peers_tick(l);
 			flush_all(l);
 		}
 		if (l->scrape)
 			scrape_expire(l->scrape, l->now);
-		log_changes(l);
+		auth_minute(l);
+		peers_log_changes(l);
 	}
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "core/aead.h"
+#include "core/session.h"
 #include "daemon/conffile.h"
 #include "daemon/config.h"
 #include "daemon/keys.h"
@@ -70,6 +71,28 @@ static int genkey(int argc, char **argv)
 	sodium_memzero(b64, sizeof(b64));
 	if (fp != stdout && fclose(fp) != 0)
 		return die(1, "genkey: %s", strerror(errno));
+	return 0;
+}
+
+/* `mptun pubkey FILE`: the public X25519 key of a hub's static key file (HubKeyFile), base64,
+ * for its sites' HubPublicKey. */
+static int pubkey(int argc, char **argv)
+{
+	uint8_t sk[AEAD_KEY_LEN], pk[32];
+	char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+	char err[512];
+
+	if (argc != 3)
+		return die(2, "%s", "usage: mptun pubkey FILE (a hub's HubKeyFile)");
+	if (keys_read_key_file(argv[2], sk, err, sizeof(err)) < 0)
+		return die(1, "pubkey: %s", err);
+	if (session_hub_public(sk, pk) < 0) {
+		sodium_memzero(sk, sizeof(sk));
+		return die(1, "pubkey: %s: not a usable X25519 key", argv[2]);
+	}
+	sodium_memzero(sk, sizeof(sk));
+	sodium_bin2base64(b64, sizeof(b64), pk, sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
+	printf("%s\n", b64);
 	return 0;
 }
 
@@ -205,6 +228,8 @@ int main(int argc, char **argv)
 		return die(1, "%s", "libsodium failed to initialise");
 	if (argc >= 2 && !strcmp(argv[1], "genkey"))
 		return genkey(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "pubkey"))
+		return pubkey(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "check"))
 		return check(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "status")) {
@@ -231,7 +256,11 @@ int main(int argc, char **argv)
 		return die(2, "%s", err);
 	/* keys stay out of swap and core dumps where the system allows; not fatal elsewhere */
 	locked = sodium_mlock(key, sizeof(key)) == 0 && sodium_mlock(secret, sizeof(secret)) == 0;
-	rc = load_key(&cfg, env_secret, key, secret, err, sizeof(err));
+	/* a hub: its static key here, its peers' keys when the loop opens them */
+	if (cfg.hub_key_file)
+		rc = keys_read_key_file(cfg.hub_key_file, key, err, sizeof(err));
+	else
+		rc = load_key(&cfg, env_secret, key, secret, err, sizeof(err));
 	sodium_munlock(secret, sizeof(secret));	/* wipes it */
 	if (cfg.key_text)	/* a file's Key = : its text is read */
 		sodium_memzero((char *)cfg.key_text, strlen(cfg.key_text));

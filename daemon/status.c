@@ -22,20 +22,19 @@ static double ms(uint64_t ns)
 	return (double)ns / 1e6;
 }
 
-int status_json(const struct status_info *s, char *buf, size_t len)
+/* One peer's members (session, drops, counters, paths, queue), without braces. */
+static void peer_json(struct outbuf *ob, const struct status_info *s, const struct status_peer *sp)
 {
-	const struct engine_stats *st = engine_stats(s->engine);
-	const struct fq_stats *q = engine_queue_stats(s->engine);	/* paced schedulers only */
-	uint64_t born = engine_session_born(s->engine);
-	unsigned nremote = engine_nremote(s->engine);
+	const struct mpt_engine *e = sp->engine;
+	const struct engine_stats *st = engine_stats(e);
+	const struct fq_stats *q = engine_queue_stats(e);	/* paced schedulers only */
+	uint64_t born = engine_session_born(e);
+	unsigned nremote = engine_nremote(e);
 	double share[MPT_MAX_PATHS];
-	struct outbuf o = { buf, len, 0, false };
+	struct outbuf o = *ob;
 	char a[64], b[64];
 	bool first = true;
 
-	outbuf_put(&o, "{\"role\":\"%s\",\"tun\":\"%s\",\"sched\":\"%s\",\"peer\":\"%s\","
-	    "\"uptime_s\":%.1f,", s->role, s->tun, s->sched, s->peer ? s->peer : "peer",
-	    (double)(s->now_ns - s->started_ns) / 1e9);
 	outbuf_put(&o, "\"session\":{\"established\":%s,\"age_s\":%.1f,\"sessions\":%llu,"
 	    "\"handshakes_sent\":%llu,\"handshakes_resent\":%llu,\"stale_sent\":%llu,"
 	    "\"stale_received\":%llu},",
@@ -53,24 +52,14 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 	    (unsigned long long)st->drop_unknown_peer, (unsigned long long)st->drop_no_path,
 	    (unsigned long long)st->drop_oversize, (unsigned long long)s->udp_send_errors,
 	    (unsigned long long)s->udp_send_dropped, (unsigned long long)st->drop_hs_late,
-	    (unsigned long long)s->drop_source, (unsigned long long)s->drop_no_route);
-	if (s->hub)
-		outbuf_put(&o, "\"hub\":{\"malformed\":%llu,\"mac1\":%llu,\"rate_limited\":%llu,"
-		    "\"bad_id\":%llu,\"unknown_peer\":%llu,\"unknown_index\":%llu,"
-		    "\"id_opened\":%llu,\"id_cached\":%llu},",
-		    (unsigned long long)s->hub->drop_malformed, (unsigned long long)s->hub->drop_mac1,
-		    (unsigned long long)s->hub->drop_rate_limited,
-		    (unsigned long long)s->hub->drop_bad_id,
-		    (unsigned long long)s->hub->drop_unknown_peer,
-		    (unsigned long long)s->hub->drop_unknown_index,
-		    (unsigned long long)s->hub->id_opened, (unsigned long long)s->hub->id_cached);
+	    (unsigned long long)sp->drop_source, (unsigned long long)s->drop_no_route);
 	outbuf_put(&o, "\"tun_in\":%llu,\"tun_out\":%llu,\"udp_tx\":%llu,\"udp_rx\":%llu,\"paths\":[",
 	    (unsigned long long)st->tun_in, (unsigned long long)st->tun_out,
 	    (unsigned long long)st->tx_dgrams, (unsigned long long)st->rx_dgrams);
-	engine_sched_shares(s->engine, s->now_ns, share);
+	engine_sched_shares(e, s->now_ns, share);
 	for (unsigned i = 0; i < s->nlocal; i++) {
 		for (unsigned j = 0; j < nremote; j++) {
-			const struct mpt_path *p = engine_path(s->engine, i, j);
+			const struct mpt_path *p = engine_path(e, i, j);
 			double loss = p->loss_ewma * 100.0;
 
 			outbuf_put(&o, "%s{\"local\":\"%s\",\"remote\":\"%s\",\"up\":%s,\"srtt_ms\":%.2f,"
@@ -78,7 +67,7 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 			    "\"delivery_rate_bps\":%llu,\"tx_bytes\":%llu,\"tx_packets\":%llu,"
 			    "\"rx_bytes\":%llu,\"rx_packets\":%llu,\"downs\":%llu,\"weight\":%.3f",
 			    first ? "" : ",", addr_str(&s->local[i], a, sizeof(a)),
-			    addr_mpt_str(engine_remote_addr(s->engine, j), b, sizeof(b)),
+			    addr_mpt_str(engine_remote_addr(e, j), b, sizeof(b)),
 			    p->up ? "true" : "false", ms(p->srtt_ns), ms(p->rttvar_ns),
 			    ms(p->min_rtt_ns == UINT64_MAX ? 0 : p->min_rtt_ns), loss,
 			    (unsigned long long)p->delivery_rate_bps,
@@ -109,7 +98,40 @@ int status_json(const struct status_info *s, char *buf, size_t len)
 					 q->drop_overflow),
 		    (unsigned long long)q->enqueued, (unsigned long long)q->dequeued,
 		    (unsigned long long)q->drop_codel, (unsigned long long)q->drop_overflow,
-		    (unsigned long long)q->new_flows, ms(engine_queue_target_ns(s->engine)));
+		    (unsigned long long)q->new_flows, ms(engine_queue_target_ns(e)));
+	*ob = o;
+}
+
+int status_json(const struct status_info *s, char *buf, size_t len)
+{
+	struct outbuf o = { buf, len, 0, false };
+
+	outbuf_put(&o, "{\"role\":\"%s\",\"tun\":\"%s\",\"sched\":\"%s\",", s->role, s->tun,
+	    s->sched);
+	if (!s->hub_mode)
+		outbuf_put(&o, "\"peer\":\"%s\",", s->peers[0].name);
+	outbuf_put(&o, "\"uptime_s\":%.1f,", (double)(s->now_ns - s->started_ns) / 1e9);
+	if (s->hub)
+		outbuf_put(&o, "\"hub\":{\"malformed\":%llu,\"mac1\":%llu,\"rate_limited\":%llu,"
+		    "\"bad_id\":%llu,\"unknown_peer\":%llu,\"unknown_index\":%llu,"
+		    "\"id_opened\":%llu,\"id_cached\":%llu},",
+		    (unsigned long long)s->hub->drop_malformed, (unsigned long long)s->hub->drop_mac1,
+		    (unsigned long long)s->hub->drop_rate_limited,
+		    (unsigned long long)s->hub->drop_bad_id,
+		    (unsigned long long)s->hub->drop_unknown_peer,
+		    (unsigned long long)s->hub->drop_unknown_index,
+		    (unsigned long long)s->hub->id_opened, (unsigned long long)s->hub->id_cached);
+	if (!s->hub_mode) {
+		peer_json(&o, s, &s->peers[0]);
+	} else {
+		outbuf_put(&o, "\"peers\":[");
+		for (unsigned k = 0; k < s->npeers; k++) {
+			outbuf_put(&o, "%s{\"name\":\"%s\",", k ? "," : "", s->peers[k].name);
+			peer_json(&o, s, &s->peers[k]);
+			outbuf_put(&o, "}");
+		}
+		outbuf_put(&o, "]");
+	}
 	outbuf_put(&o, "}\n");
 	return o.full ? -ENOSPC : (int)o.off;
 }

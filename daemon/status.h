@@ -15,17 +15,26 @@
 /* The largest status document, and table, `mptun status` reads and prints. */
 #define STATUS_QUERY_MAX (256 * 1024)
 
-struct status_info {
+/* One peer: its engine, its name (A-Z a-z 0-9 . _ -) and what the daemon dropped of it. */
+struct status_peer {
 	const struct mpt_engine *engine;
+	const char *name;
+	uint64_t drop_source;		/* from it, with a source outside its AllowedIPs */
+};
+
+struct status_info {
 	const char *role, *tun, *sched;
-	const char *peer;		/* its name (A-Z a-z 0-9 . _ -), NULL: "peer" */
 	uint64_t now_ns, started_ns;
 	unsigned nlocal;
 	const struct sockaddr_storage *local;		/* nlocal bound addresses */
 	uint64_t udp_send_errors, udp_send_dropped;
-	uint64_t drop_source;		/* from the peer, with a source outside its AllowedIPs */
 	uint64_t drop_no_route;		/* from tun, to no peer's AllowedIPs */
 	const struct hub_stats *hub;	/* a server's, NULL for a client */
+	/* a hub: the peers as a list ("peers": [{"name": ..., its members}]); otherwise the one
+	 * peer's members at the top, as mptun 0.1 showed them */
+	bool hub_mode;
+	unsigned npeers;
+	const struct status_peer *peers;
 };
 
 /* Writes one JSON object and a newline; returns its length, or -ENOSPC. */

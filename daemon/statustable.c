@@ -75,12 +75,42 @@ static void drops(struct outbuf *o, const json_t *d)
 	outbuf_put(o, "%s\n", any ? "" : " none");
 }
 
+/* One peer's block: its session, paths, queue and drops (o holds the peer's members: the
+ * document itself for one peer, an element of "peers" for a hub). */
+static int peer_block(struct outbuf *o, const json_t *p, const char *name)
+{
+	json_t *sess = json_object_get(p, "session"), *list = json_object_get(p, "paths"), *q;
+
+	if (!json_is_object(sess) || !json_is_array(list))
+		return -EBADMSG;
+	outbuf_put(o, "peer %s: ", name);
+	if (json_is_true(json_object_get(sess, "established")))
+		outbuf_put(o, "session up, last handshake %.0f s ago (%.0f so far)",
+			   num(sess, "age_s"), num(sess, "sessions"));
+	else
+		outbuf_put(o, "no session (%.0f handshakes sent)", num(sess, "handshakes_sent"));
+	outbuf_put(o, "; packets from tun %.0f, to tun %.0f\n", num(p, "tun_in"),
+		   num(p, "tun_out"));
+	paths(o, list);
+	q = json_object_get(p, "queue");
+	outbuf_put(o, "\n");
+	if (json_is_object(q))
+		outbuf_put(o, "  queue: %.0f packets held, CoDel target %.1f ms, %.0f dropped by "
+			   "CoDel, %.0f by overflow\n", num(q, "backlog"), num(q, "target_ms"),
+			   num(q, "drop_codel"), num(q, "drop_overflow"));
+	if (json_is_object(json_object_get(p, "drops")))
+		drops(o, json_object_get(p, "drops"));
+	return 0;
+}
+
 int status_table(const char *doc, size_t len, char *out, size_t outlen, char *err,
 		 size_t errlen)
 {
 	struct outbuf o = { out, outlen, 0, false };
 	json_error_t je;
-	json_t *root, *sess, *list, *q;
+	json_t *root, *peers, *p, *hub;
+	size_t k;
+	int rc = 0;
 
 	root = json_loadb(doc, len, 0, &je);
 	if (!root || !json_is_object(root)) {
@@ -89,32 +119,30 @@ int status_table(const char *doc, size_t len, char *out, size_t outlen, char *er
 		json_decref(root);
 		return -EBADMSG;
 	}
-	sess = json_object_get(root, "session");
-	list = json_object_get(root, "paths");
-	if (!json_is_object(sess) || !json_is_array(list)) {
-		snprintf(err, errlen, "status: not a status document (no session or paths)");
-		json_decref(root);
-		return -EBADMSG;
-	}
-	outbuf_put(&o, "mptun %s on %s, scheduler %s, up %.0f s\n", str(root, "role"),
+	peers = json_object_get(root, "peers");
+	outbuf_put(&o, "mptun %s on %s, scheduler %s, up %.0f s", str(root, "role"),
 		   str(root, "tun"), str(root, "sched"), num(root, "uptime_s"));
-	outbuf_put(&o, "peer %s: ", str(root, "peer"));
-	if (json_is_true(json_object_get(sess, "established")))
-		outbuf_put(&o, "session up, last handshake %.0f s ago (%.0f so far)",
-			   num(sess, "age_s"), num(sess, "sessions"));
-	else
-		outbuf_put(&o, "no session (%.0f handshakes sent)", num(sess, "handshakes_sent"));
-	outbuf_put(&o, "; packets from tun %.0f, to tun %.0f\n", num(root, "tun_in"),
-		   num(root, "tun_out"));
-	paths(&o, list);
-	q = json_object_get(root, "queue");
+	if (json_is_array(peers))
+		outbuf_put(&o, ", hub of %zu peers", json_array_size(peers));
 	outbuf_put(&o, "\n");
-	if (json_is_object(q))
-		outbuf_put(&o, "  queue: %.0f packets held, CoDel target %.1f ms, %.0f dropped by "
-			   "CoDel, %.0f by overflow\n", num(q, "backlog"), num(q, "target_ms"),
-			   num(q, "drop_codel"), num(q, "drop_overflow"));
-	if (json_is_object(json_object_get(root, "drops")))
-		drops(&o, json_object_get(root, "drops"));
+	hub = json_object_get(root, "hub");
+	if (json_is_object(hub) && json_is_array(peers)) {
+		outbuf_put(&o, "hub:");
+		drops(&o, hub);
+	}
+	if (json_is_array(peers)) {
+		json_array_foreach(peers, k, p) {
+			outbuf_put(&o, "\n");
+			if (rc == 0)
+				rc = peer_block(&o, p, str(p, "name"));
+		}
+	} else {
+		rc = peer_block(&o, root, str(root, "peer"));
+	}
 	json_decref(root);
+	if (rc < 0) {
+		snprintf(err, errlen, "status: not a status document (no session or paths)");
+		return rc;
+	}
 	return o.full ? -ENOSPC : (int)o.off;
 }

@@ -1,6 +1,7 @@
 /* tun: create and configure the tun device with ioctls. */
 #include "daemon/tun.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -128,7 +129,7 @@ static int configure6(int ifindex, const struct tun_inner *in, const char **what
 	if (s6 < 0)
 		return -1;
 	rc = ioctl(s6, SIOCSIFADDR, &ifr6);
-	if (rc == 0) {
+	if (rc == 0 && !in->no_peer) {
 		*what = "IPv6 route to the peer";
 		rc = ioctl(s6, SIOCADDRT, &rt);
 	}
@@ -156,7 +157,7 @@ int tun_configure(const char *name, const struct tun_inner *in, unsigned mtu, ch
 		if (set_addr(s, SIOCSIFADDR, name, in->addr) < 0)
 			goto out;
 		what = "peer address";
-		if (set_addr(s, SIOCSIFDSTADDR, name, in->peer) < 0)
+		if (!in->no_peer && set_addr(s, SIOCSIFDSTADDR, name, in->peer) < 0)
 			goto out;
 		what = "netmask";
 		if (set_addr(s, SIOCSIFNETMASK, name, mask) < 0)
@@ -189,5 +190,51 @@ out:
 			 errno == EACCES && !strcmp(what, "IPv6 address") ? " (IPv6 is disabled "
 			 "there: sysctl net.ipv6.conf.all.disable_ipv6)" : "");
 	close(s);
+	return rc;
+}
+
+int tun_route(const char *name, int family, const uint8_t *addr, unsigned len, char *err,
+	      size_t errlen)
+{
+	char a[INET6_ADDRSTRLEN];
+	struct ifreq ifr;
+	int s, rc = -1;
+
+	s = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		goto out;
+	if (family == AF_INET) {
+		struct rtentry rt;
+		struct sockaddr_in dst = { .sin_family = AF_INET }, mask = { .sin_family = AF_INET };
+
+		memcpy(&dst.sin_addr, addr, 4);
+		mask.sin_addr.s_addr = len ? htonl(~0u << (32 - len)) : 0;
+		memset(&rt, 0, sizeof(rt));
+		memcpy(&rt.rt_dst, &dst, sizeof(dst));
+		memcpy(&rt.rt_genmask, &mask, sizeof(mask));
+		rt.rt_flags = RTF_UP | (len == 32 ? RTF_HOST : 0);
+		rt.rt_dev = (char *)name;
+		rc = ioctl(s, SIOCADDRT, &rt);
+	} else {
+		struct in6_rtmsg rt = { .rtmsg_dst_len = (uint16_t)len, .rtmsg_metric = 1,
+					.rtmsg_flags = RTF_UP | (len == 128 ? RTF_HOST : 0) };
+
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+		rc = ioctl(s, SIOCGIFINDEX, &ifr);
+		if (rc == 0) {
+			memcpy(&rt.rtmsg_dst, addr, 16);
+			rt.rtmsg_ifindex = ifr.ifr_ifindex;
+			rc = ioctl(s, SIOCADDRT, &rt);
+		}
+	}
+out:
+	if (rc < 0) {
+		inet_ntop(family, addr, a, sizeof(a));
+		snprintf(err, errlen, "cannot route %s/%u through %s: %s", a, len, name,
+			 strerror(errno));
+	}
+	if (s >= 0)
+		close(s);
 	return rc;
 }

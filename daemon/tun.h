@@ -15,6 +15,7 @@ struct tun_inner {
 	bool v4, v6;
 	struct in_addr addr, peer;
 	struct in6_addr addr6, peer6;
+	bool no_peer;		/* a hub: its own addresses only, each peer's prefixes routed */
 };
 
 /* The fd (non-blocking), or -1 with err filled: EPERM names the missing capability, EBUSY the
@@ -22,5 +23,8 @@ struct tun_inner {
 int tun_open(const char *name, char *err, size_t errlen);
 int tun_configure(const char *name, const struct tun_inner *in, unsigned mtu, char *err,
 		  size_t errlen);
+/* A route to family (AF_INET, AF_INET6) addr/len through the device (up already). */
+int tun_route(const char *name, int family, const uint8_t *addr, unsigned len, char *err,
+	      size_t errlen);
 
 #endif

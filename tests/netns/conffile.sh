@@ -107,7 +107,7 @@ refuse() {	# refuse NAME LINE SAYS FILE
 sed 's/^tun = mtc/tun = mtbad/' "$TMP/client.conf" >"$TMP/two.conf"
 printf '[peer]\nname = second\nkey = %s\n' "$(cat "$TMP/key")" >>"$TMP/two.conf"
 chmod 600 "$TMP/two.conf"
-refuse second-peer 16 "more than one [Peer]: this version serves one peer" "$TMP/two.conf"
+refuse second-peer 16 "more than one [Peer]: a hub names its static key in [Interface] HubKeyFile" "$TMP/two.conf"
 sed 's/^tun = mtc/tun = mtbad/' "$TMP/client.conf" >"$TMP/open.conf"
 chmod 644 "$TMP/open.conf"
 refuse key-in-open-file 12 "Key in a file that group or others may read (mode 0644)" "$TMP/open.conf"

@@ -177,6 +177,8 @@ static void test_same_as_command_line(void **unused)
 
 #define IFACE "[Interface]\nPort = 5000\nAddress = 10.99.0.1\nPeerAddress = 10.99.0.2\n"
 #define PEER "[Peer]\nName = hq\nKeyFile = /k\n"
+#define HUB "[Interface]\nPort = 5000\nAddress = 10.99.0.1\nHubKeyFile = /hub\n"
+#define HPEER "[Peer]\nName = s1\nKeyFile = /k1\nAllowedIPs = 10.99.0.11/32\n"
 
 /* Every class of mistake, with the line that holds it. */
 static void test_errors(void **unused)
@@ -223,8 +225,22 @@ static void test_errors(void **unused)
 		{ IFACE "[Peer]\nName = hq\n", 5, "no key: KeyFile, SecretFile or Key" },
 		{ IFACE, 1, "no [Peer] section" },
 		{ PEER, 1, "no [Interface] section" },
-		{ IFACE PEER "[Peer]\nName = b\nKeyFile = /b\n", 8, "more than one [Peer]: this "
-		  "version serves one peer (multi-peer hub: issue 12)" },
+		{ IFACE PEER "[Peer]\nName = b\nKeyFile = /b\n", 8, "more than one [Peer]: a hub "
+		  "names its static key in [Interface] HubKeyFile" },
+		/* a hub's file */
+		{ HUB "PeerAddress = 10.99.0.2\n" HPEER, 5, "PeerAddress: not in a hub's [Interface]" },
+		{ HUB "KeyFile = /k\n[Peer]\nName = s1\nAllowedIPs = 10.1.0.0/16\n", 5, "KeyFile: not in a hub's [Interface] (each [Peer] "
+		  "has its own" },
+		{ HUB HPEER "Remote = 192.0.2.1\n", 9, "Remote: not in a hub's [Peer]" },
+		{ HUB HPEER "Local = 192.0.2.1\n", 9, "Local: not in a hub's [Peer]" },
+		{ HUB "[Peer]\nName = a\nSecretFile = /s\nAllowedIPs = 10.1.0.0/16\n", 7,
+		  "SecretFile: not in a hub's [Peer] (a hub's peers take KeyFile or Key)" },
+		{ HUB "[Peer]\nName = a\nAllowedIPs = 10.1.0.0/16\n", 5, "[Peer] a without KeyFile "
+		  "or Key" },
+		{ HUB "[Peer]\nName = a\nKeyFile = /a\n", 5, "[Peer] a without AllowedIPs" },
+		{ "[Interface]\nPort = 1\nHubKeyFile = /h\n" HPEER, 1, "[Interface] without "
+		  "Address" },
+		{ IFACE PEER "HubPublicKey = AAAA\n", 8, "HubPublicKey: " },
 		{ IFACE IFACE, 5, "[Interface] given twice (first at line 1)" },
 		{ "Port = 1\n" IFACE, 1, "'Port' outside a section" },
 		{ IFACE "Port 5000\n", 5, "expected `Key = value`" },
@@ -307,7 +323,7 @@ static void test_bytes_and_lengths(void **unused)
 }
 
 /* The parsed form holds 1024 peers (with their prefixes) and refuses a 1025th; applying it
- * refuses all but one, naming the second. */
+ * refuses all but one without HubKeyFile, naming the second, and takes them all with it. */
 static void test_many_peers(void **unused)
 {
 	size_t cap = 200 * 1026, n;
@@ -326,8 +342,25 @@ static void test_many_peers(void **unused)
 	assert_int_equal(cf.nprefix, CONFFILE_MAX_PEERS);
 	assert_string_equal(cf.peer[1023].key[CF_NAME].text, "site1023");
 	assert_int_equal(conffile_apply(&cf, &c, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "t.conf:9: more than one [Peer]: this version serves one peer "
-			    "(multi-peer hub: issue 12)");
+	assert_string_equal(err, "t.conf:9: more than one [Peer]: a hub names its static key in "
+			    "[Interface] HubKeyFile (mptun genkey FILE; its sites give mptun pubkey "
+			    "FILE as HubPublicKey)");
+	conffile_free(&cf);
+	/* a hub: no PeerAddress, its static key, every peer with its own key and prefixes */
+	n = (size_t)snprintf(text, cap, "[Interface]\nPort = 5000\nAddress = 10.99.0.1\n"
+			     "HubKeyFile = /hub\n");
+	for (int k = 0; k < CONFFILE_MAX_PEERS; k++)
+		n += (size_t)snprintf(text + n, cap - n, "[Peer]\nName = site%d\nKeyFile = /k%d\n"
+				      "AllowedIPs = 10.%d.%d.0/24\n", k, k, k / 256, k % 256);
+	assert_int_equal(conffile_parse(&cf, "t.conf", text, n, err, sizeof(err)), 0);
+	assert_int_equal(conffile_apply(&cf, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.hub_key_file, "/hub");
+	assert_int_equal(c.npeers, CONFFILE_MAX_PEERS);
+	assert_string_equal(c.peers[1023].name, "site1023");
+	assert_string_equal(c.peers[1023].key_file, "/k1023");
+	assert_int_equal(c.peers[1023].nallowed, 1);
+	assert_int_equal(c.peers[1023].allowed[0].addr[1], 3);
+	assert_false(c.have_tun_peer);
 	conffile_free(&cf);
 	n += (size_t)snprintf(text + n, cap - n, "[Peer]\nName = one-more\n");
 	assert_int_equal(conffile_parse(&cf, "t.conf", text, n, err, sizeof(err)), -EINVAL);

@@ -71,8 +71,9 @@ static void test_document(void **unused)
 	assert_int_equal(engine_add_remote(e, &ra, 0), 0);
 	engine_tick(e, 0);
 
+	struct status_peer sp = { .engine = e, .name = "peer" };
 	struct status_info si = {
-		.engine = e, .role = "client", .tun = "tun0", .sched = "lossaware",
+		.role = "client", .tun = "tun0", .sched = "lossaware", .npeers = 1, .peers = &sp,
 		.now_ns = 2000000000ull, .started_ns = 0, .nlocal = 2, .local = local,
 	};
 	n = status_json(&si, buf, sizeof(buf));
@@ -172,8 +173,9 @@ static void test_paced(void **unused)
 	p = engine_path(e, 1, 0);
 	assert_true(p->paced);
 
+	struct status_peer sp = { .engine = e, .name = "peer" };
 	struct status_info si = {
-		.engine = e, .role = "client", .tun = "tun0", .sched = "ecf",
+		.role = "client", .tun = "tun0", .sched = "ecf", .npeers = 1, .peers = &sp,
 		.now_ns = 2000000000ull, .started_ns = 0, .nlocal = 2, .local = local,
 	};
 	n = status_json(&si, buf, sizeof(buf));
@@ -240,12 +242,58 @@ static void test_socket_mode(void **unused)
 	rmdir(dir);
 }
 
+/* A hub's document: the peers as a list, each with its own paths, and the hub's drops; its
+ * table shows every peer. */
+static void test_hub(void **unused)
+{
+	struct engine_config ec = {
+		.role = ENGINE_SERVER, .nlocal = 1, .sched = &sched_lossaware, .mtu = 1428,
+	};
+	struct engine_io io = { .send = nosend, .deliver = nodeliver, .entropy = zeros };
+	struct sockaddr_storage local[1];
+	struct mpt_engine *e[2];
+	struct hub_stats hs = { .drop_mac1 = 7 };
+	static char buf[65536], out[65536];
+	char errs[200];
+	int n, err = 0;
+
+	(void)unused;
+	for (int k = 0; k < 2; k++) {
+		e[k] = engine_new(&ec, &io, 0, &err);
+		assert_non_null(e[k]);
+	}
+	addr_parse("192.0.2.1", 5000, &local[0]);
+	struct status_peer sp[2] = { { .engine = e[0], .name = "site1", .drop_source = 3 },
+				     { .engine = e[1], .name = "site2" } };
+	struct status_info si = {
+		.role = "server", .tun = "hub0", .sched = "lossaware", .npeers = 2, .peers = sp,
+		.hub_mode = true, .hub = &hs, .now_ns = 1000000000ull, .nlocal = 1, .local = local,
+	};
+	n = status_json(&si, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_balanced(buf, n);
+	assert_null(strstr(buf, "\"peer\":"));
+	assert_non_null(strstr(buf, "\"hub\":{\"malformed\":0,\"mac1\":7,"));
+	assert_non_null(strstr(buf, "\"peers\":[{\"name\":\"site1\",\"session\":{"));
+	assert_non_null(strstr(buf, "\"source_outside\":3"));
+	assert_non_null(strstr(buf, "},{\"name\":\"site2\",\"session\":{"));
+	n = status_table(buf, (size_t)n, out, sizeof(out), errs, sizeof(errs));
+	assert_true(n > 0);
+	assert_non_null(strstr(out, "hub of 2 peers"));
+	assert_non_null(strstr(out, "mac1 7"));
+	assert_non_null(strstr(out, "peer site1: no session"));
+	assert_non_null(strstr(out, "peer site2: no session"));
+	for (int k = 0; k < 2; k++)
+		engine_free(e[k]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_document),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_paced),
+		cmocka_unit_test(test_hub),
 		cmocka_unit_test(test_socket_mode),
 	};
 
