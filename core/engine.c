@@ -31,6 +31,23 @@ void engine_lower_deadline(struct mpt_engine *e, uint64_t t)
 		e->deadline = t;
 }
 
+int engine_activate(struct mpt_engine *e)
+{
+	const struct mpt_sched_ops *ops = e->cfg.sched;
+
+	if (e->active)
+		return 0;
+	if (rp_init(e) < 0 || (ops->reinject && reinject_init(e) < 0) ||
+	    (ops->paced && sendq_new(e) < 0)) {
+		rp_free(e);
+		reinject_free(e);
+		sendq_free(e);
+		return -ENOMEM;
+	}
+	e->active = true;
+	return 0;
+}
+
 struct mpt_engine *engine_new(const struct engine_config *cfg, const struct engine_io *io,
 			      uint64_t now, int *err)
 {
@@ -66,8 +83,7 @@ struct mpt_engine *engine_new(const struct engine_config *cfg, const struct engi
 	/* the flow hash's key: not the scheduler's rng, whose draws stay as they were */
 	e->flow_seed = cfg->seed ^ 0x6d7074756e666c6full;
 	e->deadline = UINT64_MAX;
-	if (rp_init(e) < 0 || (ops->reinject && reinject_init(e) < 0) ||
-	    (ops->paced && sendq_new(e) < 0))
+	if (cfg->role == ENGINE_CLIENT && engine_activate(e) < 0)
 		goto fail_free;
 	if (ops->state_size) {
 		e->sched_state = calloc(1, ops->state_size);

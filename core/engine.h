@@ -78,6 +78,7 @@ struct engine_stats {
 	uint64_t handshakes_resent;		/* server: an INIT's other copies answered */
 	uint64_t stale_sent, stale_received;	/* INITs refused for an old counter, and told so */
 	uint64_t drop_hs_late;			/* client: answers to an INIT no longer in flight */
+	uint64_t drop_no_memory;		/* server: INITs refused, no memory for the session's buffers */
 };
 
 struct mpt_engine;

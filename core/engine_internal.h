@@ -89,6 +89,7 @@ struct mpt_engine {
 	struct sent_copy *sent;		/* core/reinject.c: its records and their bytes, or NULL */
 	uint8_t *sent_bytes;
 	struct fq *fq;			/* core/sendq.c: paced schedulers' queue, or NULL */
+	bool active;			/* the buffers above allocated (engine_activate) */
 	uint64_t flow_seed;		/* the flow hash's key */
 	/* each flow hash's last data_seq sent, for the next one's flow_gap */
 	uint32_t flow_last[ENGINE_FLOW_LINKS];
@@ -99,6 +100,10 @@ struct mpt_engine {
 };
 
 /* core/engine.c */
+/* The big buffers (the reorder buffer, the ring of sent copies, the tunnel's queue): a
+ * client's in engine_new, a server's at its first session, so that a hub's configured but
+ * idle peers cost little memory (DESIGN's Peers). 0, or -ENOMEM with none of them. */
+int engine_activate(struct mpt_engine *e);
 void engine_lower_deadline(struct mpt_engine *e, uint64_t t);
 struct sched_view engine_view(struct mpt_engine *e, uint64_t now, size_t len);
 /* Frame, seal and send one datagram on path pidx; its path sequence number. */

@@ -53,7 +53,11 @@ struct fq {
 	struct slot *slots;
 	uint8_t *bytes;
 	struct flow *flows;
+	/* free slots: those released (a list), then those never used (fresh..nslots-1), so that
+	 * an idle queue's arena is never written and costs no resident memory (a hub's idle
+	 * peers) */
 	uint32_t free_head;
+	uint32_t fresh;
 	struct flow_list new_flows, old_flows;
 	unsigned queued_packets;	/* in flows, not counting the held one */
 	uint64_t queued_bytes;
@@ -86,9 +90,8 @@ struct fq *fq_new(unsigned nbuckets, unsigned capacity, size_t slot_bytes, uint6
 		fq_free(q);
 		return NULL;
 	}
-	for (uint32_t i = 0; i < q->nslots; i++)
-		q->slots[i].next = i + 1 < q->nslots ? i + 1 : NONE;
-	q->free_head = 0;
+	q->free_head = NONE;
+	q->fresh = 0;
 	for (unsigned i = 0; i < nbuckets; i++) {
 		q->flows[i].head = q->flows[i].tail = NONE;
 		q->flows[i].list_next = NONE;
@@ -330,8 +333,12 @@ int fq_enqueue(struct fq *q, uint32_t flow_hash, const uint8_t *pkt, size_t len,
 		drop(q, flow_pop(q, &q->flows[fat]), &q->stats.drop_overflow);
 		ret = fat == fi ? FQ_DROP_SAME : FQ_DROP_OTHER;
 	}
-	s = q->free_head;
-	q->free_head = q->slots[s].next;
+	if (q->free_head != NONE) {
+		s = q->free_head;
+		q->free_head = q->slots[s].next;
+	} else {
+		s = q->fresh++;
+	}
 	q->slots[s].next = NONE;
 	q->slots[s].flow_hash = flow_hash;
 	q->slots[s].len = (uint16_t)len;
@@ -487,6 +494,9 @@ int fq_check(const struct fq *q)
 	for (uint32_t s = q->free_head; s != NONE; s = q->slots[s].next)
 		if (s >= q->nslots || ++nfree > q->nslots)
 			return -EFAULT;
+	if (q->fresh > q->nslots || nfree > q->fresh)
+		return -EFAULT;
+	nfree += q->nslots - q->fresh;
 	if (nfree + packets + (q->held != NONE) != q->nslots)
 		return -EFAULT;
 	if (check_list(q, &q->new_flows, LIST_NEW, &listed) ||

@@ -96,6 +96,11 @@ static int answer_new_init(struct mpt_engine *e, unsigned local, const struct mp
 		e->stats.drop_rate_limited++;
 		return -EBUSY;
 	}
+	/* a hub's peer gets its buffers when it first connects, not when it is configured */
+	if (engine_activate(e) < 0) {
+		e->stats.drop_no_memory++;
+		return -ENOMEM;
+	}
 	e->io.entropy(e->io.ctx, seed, sizeof(seed));
 	hs->index = new_index(e);
 	rc = session_resp_create(e->master, seed, hs, resp, &keys);

@@ -28,6 +28,8 @@ void reinject_free(struct mpt_engine *e)
 {
 	free(e->sent);
 	free(e->sent_bytes);
+	e->sent = NULL;
+	e->sent_bytes = NULL;
 }
 
 void reinject_record(struct mpt_engine *e, uint32_t data_seq, uint16_t flow_gap, unsigned pidx,

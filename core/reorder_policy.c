@@ -29,6 +29,7 @@ int rp_init(struct mpt_engine *e)
 void rp_free(struct mpt_engine *e)
 {
 	reorder_free(e->reorder);
+	e->reorder = NULL;
 }
 
 static void deliver(void *ctx, const uint8_t *pkt, size_t len)

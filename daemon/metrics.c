@@ -254,7 +254,7 @@ static const struct reason drop_reasons[] = {
 	ENG("bad_auth", drop_bad_auth), ENG("replay", drop_replay),
 	ENG("malformed", drop_malformed), ENG("rate_limited", drop_rate_limited),
 	ENG("old_session", drop_old_session), ENG("unknown_peer", drop_unknown_peer),
-	ENG("handshake_late", drop_hs_late),
+	ENG("handshake_late", drop_hs_late), ENG("no_memory", drop_no_memory),
 };
 static const struct reason tun_drop_reasons[] = {
 	ENG("no_session", drop_no_session), ENG("no_path", drop_no_path),
@@ -287,7 +287,8 @@ static const struct by_reason {
 	    "Datagrams received and dropped, by reason: bad_auth (failed authentication: "
 	    "another key, forgery, junk), replay, malformed, rate_limited (handshakes beyond "
 	    "the budget), old_session, unknown_peer, handshake_late (answers to a handshake "
-	    "no longer in flight)" }, "reason", SRC_ENGINE, drop_reasons, N(drop_reasons) },
+	    "no longer in flight), no_memory (a server without memory for a new peer's "
+	    "buffers)" }, "reason", SRC_ENGINE, drop_reasons, N(drop_reasons) },
 	{ { "mptun_tun_packets_dropped_total", "counter",
 	    "Packets from the tun device dropped before they left, by reason: no_session, "
 	    "no_path, oversize (above the MTU)" }, "reason", SRC_ENGINE, tun_drop_reasons,

@@ -45,14 +45,15 @@ static void peer_json(struct outbuf *ob, const struct status_info *s, const stru
 	outbuf_put(&o, "\"drops\":{\"bad_auth\":%llu,\"replay\":%llu,\"malformed\":%llu,"
 	    "\"rate_limited\":%llu,\"old_session\":%llu,\"no_session\":%llu,\"unknown_peer\":%llu,"
 	    "\"no_path\":%llu,\"oversize\":%llu,\"udp_send_error\":%llu,\"udp_send_full\":%llu,"
-	    "\"hs_late\":%llu,\"source_outside\":%llu,\"no_route\":%llu},",
+	    "\"hs_late\":%llu,\"no_memory\":%llu,\"source_outside\":%llu,\"no_route\":%llu},",
 	    (unsigned long long)st->drop_bad_auth, (unsigned long long)st->drop_replay,
 	    (unsigned long long)st->drop_malformed, (unsigned long long)st->drop_rate_limited,
 	    (unsigned long long)st->drop_old_session, (unsigned long long)st->drop_no_session,
 	    (unsigned long long)st->drop_unknown_peer, (unsigned long long)st->drop_no_path,
 	    (unsigned long long)st->drop_oversize, (unsigned long long)s->udp_send_errors,
 	    (unsigned long long)s->udp_send_dropped, (unsigned long long)st->drop_hs_late,
-	    (unsigned long long)sp->drop_source, (unsigned long long)s->drop_no_route);
+	    (unsigned long long)st->drop_no_memory, (unsigned long long)sp->drop_source,
+	    (unsigned long long)s->drop_no_route);
 	outbuf_put(&o, "\"tun_in\":%llu,\"tun_out\":%llu,\"udp_tx\":%llu,\"udp_rx\":%llu,\"paths\":[",
 	    (unsigned long long)st->tun_in, (unsigned long long)st->tun_out,
 	    (unsigned long long)st->tx_dgrams, (unsigned long long)st->rx_dgrams);

@@ -58,6 +58,8 @@ mutant hub-no-mac1 core/hub.c \
 	's/if \(!session_init_mac1_ok\(h->mac1_key, dgram, len\)\)/if (0)/g'
 mutant hub-no-cache core/hub.c \
 	's/if \(h->cache\[i\]\.slot != NO_PEER &&/if (0 \&\& h->cache[i].slot != NO_PEER \&\&/g'
+mutant idle-peer-buffers core/engine.c \
+	's/if \(cfg->role == ENGINE_CLIENT && engine_activate\(e\) < 0\)/if (engine_activate(e) < 0)/g'
 mutant learn-from-old-datagram core/engine.c \
 	's/newest = ks == &e->cur && \(!rx->counter_seen \|\| h\.counter > rx->counter_top\);/newest = true;/g'
 mutant new-address-up-at-once core/engine.c \

@@ -205,17 +205,22 @@ static int teardown(void **state)
 }
 
 /* Every site up, through one hub: one X25519 per site for its identity (the INIT's copy on
- * its other uplink comes from the cache), and its data at its own engine only. */
+ * its other uplink comes from the cache), and its data at its own engine only; its server
+ * engine's buffers allocated at its first session, not before. */
 static void test_sites_come_up(void **unused)
 {
 	uint8_t pkt[100];
 
 	(void)unused;
+	/* a configured peer's buffers wait for its first session (DESIGN: Peers) */
+	for (unsigned s = 0; s < SITES; s++)
+		assert_null(engine_reorder_stats(t.site[s].server));
 	tick_all(1 * MS);
 	tick_all(2 * MS);
 	for (unsigned s = 0; s < SITES; s++) {
 		assert_true(engine_has_session(t.site[s].client));
 		assert_true(engine_has_session(t.site[s].server));
+		assert_non_null(engine_reorder_stats(t.site[s].server));
 	}
 	assert_int_equal(hub_stats(t.hub)->id_opened, SITES);
 	assert_int_equal(hub_stats(t.hub)->id_cached, SITES);	/* 2 uplinks: one copy each */
