@@ -169,6 +169,7 @@ bench: deps-bench
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench.sh $(B)/sim
 	$(Q)tests/netns/bench-daemon.sh $(B) 10
+	$(Q)tests/netns/bench-hub.sh $(B)
 	$(Q)scripts/bench-testbed.sh $(B)
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the daemon, its man page, the systemd unit

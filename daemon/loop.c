@@ -157,9 +157,12 @@ static int render_metrics(void *ctx, char *buf, size_t len)
 
 	if (!peer)
 		return -ENOMEM;
+	mi.npeer = 0;
 	for (unsigned k = 0; k < l->npeers; k++)
-		peer[k] = (struct metrics_peer){ .name = l->peers[k].name, .sched = l->cfg.sched,
-						 .engine = l->peers[k].engine };
+		if (l->peers[k].engine)
+			peer[mi.npeer++] = (struct metrics_peer){ .name = l->peers[k].name,
+								  .sched = l->cfg.sched,
+								  .engine = l->peers[k].engine };
 	for (unsigned i = 0; i < l->nsock; i++) {
 		local[i].addr = l->local[i];
 		local[i].send_errors = l->sock[i].send_errors;
@@ -383,10 +386,12 @@ static void serve_status(struct loop *l)
 		si.udp_send_dropped += l->sock[i].send_dropped;
 	}
 	if (sp) {
+		si.npeers = 0;
 		for (unsigned k = 0; k < l->npeers; k++)
-			sp[k] = (struct status_peer){ .engine = l->peers[k].engine,
-						      .name = l->peers[k].name,
-						      .drop_source = l->peers[k].drop_source };
+			if (l->peers[k].engine)
+				sp[si.npeers++] = (struct status_peer){
+					.engine = l->peers[k].engine, .name = l->peers[k].name,
+					.drop_source = l->peers[k].drop_source };
 		n = status_json(&si, l->status_doc, l->status_doc_len);
 		free(sp);
 	}
@@ -425,7 +430,8 @@ static int wait_events(struct loop *l, struct epoll_event *evs, int max,
 	return epoll_pwait(l->epfd, evs, max, timeout_ms, mask);
 }
 
-int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errlen)
+int loop_run(struct loop *l, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload,
+	     char *err, size_t errlen)
 {
 	struct epoll_event evs[CONFIG_MAX_ADDR + 4 + SCRAPE_MAX_CONN];
 	sigset_t waitmask;
@@ -435,6 +441,7 @@ int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errl
 	sigprocmask(SIG_SETMASK, NULL, &waitmask);
 	sigdelset(&waitmask, SIGINT);
 	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGHUP);
 	/* said once it runs, so that a start-up error stays the only line */
 	if (!l->hub_mode && !l->cfg.key_file && !l->cfg.key_text)
 		log_say(&l->log, 1, "warning: a secret can be guessed offline from one captured "
@@ -459,10 +466,19 @@ int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errl
 	flush_all(l);
 	while (!*stop) {
 		struct timespec ts;
-		uint64_t deadline = peers_deadline(l);
+		uint64_t deadline;
 		int timeout, n;
 
 		l->now = mono_ns();
+		if (*reload) {
+			char msg[512];
+
+			*reload = 0;
+			if (peers_reload(l, msg, sizeof(msg)) < 0)
+				log_say(&l->log, 0, "reload: %s; nothing changed", msg);
+			flush_all(l);
+		}
+		deadline = peers_deadline(l);
 		if (l->scrape && scrape_deadline(l->scrape) < deadline)
 			deadline = scrape_deadline(l->scrape);
 		timeout = loop_timeout(l->now, deadline, &ts);

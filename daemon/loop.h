@@ -19,8 +19,10 @@ struct loop;
 /* key: the master key (from -K or from -k through Argon2id); the loop copies it. */
 struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], char *err,
 		      size_t errlen);
-/* 0 on a clean stop, -1 with err on a fatal error. */
-int loop_run(struct loop *l, volatile sig_atomic_t *stop, char *err, size_t errlen);
+/* 0 on a clean stop, -1 with err on a fatal error. *reload set (SIGHUP): a hub reads its
+ * file again (daemon/peers.c), and the flag is cleared. */
+int loop_run(struct loop *l, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload,
+	     char *err, size_t errlen);
 void loop_free(struct loop *l);
 
 /* The longest wait when the engine wants no tick: the loop looks at the world once a second. */

@@ -11,6 +11,7 @@
 #include "core/hub.h"
 #include "core/prefix.h"
 #include "daemon/config.h"
+#include "daemon/conffile.h"
 #include "daemon/log.h"
 #include "daemon/udp.h"
 
@@ -22,11 +23,16 @@ struct auth_log {
 	uint64_t last_ns, count;
 };
 
-/* One peer: a client's server, or one site of a hub. */
+/* One peer: a client's server, or one site of a hub. A hub's slot is free while engine is
+ * NULL (a peer removed by a reload). */
 struct peer {
 	struct loop *l;
 	unsigned index;			/* in l->peers, also its hub slot and prefix value */
-	const char *name;		/* for logs, status and metrics */
+	const char *name;		/* for logs, status and metrics: name_buf, or a config's */
+	char name_buf[CONFFILE_NAME_MAX + 1];
+	uint8_t id[32];			/* a hub's peer: its key's identity (a reload compares) */
+	struct conffile_prefix *allowed;	/* a hub's peer: its AllowedIPs (its own copy) */
+	unsigned nallowed;
 	struct mpt_engine *engine;
 	void *secrets;			/* its engine's keys, locked in memory; NULL if not */
 	size_t secrets_len;
@@ -45,12 +51,13 @@ struct loop {
 	unsigned nsock;
 	struct udp_sock *sock;
 	struct sockaddr_storage local[CONFIG_MAX_ADDR];
-	struct peer *peers;
-	unsigned npeers;
+	struct peer *peers;		/* a hub: HUB_MAX_PEERS slots; otherwise one */
+	unsigned npeers;		/* slots up to the last one in use */
 	/* server: finds the peer of each datagram (core/hub.h) */
 	struct mpt_hub *hub;
 	uint64_t started_ns, now;
 	uint64_t epoch_ns;		/* the wall clock at monotonic 0: handshake counters */
+	uint64_t log_next_ns;		/* peers_log_changes looks again then */
 	uint64_t tun_write_drops;
 	/* AllowedIPs (config file), each prefix naming its peer's index: packets from a peer must
 	 * come from its own, packets from tun go to the peer of their destination; NULL: no check
@@ -88,6 +95,10 @@ void peers_tick(struct loop *l);
 void peers_set_writable(struct loop *l, unsigned local, bool writable);
 /* One line per change since the last call (sessions, paths, handshakes). */
 void peers_log_changes(struct loop *l);
+/* A hub's SIGHUP: the file read again; peers added, removed (their engines freed, so their
+ * traffic stops at once) or changed (key, AllowedIPs: removed and added), the others
+ * untouched. All or nothing: 0, or -1 with one line in err and nothing changed. */
+int peers_reload(struct loop *l, char *err, size_t errlen);
 
 /* daemon/loop.c */
 /* A datagram failed authentication: said once per sender a minute, a few lines a minute. */

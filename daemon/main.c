@@ -4,6 +4,7 @@
  * Every error is one line on stderr. */
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -26,12 +27,14 @@
 #include "daemon/loop.h"
 #include "daemon/status.h"
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
 }
 
 static int die(int code, const char *fmt, const char *arg)
@@ -220,6 +223,10 @@ int main(int argc, char **argv)
 	bool locked;
 	int rc;
 
+	/* every large block (an engine, a peer's buffers) straight from mmap: its pages are
+	 * resident only once written, so a hub's idle peers cost little; glibc's sliding
+	 * threshold would otherwise serve them from the heap, whose growth it zeroes */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	/* no exec of ours may ever gain privileges; nothing inherited stays open */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return die(1, "cannot set no-new-privs: %s", strerror(errno));
@@ -275,13 +282,16 @@ int main(int argc, char **argv)
 	if (!locked && cfg.verbosity > 1)
 		fputs("mptun: cannot lock the key in memory (RLIMIT_MEMLOCK?); going on\n", stderr);
 
-	/* SIGINT/SIGTERM only stop the loop, and only arrive while it waits */
+	/* SIGINT/SIGTERM only stop the loop, SIGHUP asks a hub to reload its file; they only
+	 * arrive while it waits */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	l = loop_new(&cfg, key, err, sizeof(err));
@@ -292,7 +302,7 @@ int main(int argc, char **argv)
 		loop_free(l);
 		return die(1, "%s", err);
 	}
-	rc = loop_run(l, &stop_requested, err, sizeof(err));
+	rc = loop_run(l, &stop_requested, &reload_requested, err, sizeof(err));
 	loop_free(l);
 	conffile_free(&cf);	/* after the loop: cfg's strings point into it */
 	if (rc < 0)

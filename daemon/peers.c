@@ -22,6 +22,7 @@
 #include "sched/registry.h"
 
 #define NO_ANSWER_NS (3ull * 1000000000)
+#define PEERS_LOG_EVERY_NS (20ull * 1000000)
 
 static void on_send(void *ctx, unsigned local, const struct mpt_addr *to, const uint8_t *dgram,
 		    size_t len)
@@ -75,7 +76,9 @@ static int peer_open(struct loop *l, unsigned k, const char *name,
 
 	p->l = l;
 	p->index = k;
-	p->name = name;
+	snprintf(p->name_buf, sizeof(p->name_buf), "%s", name);
+	p->name = p->name_buf;
+	session_peer_id(master, p->id);
 	ec.role = l->server ? ENGINE_SERVER : ENGINE_CLIENT;
 	sodium_mlock(ec.key, sizeof(ec.key));	/* not fatal: main says so at --verbose */
 	memcpy(ec.key, master, AEAD_KEY_LEN);
@@ -114,56 +117,111 @@ static int peer_open(struct loop *l, unsigned k, const char *name,
 	return 0;
 }
 
-static int add_prefixes(struct loop *l, const struct conffile_prefix *pre, unsigned n,
-			unsigned peer, char *err, size_t errlen)
+/* The AllowedIPs table, from every peer in place: a new one replaces the old (a table has no
+ * removal; a hub rebuilds it when its peers change). */
+static int build_prefixes(struct loop *l, char *err, size_t errlen)
 {
-	for (unsigned k = 0; k < n; k++) {
-		/* the file's parser refused overlaps, host bits and bad lengths already */
-		if (prefix_table_add(l->allowed, pre[k].family == AF_INET6 ? 6 : 4, pre[k].addr,
-				     pre[k].len, (uint16_t)peer) < 0) {
-			snprintf(err, errlen, "AllowedIPs: prefix of line %u refused", pre[k].line);
-			return -1;
+	struct prefix_table *t;
+	unsigned total = 0;
+
+	for (unsigned k = 0; k < l->npeers; k++)
+		total += l->peers[k].engine ? l->peers[k].nallowed : 0;
+	t = prefix_table_new(total ? total : 1);
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (unsigned k = 0; k < l->npeers; k++) {
+		const struct peer *p = &l->peers[k];
+
+		for (unsigned m = 0; p->engine && m < p->nallowed; m++) {
+			const struct conffile_prefix *q = &p->allowed[m];
+
+			/* the file's parser refused overlaps, host bits and bad lengths already */
+			if (prefix_table_add(t, q->family == AF_INET6 ? 6 : 4, q->addr, q->len,
+					     (uint16_t)k) < 0) {
+				snprintf(err, errlen, "AllowedIPs: prefix of line %u refused",
+					 q->line);
+				prefix_table_free(t);
+				return -1;
+			}
 		}
-		if (l->hub_mode && tun_route(l->cfg.tun_name, pre[k].family, pre[k].addr,
-					     pre[k].len, err, errlen) < 0)
+	}
+	prefix_table_free(l->allowed);
+	l->allowed = t;
+	return 0;
+}
+
+/* A hub routes a peer's prefixes through its tun device (added, or deleted with del). */
+static int route_peer(struct loop *l, const struct peer *p, bool del, char *err, size_t errlen)
+{
+	for (unsigned m = 0; m < p->nallowed; m++) {
+		const struct conffile_prefix *q = &p->allowed[m];
+
+		if (tun_route(l->cfg.tun_name, q->family, q->addr, q->len, del, err, errlen) < 0 &&
+		    !del)
 			return -1;
 	}
 	return 0;
 }
 
-/* A hub's peers: each one's key read now, before the privileges go. */
-static int open_hub_peers(struct loop *l, char *err, size_t errlen)
+/* A hub's peer from its configuration: key read, engine made, prefixes copied and routed. */
+static int hub_peer_open(struct loop *l, unsigned k, const struct config_peer *cp, char *err,
+			 size_t errlen)
 {
 	uint8_t master[AEAD_KEY_LEN];
+	struct peer *p = &l->peers[k];
 	char msg[400];
-	unsigned total = 0;
-	int rc = 0;
+	int rc;
 
-	for (unsigned k = 0; k < l->cfg.npeers; k++)
-		total += l->cfg.peers[k].nallowed;
-	l->allowed = prefix_table_new(total ? total : 1);
-	if (!l->allowed) {
+	sodium_mlock(master, sizeof(master));
+	rc = cp->key_file ? keys_read_key_file(cp->key_file, master, msg, sizeof(msg)) :
+	     keys_parse_key((const uint8_t *)cp->key_text, strlen(cp->key_text), master, msg,
+			    sizeof(msg));
+	if (rc < 0)
+		snprintf(err, errlen, "peer %s: %s", cp->name, msg);
+	else
+		rc = peer_open(l, k, cp->name, master, NULL, err, errlen);
+	sodium_munlock(master, sizeof(master));	/* wipes it */
+	if (rc < 0)
+		return -1;
+	if (k >= l->npeers)
+		l->npeers = k + 1;
+	p->allowed = malloc(cp->nallowed * sizeof(*p->allowed));
+	if (!p->allowed) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	sodium_mlock(master, sizeof(master));
-	for (unsigned k = 0; k < l->cfg.npeers && rc == 0; k++) {
-		const struct config_peer *cp = &l->cfg.peers[k];
+	memcpy(p->allowed, cp->allowed, cp->nallowed * sizeof(*p->allowed));
+	p->nallowed = cp->nallowed;
+	return route_peer(l, p, false, err, errlen);
+}
 
-		rc = cp->key_file ? keys_read_key_file(cp->key_file, master, msg, sizeof(msg)) :
-		     keys_parse_key((const uint8_t *)cp->key_text, strlen(cp->key_text), master,
-				    msg, sizeof(msg));
-		if (rc < 0)
-			snprintf(err, errlen, "peer %s: %s", cp->name, msg);
-		else
-			rc = peer_open(l, k, cp->name, master, NULL, err, errlen);
-		if (rc == 0)
-			l->npeers = k + 1;
-		if (rc == 0)
-			rc = add_prefixes(l, cp->allowed, cp->nallowed, k, err, errlen);
-	}
-	sodium_munlock(master, sizeof(master));	/* wipes it */
-	return rc < 0 ? -1 : 0;
+/* A peer's slot emptied: its routes, its hub slot, its engine and keys. */
+static void peer_close(struct loop *l, struct peer *p)
+{
+	char err[200];
+
+	if (!p->engine)
+		return;
+	if (l->hub_mode)
+		route_peer(l, p, true, err, sizeof(err));
+	if (l->hub)
+		hub_remove_peer(l->hub, p->index);
+	if (p->secrets)
+		sodium_munlock(p->secrets, p->secrets_len);	/* wipes them */
+	engine_free(p->engine);
+	free(p->allowed);
+	memset(p, 0, sizeof(*p));
+}
+
+/* A hub's peers: each one's key read now, before the privileges go. */
+static int open_hub_peers(struct loop *l, char *err, size_t errlen)
+{
+	for (unsigned k = 0; k < l->cfg.npeers; k++)
+		if (hub_peer_open(l, k, &l->cfg.peers[k], err, errlen) < 0)
+			return -1;
+	return build_prefixes(l, err, errlen);
 }
 
 int peers_open(struct loop *l, const uint8_t key[AEAD_KEY_LEN], char *err, size_t errlen)
@@ -173,7 +231,7 @@ int peers_open(struct loop *l, const uint8_t key[AEAD_KEY_LEN], char *err, size_
 	uint64_t seed;
 	int rc = 0;
 
-	l->peers = calloc(l->hub_mode ? l->cfg.npeers : 1, sizeof(*l->peers));
+	l->peers = calloc(l->hub_mode ? HUB_MAX_PEERS : 1, sizeof(*l->peers));
 	if (!l->peers) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -210,12 +268,16 @@ int peers_open(struct loop *l, const uint8_t key[AEAD_KEY_LEN], char *err, size_
 		return -1;
 	l->npeers = 1;
 	if (l->cfg.nallowed) {
-		l->allowed = prefix_table_new(l->cfg.nallowed);
-		if (!l->allowed) {
+		/* the table's own reference: the struct conffile outlives the loop */
+		l->peers[0].allowed = malloc(l->cfg.nallowed * sizeof(*l->peers[0].allowed));
+		if (!l->peers[0].allowed) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
-		if (add_prefixes(l, l->cfg.allowed, l->cfg.nallowed, 0, err, errlen) < 0)
+		memcpy(l->peers[0].allowed, l->cfg.allowed,
+		       l->cfg.nallowed * sizeof(*l->peers[0].allowed));
+		l->peers[0].nallowed = l->cfg.nallowed;
+		if (build_prefixes(l, err, errlen) < 0)
 			return -1;
 	}
 	for (unsigned j = 0; j < l->cfg.nremote; j++) {
@@ -229,13 +291,8 @@ int peers_open(struct loop *l, const uint8_t key[AEAD_KEY_LEN], char *err, size_
 
 void peers_close(struct loop *l)
 {
-	for (unsigned k = 0; k < l->npeers; k++) {
-		struct peer *p = &l->peers[k];
-
-		if (p->secrets)
-			sodium_munlock(p->secrets, p->secrets_len);	/* wipes them */
-		engine_free(p->engine);
-	}
+	for (unsigned k = 0; l->peers && k < l->npeers; k++)
+		peer_close(l, &l->peers[k]);
 	free(l->peers);
 	l->peers = NULL;
 	l->npeers = 0;
@@ -252,7 +309,7 @@ struct peer *peers_route(struct loop *l, const uint8_t *pkt, size_t len)
 	if (!l->allowed)
 		return &l->peers[0];
 	k = prefix_route(l->allowed, pkt, len, false);
-	if (k < 0 || (unsigned)k >= l->npeers) {
+	if (k < 0 || (unsigned)k >= l->npeers || !l->peers[k].engine) {
 		l->drop_no_route++;	/* no peer's AllowedIPs hold its destination */
 		return NULL;
 	}
@@ -270,7 +327,8 @@ struct peer *peers_for_datagram(struct loop *l, const struct mpt_addr *from, con
 	slot = hub_route(l->hub, dgram, len, l->now);
 	if (slot == -EBADMSG)
 		loop_note_bad_auth(l, from);
-	return slot >= 0 && (unsigned)slot < l->npeers ? &l->peers[slot] : NULL;
+	return slot >= 0 && (unsigned)slot < l->npeers && l->peers[slot].engine ? &l->peers[slot] :
+	       NULL;
 }
 
 uint64_t peers_deadline(const struct loop *l)
@@ -278,7 +336,7 @@ uint64_t peers_deadline(const struct loop *l)
 	uint64_t d = UINT64_MAX;
 
 	for (unsigned k = 0; k < l->npeers; k++) {
-		uint64_t e = engine_deadline(l->peers[k].engine);
+		uint64_t e = l->peers[k].engine ? engine_deadline(l->peers[k].engine) : UINT64_MAX;
 
 		if (e < d)
 			d = e;
@@ -289,32 +347,26 @@ uint64_t peers_deadline(const struct loop *l)
 void peers_tick(struct loop *l)
 {
 	for (unsigned k = 0; k < l->npeers; k++)
-		if (engine_deadline(l->peers[k].engine) <= l->now)
+		if (l->peers[k].engine && engine_deadline(l->peers[k].engine) <= l->now)
 			engine_tick(l->peers[k].engine, l->now);
 }
 
 void peers_set_writable(struct loop *l, unsigned local, bool writable)
 {
 	for (unsigned k = 0; k < l->npeers; k++)
-		engine_set_writable(l->peers[k].engine, local, writable);
-}
-
-/* "peer NAME: " ahead of a hub's lines; nothing for one peer. */
-static const char *who(const struct loop *l, const struct peer *p, char *buf, size_t len)
-{
-	if (!l->hub_mode)
-		return "";
-	snprintf(buf, len, "peer %s: ", p->name);
-	return buf;
+		if (l->peers[k].engine)
+			engine_set_writable(l->peers[k].engine, local, writable);
 }
 
 static void log_peer(struct loop *l, struct peer *p)
 {
 	const struct engine_stats *st = engine_stats(p->engine);
 	unsigned nremote = engine_nremote(p->engine);
-	char a[64], b[64], w[64];
+	char a[64], b[64], w[64] = "";
 
-	who(l, p, w, sizeof(w));
+	/* "peer NAME: " ahead of a hub's lines; nothing for one peer */
+	if (l->hub_mode)
+		snprintf(w, sizeof(w), "peer %s: ", p->name);
 	if (st->handshakes_sent != p->handshakes_logged) {
 		log_say(&l->log, 2, "%shandshake datagrams sent: %llu", w,
 			(unsigned long long)st->handshakes_sent);
@@ -361,6 +413,123 @@ static void log_peer(struct loop *l, struct peer *p)
 
 void peers_log_changes(struct loop *l)
 {
+	/* a look at every peer at most every 20 ms: a hub's wakeups come per datagram batch */
+	if (l->now < l->log_next_ns)
+		return;
+	l->log_next_ns = l->now + PEERS_LOG_EVERY_NS;
 	for (unsigned k = 0; k < l->npeers; k++)
-		log_peer(l, &l->peers[k]);
+		if (l->peers[k].engine)
+			log_peer(l, &l->peers[k]);
+}
+
+/* The same prefixes in the same order: a peer whose AllowedIPs did not change. */
+static bool same_prefixes(const struct peer *p, const struct config_peer *cp)
+{
+	if (p->nallowed != cp->nallowed)
+		return false;
+	for (unsigned m = 0; m < p->nallowed; m++)
+		if (p->allowed[m].family != cp->allowed[m].family ||
+		    p->allowed[m].len != cp->allowed[m].len ||
+		    memcmp(p->allowed[m].addr, cp->allowed[m].addr, 16))
+			return false;
+	return true;
+}
+
+/* [Interface] values a reload cannot change: said, and left as they are. */
+static void interface_changes(struct loop *l, const struct config *c)
+{
+	const char *what = c->port != l->cfg.port ? "Port" :
+			   strcmp(c->tun_name, l->cfg.tun_name) ? "Tun" :
+			   strcmp(c->sched, l->cfg.sched) ? "Scheduler" :
+			   strcmp(c->hub_key_file, l->cfg.hub_key_file) ? "HubKeyFile" :
+			   c->nlocal != l->cfg.nlocal ? "Listen" :
+			   memcmp(&c->tun_addr, &l->cfg.tun_addr, sizeof(c->tun_addr)) ||
+			   memcmp(&c->tun_addr6, &l->cfg.tun_addr6, sizeof(c->tun_addr6)) ? "Address" :
+			   NULL;
+
+	if (what)
+		log_say(&l->log, 1, "reload: [Interface] %s changed: it takes a restart; the peers "
+			"are reloaded", what);
+}
+
+int peers_reload(struct loop *l, char *err, size_t errlen)
+{
+	int8_t keep[HUB_MAX_PEERS];		/* old slot: kept (1) or not */
+	int16_t match[CONFFILE_MAX_PEERS];	/* new peer: its old slot, or -1 */
+	struct conffile cf = { 0 };
+	struct config c;
+	uint8_t master[AEAD_KEY_LEN], id[32];
+	unsigned added = 0, removed = 0, kept = 0;
+	char msg[400];
+	int rc = -1;
+
+	if (!l->hub_mode) {
+		snprintf(err, errlen, "only a hub (HubKeyFile) reloads its file: restart to apply a "
+			 "change");
+		return -1;
+	}
+	if (conffile_load(&cf, l->cfg.conf_file, &c, true, err, errlen) < 0)
+		return -1;
+	if (!c.hub_key_file) {
+		snprintf(err, errlen, "%s: no longer a hub's file (no HubKeyFile): restart to "
+			 "apply it", l->cfg.conf_file);
+		goto out;
+	}
+	memset(keep, 0, sizeof(keep));
+	sodium_mlock(master, sizeof(master));
+	for (unsigned k = 0; k < c.npeers; k++) {
+		const struct config_peer *cp = &c.peers[k];
+
+		if ((cp->key_file ? keys_read_key_file(cp->key_file, master, msg, sizeof(msg)) :
+		     keys_parse_key((const uint8_t *)cp->key_text, strlen(cp->key_text), master,
+				    msg, sizeof(msg))) < 0) {
+			snprintf(err, errlen, "peer %s: %s", cp->name, msg);
+			sodium_munlock(master, sizeof(master));
+			goto out;
+		}
+		session_peer_id(master, id);
+		match[k] = -1;
+		for (unsigned s = 0; s < l->npeers; s++) {
+			const struct peer *p = &l->peers[s];
+
+			if (p->engine && !strcmp(p->name, cp->name) && !memcmp(p->id, id, sizeof(id)) &&
+			    same_prefixes(p, cp)) {
+				match[k] = (int16_t)s;
+				keep[s] = 1;
+			}
+		}
+	}
+	sodium_munlock(master, sizeof(master));	/* wipes it */
+	interface_changes(l, &c);
+	/* the peers gone or changed first: their prefixes and slots are free for the new */
+	for (unsigned s = 0; s < l->npeers; s++)
+		if (l->peers[s].engine && !keep[s]) {
+			log_say(&l->log, 1, "reload: peer %s removed", l->peers[s].name);
+			peer_close(l, &l->peers[s]);
+			removed++;
+		}
+	for (unsigned k = 0, s = 0; k < c.npeers; k++) {
+		if (match[k] >= 0) {
+			kept++;
+			continue;
+		}
+		while (l->peers[s].engine)
+			s++;
+		if (hub_peer_open(l, s, &c.peers[k], msg, sizeof(msg)) < 0) {
+			log_say(&l->log, 0, "reload: %s", msg);
+			peer_close(l, &l->peers[s]);
+			continue;
+		}
+		log_say(&l->log, 1, "reload: peer %s added", c.peers[k].name);
+		added++;
+	}
+	while (l->npeers && !l->peers[l->npeers - 1].engine)
+		l->npeers--;
+	rc = build_prefixes(l, err, errlen);
+	if (rc == 0)
+		log_say(&l->log, 1, "reload: %u peers kept, %u added, %u removed", kept, added,
+			removed);
+out:
+	conffile_free(&cf);
+	return rc;
 }

@@ -193,9 +193,10 @@ out:
 	return rc;
 }
 
-int tun_route(const char *name, int family, const uint8_t *addr, unsigned len, char *err,
-	      size_t errlen)
+int tun_route(const char *name, int family, const uint8_t *addr, unsigned len, bool del,
+	      char *err, size_t errlen)
 {
+	unsigned long req = del ? SIOCDELRT : SIOCADDRT;
 	char a[INET6_ADDRSTRLEN];
 	struct ifreq ifr;
 	int s, rc = -1;
@@ -214,7 +215,7 @@ int tun_route(const char *name, int family, const uint8_t *addr, unsigned len, c
 		memcpy(&rt.rt_genmask, &mask, sizeof(mask));
 		rt.rt_flags = RTF_UP | (len == 32 ? RTF_HOST : 0);
 		rt.rt_dev = (char *)name;
-		rc = ioctl(s, SIOCADDRT, &rt);
+		rc = ioctl(s, req, &rt);
 	} else {
 		struct in6_rtmsg rt = { .rtmsg_dst_len = (uint16_t)len, .rtmsg_metric = 1,
 					.rtmsg_flags = RTF_UP | (len == 128 ? RTF_HOST : 0) };
@@ -225,14 +226,14 @@ int tun_route(const char *name, int family, const uint8_t *addr, unsigned len, c
 		if (rc == 0) {
 			memcpy(&rt.rtmsg_dst, addr, 16);
 			rt.rtmsg_ifindex = ifr.ifr_ifindex;
-			rc = ioctl(s, SIOCADDRT, &rt);
+			rc = ioctl(s, req, &rt);
 		}
 	}
 out:
 	if (rc < 0) {
 		inet_ntop(family, addr, a, sizeof(a));
-		snprintf(err, errlen, "cannot route %s/%u through %s: %s", a, len, name,
-			 strerror(errno));
+		snprintf(err, errlen, "cannot %s the route to %s/%u through %s: %s",
+			 del ? "delete" : "add", a, len, name, strerror(errno));
 	}
 	if (s >= 0)
 		close(s);

@@ -23,8 +23,9 @@ struct tun_inner {
 int tun_open(const char *name, char *err, size_t errlen);
 int tun_configure(const char *name, const struct tun_inner *in, unsigned mtu, char *err,
 		  size_t errlen);
-/* A route to family (AF_INET, AF_INET6) addr/len through the device (up already). */
-int tun_route(const char *name, int family, const uint8_t *addr, unsigned len, char *err,
-	      size_t errlen);
+/* A route to family (AF_INET, AF_INET6) addr/len through the device (up already): added, or
+ * deleted (del). */
+int tun_route(const char *name, int family, const uint8_t *addr, unsigned len, bool del,
+	      char *err, size_t errlen);
 
 #endif

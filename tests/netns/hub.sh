@@ -251,7 +251,40 @@ nest=$(hubq '[.peers[] | select(.session.established == true)] | length')
 	isnum "$unk1" && [ "$unk1" -gt "$unk0" ]
 check hub-wrong-key $? "stranger's session established=${est9:-no status}; hub.mac1 $mac0 -> $mac1 (want unchanged), hub.unknown_peer $unk0 -> $unk1 (want more); $nest of $NSITES sites still established"
 
-# ---- 7. mptun check of hub files
+# ---- 7. SIGHUP: site8 removed and the stranger added as site9, while site2 pings site3
+# every 10 ms and site8 pings the hub every 50 ms (-D: each reply's wall-clock time)
+write_hub_conf "$TMP/hub.conf" $((NSITES - 1)) 1
+printf '\n[Peer]\nName = site9\nKeyFile = %s\nAllowedIPs = %s/32\n' "$TMP/stranger.key" \
+	"$(inner 9)" >>"$TMP/hub.conf"
+ip netns exec "$(site_ns 2)" ping -n -D -i 0.01 -w 4 "$(inner 3)" >"$TMP/hup23.ping" 2>&1 &
+p23=$!
+ip netns exec "$(site_ns $NSITES)" ping -n -D -i 0.05 -w 4 $HUB_IN >"$TMP/hup8.ping" 2>&1 &
+p8=$!
+sleep 1
+thup=$(now)
+kill -HUP "$HPID"
+up9=""
+while awk "BEGIN {exit !($(elapsed "$thup") < 3)}"; do
+	[ "$(jqs "$TMP/c9.sock" .session.established)" = true ] && { up9=$(elapsed "$thup"); break; }
+	sleep 0.05
+done
+ip netns exec "$(site_ns 9)" ping -c 2 -i 0.2 -W 1 -q $HUB_IN >/dev/null 2>&1
+ping9=$?
+wait_pids $p23 $p8
+# the longest gap between replies site2 -> site3; site8's last reply after the HUP
+gap=$(sed -n 's/^\[\([0-9.]*\)\].*time=.*/\1/p' "$TMP/hup23.ping" |
+	awk 'NR > 1 && ($1 - p) * 1000 > g {g = ($1 - p) * 1000} {p = $1; n++} END {printf "%.0f %d", g, n}')
+n23=${gap#* }; gap=${gap% *}
+last8=$(sed -n 's/^\[\([0-9.]*\)\].*time=.*/\1/p' "$TMP/hup8.ping" | tail -n 1)
+end8=$(echo "${last8:-0} $thup" | awk '{printf "%.2f", $1 - $2}')
+peers=$(hubq '[.peers[].name] | join(" ")')
+isnum "$n23" && [ "$n23" -ge 100 ] && [ "$gap" -le 100 ] &&
+	awk "BEGIN {exit !($end8 <= 1.0)}" && [ -n "$up9" ] && [ $ping9 -eq 0 ] &&
+	[ "$(hubq '.peers | length')" = $NSITES ]
+check hub-reload $? "SIGHUP with site$NSITES removed and site9 added: site$NSITES's last reply $end8 s after it (want <= 1.0), site9 up after ${up9:-no session in 3} s (want <= 2) and pinging ($([ $ping9 -eq 0 ] && echo yes || echo no)); site2 -> site3 every 10 ms meanwhile: $n23 replies, longest gap ${gap} ms (want <= 100); peers now: $peers"
+awk "BEGIN {exit !(${up9:-9} <= 2)}" || info "site9 log: $(tail -n 3 "$TMP/site9.log" | tr '\n' ' '); hub log: $(tail -n 4 "$TMP/hub.log" | tr '\n' ' ')"
+
+# ---- 8. mptun check of hub files
 out=$("$MPTUN" check -c "$TMP/hub.conf" 2>&1)
 check hub-check $? "mptun check -c hub.conf: $(echo "${out:-no output}" | sed "s|$TMP/||g" | tr '\n' ' ')"
 write_hub_conf "$TMP/nohubkey.conf" 2 0
