@@ -99,7 +99,7 @@ printf '%s\nColour = blue\n[Peer]\nName = hq\nKeyFile = %s/hq.key\n' "$GOOD_IFAC
 bad unknown-key 5 "unknown key 'Colour' in [Interface]"
 printf '%s\n[Peer]\nName = a\nKeyFile = %s/hq.key\n[Peer]\nName = b\nKeyFile = %s/hq.key\n' \
 	"$GOOD_IFACE" "$T" "$T" >"$T/bad.conf"
-bad second-peer 8 "more than one [Peer]: this version serves one peer (multi-peer hub: issue 12)"
+bad second-peer 8 "more than one [Peer]: a hub names its static key in [Interface] HubKeyFile"
 bad second-peer-daemon 8 "more than one [Peer]" "$MPTUN" -c "$T/bad.conf"
 printf '%s\n[Peer]\nName = a\nKeyFile = %s/open.key\n' "$GOOD_IFACE" "$T" >"$T/bad.conf"
 "$MPTUN" genkey "$T/open.key" && chmod 644 "$T/open.key"

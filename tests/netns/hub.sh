@@ -21,13 +21,14 @@ B=${1:-build}
 MPTUN=$(pwd)/$B/mptun
 . tests/netns/lib.sh
 
-need_root_and_tools ping jq tc iperf3 ss awk
+need_root_and_tools ping jq tc iperf3 ss awk curl promtool prometheus
 [ -x "$MPTUN" ] || { echo "FAIL build: $MPTUN missing"; exit 1; }
 NSITES=8
 PORT=5000
 SERVER=10.40.0.2
 HUB_IN=10.99.0.1
 RATE=100mbit
+MPORT=9470
 
 now() { date +%s.%N; }
 elapsed() { echo "$(now) $1" | awk '{printf "%.2f", $1 - $2}'; }
@@ -93,7 +94,7 @@ write_hub_conf() {	# write_hub_conf FILE NPEERS WITH_HUBKEY(1|0)
 	{
 		printf '[Interface]\nTun = hub0\nPort = %s\nAddress = %s\nListen = %s\n' $PORT $HUB_IN $SERVER
 		[ "$3" = 1 ] && printf 'HubKeyFile = %s\n' "$TMP/hub.key"
-		printf 'Scheduler = ecf\nStatus = %s\n' "$TMP/hub.sock"
+		printf 'Scheduler = ecf\nStatus = %s\nMetrics = 127.0.0.1:%s\n' "$TMP/hub.sock" $MPORT
 		for _k in $(seq 1 "$2"); do
 			printf '\n[Peer]\nName = site%s\nKeyFile = %s\nAllowedIPs = %s/32\n' \
 				"$_k" "$TMP/site$_k.key" "$(inner "$_k")"
@@ -134,6 +135,17 @@ write_site_conf 9 "$TMP/stranger.key"
 # ---- 1. every site's session with the hub
 ns_bg "$S" "$TMP/hub.log" "$MPTUN" -c "$TMP/hub.conf"
 HPID=$LAST_PID
+# a real Prometheus scraping the hub every second (checked once the sites are up)
+cat >"$TMP/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: hub
+    static_configs:
+      - targets: ['127.0.0.1:$MPORT']
+EOF
+ns_bg "$S" "$TMP/prometheus.log" prometheus --config.file="$TMP/prometheus.yml" \
+	--storage.tsdb.path="$TMP/tsdb" --web.listen-address=127.0.0.1:9090 --log.level=warn
 wait_for "[ -S '$TMP/hub.sock' ]" 3 || info "no status socket from the hub after 3 s: $(tail -n 3 "$TMP/hub.log" | tr '\n' ' ')"
 t0=$(now)
 for k in $(seq 1 $NSITES); do
@@ -180,6 +192,18 @@ nr=$(echo "$remotes" | wc -w)
 [ "$n" = $((2 * NSITES)) ] && [ "$nr" = $((2 * NSITES)) ] && [ "$remotes" = "$want" ]
 check hub-paths $? "${n:-no status: 0} paths up at the hub, $nr distinct client uplinks (want $((2 * NSITES)) and $((2 * NSITES)): the 16 uplink addresses)"
 [ "$remotes" = "$want" ] || info "up at the hub: ${remotes:-none}; want: $want"
+
+# ---- 2b. the hub's metrics: a clean exposition, and one rtt series per path in Prometheus
+ip netns exec "$S" curl -s -m 2 "http://127.0.0.1:$MPORT/metrics" >"$TMP/hub.prom"
+out=$(promtool check metrics <"$TMP/hub.prom" 2>&1)
+prc=$?
+query() { ip netns exec "$S" curl -s -m 2 -G --data-urlencode "query=$1" \
+	http://127.0.0.1:9090/api/v1/query | jq -r "$2" 2>/dev/null; }
+wait_for "[ \"\$(query mptun_path_rtt_seconds '.data.result | length')\" = $((2 * NSITES)) ]" 10
+n=$(query mptun_path_rtt_seconds '.data.result | length')
+np=$(query mptun_path_rtt_seconds '[.data.result[].metric.peer] | unique | length')
+[ $prc -eq 0 ] && [ "$n" = $((2 * NSITES)) ] && [ "$np" = $NSITES ]
+check hub-metrics $? "promtool check metrics on a scrape of the hub: exit $prc ${out:+($out)}; Prometheus: ${n:-no answer: 0} series of mptun_path_rtt_seconds for ${np:-0} peers (want $((2 * NSITES)) for $NSITES)"
 
 # ---- 3. every site reaches every other site through the hub
 mkdir "$TMP/mesh"
