@@ -106,7 +106,7 @@ simcheck: all
 	$(Q)scripts/simcheck.sh $(B)/sim
 
 asan:
-	$(Q)$(MAKE) --no-print-directory B=build/asan OPT=-O1 \
+	$(Q)$(MAKE) --no-print-directory -j2 B=build/asan OPT=-O1 \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all
 	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 scripts/run-unit.sh build/asan/tests
 
@@ -125,14 +125,14 @@ fuzz-regress:
 	$(Q)scripts/fuzz.sh regress
 
 clang-check:
-	$(Q)$(MAKE) --no-print-directory B=build/clang CC=clang all
+	$(Q)$(MAKE) --no-print-directory -j2 B=build/clang CC=clang all
 
 # each safety property broken on purpose in a copy of the tree: the unit tests must fail on every one
 mutants:
 	$(Q)scripts/mutants.sh
 
 test: deps-test
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory -j2 all
 	$(Q)$(MAKE) --no-print-directory clang-check
 	$(Q)scripts/purity.sh
 	$(Q)$(MAKE) --no-print-directory simcheck
@@ -162,7 +162,7 @@ soak: all
 
 # the real daemon over four emulated uplinks, against one uplink, MPTCP and the simulator
 netem-test: deps-test
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory -j2 all
 	$(Q)tests/netem/suite.sh $(B)
 
 bench: deps-bench

@@ -33,7 +33,7 @@
 
 /* epoll tags: sockets are 0..nsock-1; the metrics listener TAG_METRICS, its connections the
  * SCRAPE_MAX_CONN tags after it */
-enum { TAG_TUN = 1000, TAG_STATUS, TAG_METRICS = 2000 };
+enum { TAG_TUN = 1000, TAG_STATUS, TAG_STATUS_CONN = 1100, TAG_METRICS = 2000 };
 
 static uint64_t mono_ns(void)
 {
@@ -185,6 +185,8 @@ struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], c
 		return NULL;
 	}
 	l->cfg = *c;
+	for (unsigned i = 0; i < STATUS_MAX_CONN; i++)
+		l->sconn[i].fd = -1;
 	log_open(&l->log, STDERR_FILENO, c->verbosity);
 	l->server = c->nremote == 0;
 	l->tun_fd = l->epfd = l->status_fd = -1;
@@ -193,10 +195,11 @@ struct loop *loop_new(const struct config *c, const uint8_t key[AEAD_KEY_LEN], c
 	l->hub_mode = c->hub_key_file != NULL;
 	if (!c->mtu)
 		l->cfg.mtu = config_default_mtu(c);
-	/* a hub's document grows with its peers: about 2 KiB each with two paths */
-	l->status_doc_len = STATUS_QUERY_MAX;
-	if (c->npeers > 64)
-		l->status_doc_len += (size_t)c->npeers * 4096;
+	/* a hub's document grows with its peers (a reload may add some): about 2 KiB each with
+	 * two paths; pages are resident only once written */
+	l->status_doc_len = 256 * 1024;
+	if (c->hub_key_file)
+		l->status_doc_len += (size_t)HUB_MAX_PEERS * 4096;
 	l->status_doc = malloc(l->status_doc_len);
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!l->status_doc || l->epfd < 0) {
@@ -245,6 +248,9 @@ void loop_free(struct loop *l)
 	if (!l)
 		return;
 	scrape_free(l->scrape);
+	for (unsigned i = 0; i < STATUS_MAX_CONN; i++)
+		if (l->sconn[i].fd >= 0 || l->sconn[i].buf)
+			status_conn_close(&l->sconn[i]);
 	peers_close(l);
 	for (unsigned i = 0; i < l->nsock; i++)
 		udp_close(&l->sock[i]);
@@ -398,7 +404,17 @@ static void serve_status(struct loop *l)
 	if (n < 0)
 		n = snprintf(l->status_doc, l->status_doc_len, "{\"error\":\"%s\"}\n",
 			     n == -ENOSPC ? "status too large" : "out of memory");
-	status_serve(l->status_fd, l->status_doc, (size_t)n);
+	for (unsigned i = 0; i < STATUS_MAX_CONN; i++) {
+		struct status_conn *c = &l->sconn[i];
+
+		if (c->fd >= 0)
+			continue;
+		if (status_serve(l->status_fd, l->status_doc, (size_t)n, c, l->now) == 1 &&
+		    add_fd(l, c->fd, EPOLLOUT, TAG_STATUS_CONN + i) < 0)
+			status_conn_close(c);
+		return;
+	}
+	status_serve(l->status_fd, l->status_doc, (size_t)n, NULL, l->now);	/* all busy */
 }
 
 int loop_timeout(uint64_t now, uint64_t deadline, struct timespec *ts)
@@ -498,6 +514,8 @@ int loop_run(struct loop *l, volatile sig_atomic_t *stop, volatile sig_atomic_t 
 				read_tun(l);
 			} else if (tag == TAG_STATUS) {
 				serve_status(l);
+			} else if (tag >= TAG_STATUS_CONN && tag < TAG_STATUS_CONN + STATUS_MAX_CONN) {
+				status_conn_write(&l->sconn[tag - TAG_STATUS_CONN]);
 			} else if (l->scrape && scrape_owns(l->scrape, tag)) {
 				scrape_event(l->scrape, tag, evs[k].events, l->now);
 			} else if (tag < l->nsock) {
@@ -518,6 +536,9 @@ int loop_run(struct loop *l, volatile sig_atomic_t *stop, volatile sig_atomic_t 
 		}
 		if (l->scrape)
 			scrape_expire(l->scrape, l->now);
+		for (unsigned i = 0; i < STATUS_MAX_CONN; i++)
+			if (l->sconn[i].fd >= 0 && l->now >= l->sconn[i].deadline_ns)
+				status_conn_close(&l->sconn[i]);	/* a reader that stopped */
 		auth_minute(l);
 		peers_log_changes(l);
 	}

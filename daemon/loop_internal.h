@@ -13,6 +13,7 @@
 #include "daemon/config.h"
 #include "daemon/conffile.h"
 #include "daemon/log.h"
+#include "daemon/status.h"
 #include "daemon/udp.h"
 
 #define LOG_EVERY_NS (60ull * 1000000000)
@@ -75,6 +76,7 @@ struct loop {
 	uint8_t tunbuf[WIRE_MAX_DGRAM];
 	char *status_doc;
 	size_t status_doc_len;
+	struct status_conn sconn[STATUS_MAX_CONN];	/* readers still being sent theirs */
 	struct scrape *scrape;		/* --metrics; NULL without */
 };
 

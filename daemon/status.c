@@ -228,22 +228,59 @@ int status_listen(const char *path, const char *group, char *err, size_t errlen)
 	return fd;
 }
 
-void status_serve(int lfd, const char *doc, size_t len)
+void status_conn_close(struct status_conn *c)
 {
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	size_t off = 0;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->buf);
+	*c = (struct status_conn){ .fd = -1 };
+}
 
-	if (fd < 0)
-		return;
-	/* a reader that does not read gets what fits in its socket buffer, then is dropped */
+/* As much of buf as the socket takes now; the new offset. */
+static size_t send_some(int fd, const char *buf, size_t len, size_t off, bool *failed)
+{
 	while (off < len) {
-		ssize_t n = send(fd, doc + off, len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n = send(fd, buf + off, len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
 
-		if (n <= 0)
+		if (n <= 0) {
+			*failed = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 			break;
+		}
 		off += (size_t)n;
 	}
-	close(fd);
+	return off;
+}
+
+int status_serve(int lfd, const char *doc, size_t len, struct status_conn *c, uint64_t now)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	bool failed = false;
+	size_t off;
+
+	if (fd < 0)
+		return 0;
+	off = send_some(fd, doc, len, 0, &failed);
+	if (off == len || failed || !c || c->fd >= 0 || !(c->buf = malloc(len - off))) {
+		close(fd);	/* done, or no room to keep it: the reader has what fitted */
+		return 0;
+	}
+	memcpy(c->buf, doc + off, len - off);
+	c->fd = fd;
+	c->len = len - off;
+	c->off = 0;
+	c->deadline_ns = now + STATUS_CONN_NS;
+	return 1;
+}
+
+int status_conn_write(struct status_conn *c)
+{
+	bool failed = false;
+
+	c->off = send_some(c->fd, c->buf, c->len, c->off, &failed);
+	if (c->off < c->len && !failed)
+		return 1;
+	status_conn_close(c);
+	return 0;
 }
 
 int status_query(const char *path, bool json, char *err, size_t errlen)
@@ -267,21 +304,36 @@ int status_query(const char *path, bool json, char *err, size_t errlen)
 			close(fd);
 		return -1;
 	}
-	doc = malloc(STATUS_QUERY_MAX);
-	table = malloc(STATUS_QUERY_MAX);
-	if (!doc || !table) {
+	for (size_t cap = 0;;) {
+		if (len == cap) {
+			char *d = cap < STATUS_QUERY_MAX ? realloc(doc, cap ? 2 * cap : 65536) : NULL;
+
+			if (!d) {
+				snprintf(err, errlen, "status: %s", cap < STATUS_QUERY_MAX ?
+					 "out of memory" : "the document is too large");
+				goto out;
+			}
+			doc = d;
+			cap = cap ? 2 * cap : 65536;
+		}
+		n = read(fd, doc + len, cap - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	/* the table is much shorter than the document it shows */
+	table = malloc(len + 65536);
+	if (!table) {
 		snprintf(err, errlen, "status: out of memory");
 		goto out;
 	}
-	while (len < STATUS_QUERY_MAX && (n = read(fd, doc + len, STATUS_QUERY_MAX - len)) > 0)
-		len += (size_t)n;
 	if (json) {
 		rc = fwrite(doc, 1, len, stdout) == len ? 0 : -1;
 		if (rc < 0)
 			snprintf(err, errlen, "status: cannot write: %s", strerror(errno));
 		goto out;
 	}
-	n = status_table(doc, len, table, STATUS_QUERY_MAX, err, errlen);
+	n = status_table(doc, len, table, len + 65536, err, errlen);
 	if (n < 0) {
 		if (n == -ENOSPC)
 			snprintf(err, errlen, "status: the table does not fit (try --json)");

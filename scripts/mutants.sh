@@ -21,9 +21,9 @@ mutant() {
 	count=$(CNT="$work/count" perl -0pi -e "\$c = ($3); END { open my \$f, '>', \$ENV{CNT}; print \$f (\$c || 0) }" "$file" && cat "$work/count")
 	if [ "$count" != "${4:-1}" ]; then
 		fail=$((fail + 1)); echo "FAIL $name: the pattern matched ${count:-0} times in $2 (update scripts/mutants.sh)"
-	elif ! make -s -C "$work" B=build/mut all >"$work/build.log" 2>&1; then
+	elif ! make -s -j2 -C "$work" B=build/mut all >"$work/build.log" 2>&1; then
 		fail=$((fail + 1)); echo "FAIL $name: the mutant does not build:"; tail -5 "$work/build.log"
-	elif out=$(cd "$work" && scripts/run-unit.sh build/mut/tests 2>&1); then
+	elif out=$(cd "$work" && FIRST_FAIL=1 scripts/run-unit.sh build/mut/tests 2>&1); then
 		fail=$((fail + 1)); echo "FAIL $name: SURVIVED, every unit test passes with it"
 	else
 		killed=$(printf '%s\n' "$out" | awk '$1 == "[" && $2 == "FAILED" && $3 == "]" && NF == 4 {print $4}' | sort -u | tr '\n' ' ')

@@ -38,6 +38,8 @@ hubq() { jqs "$TMP/hub.sock" "$1"; }
 isnum() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
 site_ns() { eval "echo \$C$1"; }	# site_ns K: the namespace of site K
 inner() { echo "10.99.0.$((10 + $1))"; }	# inner K: site K's tunnel address
+inner6() { echo "fd99::$((10 + $1))"; }		# and its IPv6 one (the tunnel is dual-stack)
+HUB_IN6=fd99::1
 # Jain's fairness index of the numbers on stdin (one a line): (sum x)^2 / (n * sum x^2);
 # 0 when there is nothing or everything is 0
 jain() { awk '{ s += $1; q += $1 * $1; n++ } END { if (n && q > 0) printf "%.4f\n", s * s / (n * q); else print 0 }'; }
@@ -61,6 +63,7 @@ hub_topology() {
 	done
 	# the hub forwards between sites (hub0 -> hub0); without redirects to say so
 	ip netns exec "$S" sysctl -qw net.ipv4.ip_forward=1
+	ip netns exec "$S" sysctl -qw net.ipv6.conf.all.forwarding=1
 	ip netns exec "$S" sysctl -qw net.ipv4.conf.all.send_redirects=0
 	ip netns exec "$S" sysctl -qw net.ipv4.conf.default.send_redirects=0
 	for _k in $(seq 1 $((NSITES + 1))); do
@@ -92,12 +95,13 @@ site_locals() {
 # ---- configuration files
 write_hub_conf() {	# write_hub_conf FILE NPEERS WITH_HUBKEY(1|0)
 	{
-		printf '[Interface]\nTun = hub0\nPort = %s\nAddress = %s\nListen = %s\n' $PORT $HUB_IN $SERVER
+		printf '[Interface]\nTun = hub0\nPort = %s\nAddress = %s, %s\nListen = %s\n' $PORT \
+			$HUB_IN $HUB_IN6 $SERVER
 		[ "$3" = 1 ] && printf 'HubKeyFile = %s\n' "$TMP/hub.key"
 		printf 'Scheduler = ecf\nStatus = %s\nMetrics = 127.0.0.1:%s\n' "$TMP/hub.sock" $MPORT
 		for _k in $(seq 1 "$2"); do
-			printf '\n[Peer]\nName = site%s\nKeyFile = %s\nAllowedIPs = %s/32\n' \
-				"$_k" "$TMP/site$_k.key" "$(inner "$_k")"
+			printf '\n[Peer]\nName = site%s\nKeyFile = %s\nAllowedIPs = %s/32, %s/128\n' \
+				"$_k" "$TMP/site$_k.key" "$(inner "$_k")" "$(inner6 "$_k")"
 		done
 	} >"$1"
 }
@@ -106,8 +110,8 @@ write_site_conf() {	# write_site_conf K KEYFILE
 	[Interface]
 	Tun = mpt0
 	Port = $PORT
-	Address = $(inner "$1")
-	PeerAddress = $HUB_IN
+	Address = $(inner "$1"), $(inner6 "$1")
+	PeerAddress = $HUB_IN, $HUB_IN6
 	Scheduler = ${SITE_SCHED:-ecf}
 	Status = $TMP/c$1.sock
 
@@ -117,7 +121,7 @@ write_site_conf() {	# write_site_conf K KEYFILE
 	HubPublicKey = $HUBPUB
 	Remote = $SERVER
 	Local = $(site_locals "$1")
-	AllowedIPs = 10.99.0.0/24
+	AllowedIPs = 10.99.0.0/24, fd99::/64
 	EOC
 }
 
@@ -158,7 +162,9 @@ est=""; up_after=""
 while :; do
 	_left=""
 	for k in $noroute; do
-		ip -n "$(site_ns "$k")" route add 10.99.0.0/24 dev mpt0 2>/dev/null || _left="$_left $k"
+		{ ip -n "$(site_ns "$k")" route replace 10.99.0.0/24 dev mpt0 2>/dev/null &&
+		  ip -n "$(site_ns "$k")" -6 route replace fd99::/64 dev mpt0 2>/dev/null; } ||
+			_left="$_left $k"
 	done
 	noroute=$_left
 	if [ -z "$up_after" ]; then
@@ -192,6 +198,10 @@ nr=$(echo "$remotes" | wc -w)
 [ "$n" = $((2 * NSITES)) ] && [ "$nr" = $((2 * NSITES)) ] && [ "$remotes" = "$want" ]
 check hub-paths $? "${n:-no status: 0} paths up at the hub, $nr distinct client uplinks (want $((2 * NSITES)) and $((2 * NSITES)): the 16 uplink addresses)"
 [ "$remotes" = "$want" ] || info "up at the hub: ${remotes:-none}; want: $want"
+# and its table: a block per peer
+tp=$("$MPTUN" status "$TMP/hub.sock" 2>&1 | grep -c '^peer site[0-9]*: session up')
+[ "$tp" = $NSITES ]
+check hub-table $? "mptun status (the table) on the hub: $tp peers with their session up (want $NSITES)"
 
 # ---- 2b. the hub's metrics: a clean exposition, and one rtt series per path in Prometheus
 ip netns exec "$S" curl -s -m 2 "http://127.0.0.1:$MPORT/metrics" >"$TMP/hub.prom"
@@ -223,6 +233,14 @@ failed=$(grep -lv '^0$' "$TMP/mesh"/* 2>/dev/null | sed 's|.*/||' | tr '\n' ' ')
 [ "$total" = $((NSITES * (NSITES - 1))) ] && [ "$ok" = "$total" ]
 check hub-mesh $? "$ok of $((NSITES * (NSITES - 1))) site-to-site pings answered through the hub${failed:+ (lost: $failed)}"
 info "hub forwarded: $(hubq '[.peers[] | "\(.name) in \(.tun_in) out \(.tun_out)"] | join(", ")')"
+
+# ---- 3b. IPv6 inside: the hub's peers' IPv6 prefixes are routed too
+ip netns exec "$(site_ns 1)" ping -6 -c 2 -i 0.2 -W 2 -q $HUB_IN6 >/dev/null 2>&1
+r1=$?
+ip netns exec "$(site_ns 1)" ping -6 -c 2 -i 0.2 -W 2 -q "$(inner6 2)" >/dev/null 2>&1
+r2=$?
+[ $r1 -eq 0 ] && [ $r2 -eq 0 ]
+check hub-ipv6 $? "inner IPv6: site1 -> hub $HUB_IN6 $([ $r1 -eq 0 ] && echo answered || echo lost), site1 -> site2 $(inner6 2) through the hub $([ $r2 -eq 0 ] && echo answered || echo lost)"
 
 # ---- 4. 8 uploads at once share the hub's 100 Mbit/s
 pp=""
@@ -278,8 +296,8 @@ check hub-wrong-key $? "stranger's session established=${est9:-no status}; hub.m
 # ---- 7. SIGHUP: site8 removed and the stranger added as site9, while site2 pings site3
 # every 10 ms and site8 pings the hub every 50 ms (-D: each reply's wall-clock time)
 write_hub_conf "$TMP/hub.conf" $((NSITES - 1)) 1
-printf '\n[Peer]\nName = site9\nKeyFile = %s\nAllowedIPs = %s/32\n' "$TMP/stranger.key" \
-	"$(inner 9)" >>"$TMP/hub.conf"
+printf '\n[Peer]\nName = site9\nKeyFile = %s\nAllowedIPs = %s/32, %s/128\n' "$TMP/stranger.key" \
+	"$(inner 9)" "$(inner6 9)" >>"$TMP/hub.conf"
 ip netns exec "$(site_ns 2)" ping -n -D -i 0.01 -w 4 "$(inner 3)" >"$TMP/hup23.ping" 2>&1 &
 p23=$!
 ip netns exec "$(site_ns $NSITES)" ping -n -D -i 0.05 -w 4 $HUB_IN >"$TMP/hup8.ping" 2>&1 &

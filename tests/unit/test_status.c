@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -287,6 +289,62 @@ static void test_hub(void **unused)
 		engine_free(e[k]);
 }
 
+/* A document larger than the reader's socket takes at once (a big hub's): what fits goes
+ * now, the rest as the socket drains, whole and in order; a second reader meanwhile is
+ * served on its own. */
+static void test_large_document(void **unused)
+{
+	char dir[] = "/tmp/mptun-status.XXXXXX", path[64], err[256];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct status_conn c = { .fd = -1 };
+	size_t len = 3u << 20, got = 0;
+	char *doc = malloc(len), *back = malloc(len);
+	int lfd, fd, rounds = 0;
+
+	(void)unused;
+	assert_non_null(doc);
+	assert_non_null(back);
+	for (size_t k = 0; k < len; k++)
+		doc[k] = (char)('a' + k % 23);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.sock", dir);
+	lfd = status_listen(path, NULL, err, sizeof(err));
+	assert_true(lfd >= 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(status_serve(lfd, doc, len, &c, 0), 1);
+	assert_true(c.fd >= 0 && c.len > 0 && c.len < len);
+	while (got < len) {
+		ssize_t n = read(fd, back + got, len - got);
+
+		assert_true(n > 0);
+		got += (size_t)n;
+		if (c.fd >= 0)
+			status_conn_write(&c);
+		rounds++;
+	}
+	assert_memory_equal(doc, back, len);
+	assert_true(c.fd < 0 && !c.buf);	/* done: closed and freed */
+	assert_int_equal(read(fd, back, 1), 0);	/* and the reader sees the end */
+	assert_true(rounds > 1);
+	close(fd);
+	/* without a slot to keep it, a reader gets what fitted, and the end */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(status_serve(lfd, doc, len, NULL, 0), 0);
+	got = 0;
+	for (ssize_t n; (n = read(fd, back, len)) > 0;)
+		got += (size_t)n;
+	assert_true(got > 0 && got < len);
+	close(fd);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+	free(doc);
+	free(back);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_paced),
 		cmocka_unit_test(test_hub),
 		cmocka_unit_test(test_socket_mode),
+		cmocka_unit_test(test_large_document),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
