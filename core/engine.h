@@ -1,8 +1,9 @@
 /* engine: one tunnel end, sans I/O. It owns the keys, the replay window, the path table and its
  * estimators, the receive-side reorder buffer and the scheduler's state; engine_new allocates
- * all of it once and engine_free wipes the keys and frees it. The caller feeds it tun packets,
- * datagrams and ticks, each with `now`; it answers through the io callbacks, which must not call
- * back into the same engine. engine_send, engine_recv and engine_tick run per packet. */
+ * it (a server's big buffers, reorder and queue, once its first session is answered, so that
+ * a hub's idle peers cost little) and engine_free wipes the keys and frees it all. The caller
+ * feeds it tun packets, datagrams and ticks, each with `now`; it answers through the io
+ * callbacks, which must not call back into the same engine. engine_send, engine_recv and engine_tick run per packet. */
 #ifndef MPT_ENGINE_H
 #define MPT_ENGINE_H
 
