@@ -3,7 +3,8 @@
  * it (a server's big buffers, reorder and queue, once its first session is answered, so that
  * a hub's idle peers cost little) and engine_free wipes the keys and frees it all. The caller
  * feeds it tun packets, datagrams and ticks, each with `now`; it answers through the io
- * callbacks, which must not call back into the same engine. engine_send, engine_recv and engine_tick run per packet. */
+ * callbacks, which must not call back into the same engine. engine_send, engine_recv and
+ * engine_tick run per packet. */
 #ifndef MPT_ENGINE_H
 #define MPT_ENGINE_H
 
