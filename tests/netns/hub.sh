@@ -19,10 +19,11 @@
 cd "$(dirname "$0")/../.." || exit 1
 B=${1:-build}
 MPTUN=$(pwd)/$B/mptun
+WT=$(pwd)/$B/wiretool
 . tests/netns/lib.sh
 
 need_root_and_tools ping jq tc iperf3 ss awk curl promtool prometheus
-[ -x "$MPTUN" ] || { echo "FAIL build: $MPTUN missing"; exit 1; }
+[ -x "$MPTUN" ] && [ -x "$WT" ] || { echo "FAIL build: $MPTUN or $WT missing"; exit 1; }
 NSITES=8
 PORT=5000
 SERVER=10.40.0.2
@@ -302,6 +303,9 @@ ip netns exec "$(site_ns 2)" ping -n -D -i 0.01 -w 4 "$(inner 3)" >"$TMP/hup23.p
 p23=$!
 ip netns exec "$(site_ns $NSITES)" ping -n -D -i 0.05 -w 4 $HUB_IN >"$TMP/hup8.ping" 2>&1 &
 p8=$!
+# what reaches the hub is recorded meanwhile: the new site's INIT, for a replay below
+ip netns exec "$R" "$WT" capture r0 $PORT 20000 3 "$TMP/hup.cap" >"$TMP/cap.out" 2>&1 &
+pcap=$!
 sleep 1
 thup=$(now)
 kill -HUP "$HPID"
@@ -325,6 +329,24 @@ isnum "$n23" && [ "$n23" -ge 100 ] && [ "$gap" -le 100 ] &&
 	[ "$(hubq '.peers | length')" = $NSITES ]
 check hub-reload $? "SIGHUP with site$NSITES removed and site9 added: site$NSITES's last reply $end8 s after it (want <= 1.0), site9 up after ${up9:-no session in 3} s (want <= 2) and pinging ($([ $ping9 -eq 0 ] && echo yes || echo no)); site2 -> site3 every 10 ms meanwhile: $n23 replies, longest gap ${gap} ms (want <= 100); peers now: $peers"
 awk "BEGIN {exit !(${up9:-9} <= 2)}" || info "site9 log: $(tail -n 3 "$TMP/site9.log" | tr '\n' ' '); hub log: $(tail -n 4 "$TMP/hub.log" | tr '\n' ' ')"
+
+# ---- 7b. the INITs recorded meanwhile (the new site's, and removed site8's retries),
+# replayed from site1's address: no new session, no address learnt, each one counted
+wait_pids $pcap
+q9() { hubq ".peers[] | select(.name == \"site9\") | $1"; }
+s0=$(q9 .session.sessions); r0=$(q9 .drops.replay); h0=$(q9 .session.handshakes_resent)
+u0=$(hubq .hub.unknown_peer)
+out=$(ip netns exec "$(site_ns 1)" "$WT" resend $SERVER $PORT "$TMP/hup.cap" 2 2>&1)
+rrc=$?
+nres=$(echo "$out" | awk '{print $2}')
+sleep 0.5
+s1=$(q9 .session.sessions); r1=$(q9 .drops.replay); h1=$(q9 .session.handshakes_resent)
+u1=$(hubq .hub.unknown_peer)
+addrs=$(q9 '[.paths[].remote | sub(":[0-9]+$"; "")] | unique | join(" ")')
+isnum "$s0" && isnum "$r1" && isnum "$h1" && isnum "$u1" && isnum "$nres" && [ $rrc -eq 0 ] &&
+	[ "$s1" = "$s0" ] && [ $((r1 - r0 + h1 - h0 + u1 - u0)) -ge "$nres" ] &&
+	[ "$addrs" = "10.30.17.2" ] && [ "$(jqs "$TMP/c9.sock" .session.established)" = true ]
+check hub-replay $? "site9's captured INITs resent from site1: ${out:-nothing resent}; site9's sessions $s0 -> $s1 (want unchanged); each one an old counter (replays $r0 -> $r1) or, within a second of the INIT it copies, answered with the same RESP (copies $h0 -> $h1), or removed site8's, now unknown (hub.unknown_peer $u0 -> $u1), want +$nres in all; its remote addresses: ${addrs:-none} (want only 10.30.17.2); still established"
 
 # ---- 8. mptun check of hub files
 out=$("$MPTUN" check -c "$TMP/hub.conf" 2>&1)

@@ -3,6 +3,9 @@
  *
  *   wiretool capture IFACE PORT COUNT SECONDS FILE   frames leaving IFACE for UDP port PORT
  *   wiretool replay IFACE FILE                       send the recorded frames again, as they were
+ *   wiretool resend ADDR PORT FILE TYPE              the recorded UDP payloads to PORT that open
+ *                                                    with the type byte TYPE, sent again from
+ *                                                    this host's own address (another sender)
  *   wiretool junk ADDR PORT COUNT [FILE]             COUNT datagrams: random bytes, random lengths,
  *                                                    and truncated or bit-flipped recorded ones
  *   wiretool spray ADDR PORT COUNT NPORTS [TYPE LEN] COUNT random datagrams from NPORTS source
@@ -34,7 +37,7 @@
 static int usage(const char *why)
 {
 	fprintf(stderr, "wiretool: %s\nusage: wiretool capture IFACE PORT COUNT SECONDS FILE | "
-		"replay IFACE FILE | junk ADDR PORT COUNT [FILE] | "
+		"replay IFACE FILE | resend ADDR PORT FILE TYPE | junk ADDR PORT COUNT [FILE] | "
 		"spray ADDR PORT COUNT NPORTS [TYPE LEN]\n", why);
 	return 2;
 }
@@ -190,6 +193,42 @@ static int replay(int argc, char **argv)
 	return sent == n ? 0 : 1;
 }
 
+static int resend(int argc, char **argv)
+{
+	static uint8_t frames[MAX_FRAMES][MAX_FRAME];
+	static uint16_t lens[MAX_FRAMES];
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	long port, type, n, sent = 0, found = 0;
+	int fd;
+
+	if (argc != 6)
+		return usage("resend needs ADDR PORT FILE TYPE");
+	port = num(argv[3], 1, 65535);
+	type = num(argv[5], 0, 255);
+	if (inet_pton(AF_INET, argv[2], &to.sin_addr) != 1 || port < 0 || type < 0)
+		return usage("bad ADDR, PORT or TYPE");
+	to.sin_port = htons((uint16_t)port);
+	n = load(argv[4], frames, lens);
+	if (n < 0)
+		return 1;
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return 1;
+	for (long k = 0; k < n; k++) {
+		size_t off = udp_to_port(frames[k], lens[k], (uint16_t)port);
+
+		if (!off || off >= lens[k] || frames[k][off] != type)
+			continue;
+		found++;
+		if (sendto(fd, frames[k] + off, lens[k] - off, 0, (struct sockaddr *)&to,
+			   sizeof(to)) >= 0)
+			sent++;
+	}
+	printf("resent %ld of %ld recorded datagrams of type %ld to %s:%ld\n", sent, found, type,
+	       argv[2], port);
+	return found && sent == found ? 0 : 1;
+}
+
 static int junk(int argc, char **argv)
 {
 	static uint8_t frames[MAX_FRAMES][MAX_FRAME];
@@ -306,6 +345,8 @@ int main(int argc, char **argv)
 		return capture(argc, argv);
 	if (!strcmp(argv[1], "replay"))
 		return replay(argc, argv);
+	if (!strcmp(argv[1], "resend"))
+		return resend(argc, argv);
 	if (!strcmp(argv[1], "junk"))
 		return junk(argc, argv);
 	if (!strcmp(argv[1], "spray"))
