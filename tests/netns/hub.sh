@@ -1,11 +1,14 @@
 #!/bin/sh
 # The daemon as a hub: one server (S) behind a 100 Mbit/s uplink, 8 client sites (C1..C8) with
-# two uplinks each, all through one router (R). Every site's session with the hub, the hub's
-# 16 paths (one per client uplink), every site reaching every other site through the hub
-# (56 pings, the hub's kernel forwarding from hub0 back into hub0), 8 simultaneous uploads
-# sharing the hub's uplink (Jain's index of the goodputs, their total), a site sending with
-# another site's inner address (dropped, counted as source_outside), a client whose key no
-# peer has (no session: hub.unknown_peer, not hub.mac1), and `mptun check` of hub files.
+# two uplinks each, all through one router (R), dual-stack inside. Every site's session with
+# the hub, the hub's 16 paths (one per client uplink) and its status table, its metrics
+# (promtool, and a real Prometheus finding one rtt series per path), every site reaching every
+# other site through the hub (56 pings, the hub's kernel forwarding from hub0 back into hub0),
+# ping6 through it, 8 simultaneous uploads sharing the hub's uplink (Jain's index of the
+# goodputs, their total), a site sending with another site's inner address (dropped, counted
+# as source_outside), a client whose key no peer has (no session: hub.unknown_peer, not
+# hub.mac1), a SIGHUP removing a site and adding one while two others talk, the INITs of that
+# moment resent from another address (nothing started), and `mptun check` of hub files.
 # Usage: tests/netns/hub.sh [BUILD_DIR]   (root; skips with a reason otherwise)
 #
 #   C1  up1 10.30.1.2  --- 10.30.1.1  u1a
