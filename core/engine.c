@@ -200,13 +200,16 @@ uint32_t engine_flow_hash(const struct mpt_engine *e, const uint8_t *pkt, size_t
 	return flow_hash(&key, e->flow_seed);
 }
 
-/* The gap to the previous data packet of the same flow (its hash's link), 0 when none. */
+/* The gap to the previous data packet of the same flow (its hash's link), 0 when none. A slot
+ * remembers whose it is: another flow whose hash meets it there starts afresh instead of being
+ * held at the receiver behind a packet that is not its own (a ping behind a bulk flow's). */
 static uint16_t flow_link(struct mpt_engine *e, uint32_t flow_hash, uint32_t data_seq)
 {
 	unsigned b = flow_hash % ENGINE_FLOW_LINKS;
 	uint32_t gap = data_seq - e->flow_last[b];
-	bool known = e->flow_known[b / 64] >> (b % 64) & 1;
+	bool known = (e->flow_known[b / 64] >> (b % 64) & 1) && e->flow_tag[b] == flow_hash;
 
+	e->flow_tag[b] = flow_hash;
 	e->flow_last[b] = data_seq;
 	e->flow_known[b / 64] |= 1ull << (b % 64);
 	return known && gap <= UINT16_MAX ? (uint16_t)gap : 0;

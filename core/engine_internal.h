@@ -93,6 +93,7 @@ struct mpt_engine {
 	uint64_t flow_seed;		/* the flow hash's key */
 	/* each flow hash's last data_seq sent, for the next one's flow_gap */
 	uint32_t flow_last[ENGINE_FLOW_LINKS];
+	uint32_t flow_tag[ENGINE_FLOW_LINKS];	/* whose hash each slot's last packet had */
 	uint64_t flow_known[ENGINE_FLOW_LINKS / 64];
 	uint64_t sendq_target_ns;
 	uint8_t txbuf[WIRE_MAX_DGRAM];

@@ -14,17 +14,22 @@
 #define NONE UINT32_MAX
 /* a flow that keeps being dropped: count stops growing, spacing stays about interval / 32768 */
 #define COUNT_MAX (1u << 30)
+#define FQ_WAYS 8
 
 enum { LIST_NONE, LIST_NEW, LIST_OLD };
 
 struct slot {
 	uint32_t next;
+	uint32_t flow;			/* its flow's index in flows */
 	uint32_t flow_hash;
 	uint16_t len;
 	uint64_t enqueue_ns;
 };
 
 struct flow {
+	uint32_t tag;			/* the flow hash it holds, while tagged */
+	bool tagged;
+	bool mixed;			/* holds packets of other hashes too (a full set) */
 	uint32_t head, tail;		/* packets, oldest first */
 	uint32_t packets;
 	uint64_t backlog_bytes;
@@ -315,9 +320,48 @@ static uint32_t fattest(const struct fq *q)
 	return best;
 }
 
+/* The flow of a hash: set-associative, as cake does, so that two flows whose hashes meet in one
+ * set still get queues of their own (with plain hashing into 1024 buckets, a ping shared a
+ * bulk flow's queue, and its CoDel delay, about once in 128 runs of 8 flows): the way that
+ * holds the hash; else, while a way of the set holds other hashes' packets too, that one (the
+ * hash's earlier packets may be there: its order is kept); else an idle way (empty, in no
+ * list) taken for it, else an empty one; else (every way busy) the hash's own way, shared. */
+static uint32_t flow_of(struct fq *q, uint32_t hash)
+{
+	unsigned ways = q->nbuckets % FQ_WAYS ? 1 : FQ_WAYS;
+	uint32_t base = hash % (q->nbuckets / ways) * ways, pick = NONE, mixed = NONE;
+
+	for (unsigned w = 0; w < ways; w++) {
+		const struct flow *f = &q->flows[base + w];
+
+		if (f->tagged && f->tag == hash)
+			return base + w;
+		if (f->mixed && f->packets)
+			mixed = base + w;
+		if (f->packets == 0 && (pick == NONE || (f->list == LIST_NONE &&
+							 q->flows[pick].list != LIST_NONE)))
+			pick = base + w;
+	}
+	if (mixed != NONE)
+		return mixed;
+	if (pick == NONE) {
+		pick = base + hash % ways;
+		q->flows[pick].mixed = true;
+		return pick;
+	}
+	if (q->flows[pick].list == LIST_NONE) {
+		/* a fresh flow: no CoDel state or rate of another's */
+		q->flows[pick] = (struct flow){ .head = NONE, .tail = NONE, .list_next = NONE };
+	}
+	q->flows[pick].tag = hash;
+	q->flows[pick].tagged = true;
+	q->flows[pick].mixed = false;
+	return pick;
+}
+
 int fq_enqueue(struct fq *q, uint32_t flow_hash, const uint8_t *pkt, size_t len, uint64_t now)
 {
-	uint32_t fi = flow_hash % q->nbuckets, s;
+	uint32_t fi = flow_of(q, flow_hash), s;
 	struct flow *f = &q->flows[fi];
 	int ret = 0;
 
@@ -340,6 +384,7 @@ int fq_enqueue(struct fq *q, uint32_t flow_hash, const uint8_t *pkt, size_t len,
 		s = q->fresh++;
 	}
 	q->slots[s].next = NONE;
+	q->slots[s].flow = fi;
 	q->slots[s].flow_hash = flow_hash;
 	q->slots[s].len = (uint16_t)len;
 	q->slots[s].enqueue_ns = now;
@@ -416,7 +461,7 @@ uint64_t fq_peek_flow_rate(const struct fq *q, uint64_t now)
 
 	if (q->held == NONE)
 		return 0;
-	f = &q->flows[q->slots[q->held].flow_hash % q->nbuckets];
+	f = &q->flows[q->slots[q->held].flow];
 	return now - f->win_start_ns < 2 * FQ_RATE_WINDOW_NS ? f->rate_bps : 0;
 }
 
@@ -427,7 +472,7 @@ uint64_t fq_peek_flow_bytes(const struct fq *q)
 	if (q->held == NONE)
 		return 0;
 	h = &q->slots[q->held];
-	return h->len + q->flows[h->flow_hash % q->nbuckets].backlog_bytes;
+	return h->len + q->flows[h->flow].backlog_bytes;
 }
 
 unsigned fq_backlog_packets(const struct fq *q)
@@ -475,7 +520,7 @@ int fq_check(const struct fq *q)
 
 		for (uint32_t s = f->head; s != NONE; s = q->slots[s].next) {
 			if (s >= q->nslots || ++fp > q->nslots ||
-			    q->slots[s].flow_hash % q->nbuckets != i)
+			    q->slots[s].flow != i)
 				return -EFAULT;
 			fb += q->slots[s].len;
 			last = s;

@@ -152,6 +152,26 @@ static void test_byte_fairness(void **unused)
 }
 
 /* One 84-byte ping behind 100 queued packets of a bulk flow. */
+/* Two flows whose hashes fall in one bucket of a plain hash (1 and 65 of 64) still get queues
+ * of their own: the ping does not wait behind the bulk flow's backlog. */
+static void test_colliding_hashes_apart(void **unused)
+{
+	struct fq *q = new_default();
+	struct out o;
+
+	(void)unused;
+	for (uint32_t k = 0; k < 100; k++)
+		put(q, 1, k, 1500, 0);
+	for (int i = 0; i < 5; i++)
+		assert_true(get(q, 1 * MS, &o));
+	assert_int_equal(put(q, 65, 0, 84, 1 * MS), 0);
+	assert_true(get(q, 1 * MS, &o));
+	assert_int_equal(o.hash, 65);
+	assert_int_equal(o.len, 84);
+	assert_int_equal(fq_check(q), 0);
+	fq_free(q);
+}
+
 static void test_sparse_flow_first(void **unused)
 {
 	struct fq *q = new_default();
@@ -532,6 +552,7 @@ int main(void)
 		cmocka_unit_test(test_fifo_one_flow),
 		cmocka_unit_test(test_byte_fairness),
 		cmocka_unit_test(test_sparse_flow_first),
+		cmocka_unit_test(test_colliding_hashes_apart),
 		cmocka_unit_test(test_busy_flow_does_not_starve),
 		cmocka_unit_test(test_overflow_drops_fattest),
 		cmocka_unit_test(test_codel_spacing),
