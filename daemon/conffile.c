@@ -634,26 +634,34 @@ static int check_peer_address(const struct conffile *cf, const struct conffile_p
 	return 0;
 }
 
-/* Sets the [Interface]'s values in the file's order, so that the first mistake is the one
- * named. */
-static int apply_iface(const struct conffile *cf, struct config *c, char *err, size_t errlen)
+/* Sets the values of [Interface] and of one [Peer] (NULL: none) through config_set, in the
+ * file's order, so that the first mistake in it is the one named. */
+static int apply_in_order(const struct conffile *cf, struct config *c,
+			  const struct conffile_peer *p, char *err, size_t errlen)
 {
-	bool used[CF_NKEYS] = { false };
+	struct entry e[2 * CF_NKEYS];
+	unsigned n = 0;
 
-	for (;;) {
-		int next = -1, rc;
+	for (unsigned k = 0; k < CF_NKEYS; k++) {
+		if (cf->iface[k].text)
+			e[n++] = (struct entry){ k, &cf->iface[k] };
+		if (p && p->key[k].text)
+			e[n++] = (struct entry){ k, &p->key[k] };
+	}
+	for (unsigned k = 1; k < n; k++)
+		for (unsigned m = k; m && e[m - 1].v->line > e[m].v->line; m--) {
+			struct entry t = e[m];
 
-		for (unsigned k = 0; k < CF_NKEYS; k++)
-			if (cf->iface[k].text && !used[k] &&
-			    (next < 0 || cf->iface[k].line < cf->iface[next].line))
-				next = (int)k;
-		if (next < 0)
-			return 0;
-		used[next] = true;
-		rc = set_value(cf, c, (enum conffile_key)next, &cf->iface[next], err, errlen);
+			e[m] = e[m - 1];
+			e[m - 1] = t;
+		}
+	for (unsigned k = 0; k < n; k++) {
+		int rc = set_value(cf, c, e[k].key, e[k].v, err, errlen);
+
 		if (rc < 0)
 			return rc;
 	}
+	return 0;
 }
 
 /* A hub: [Interface] with HubKeyFile and Address, then one [Peer] per site with its Name, its
@@ -704,7 +712,7 @@ static int apply_hub(struct conffile *cf, struct config *c, char *err, size_t er
 		q->allowed = &cf->prefix[p->first_prefix];
 		q->nallowed = p->nprefix;
 	}
-	rc = apply_iface(cf, c, err, errlen);
+	rc = apply_in_order(cf, c, NULL, err, errlen);
 	if (rc < 0)
 		return rc;
 	c->hub_key_file = cf->iface[CF_HUB_KEY_FILE].text;
@@ -718,10 +726,8 @@ static int apply_hub(struct conffile *cf, struct config *c, char *err, size_t er
 int conffile_apply(struct conffile *cf, struct config *c, char *err, size_t errlen)
 {
 	static const enum conffile_key required[] = { CF_PORT, CF_ADDRESS, CF_PEER_ADDRESS };
-	struct entry e[2 * CF_NKEYS];
 	const struct conffile_peer *p;
 	char msg[512];
-	unsigned n = 0;
 	int rc;
 
 	config_init(c);
@@ -755,25 +761,9 @@ int conffile_apply(struct conffile *cf, struct config *c, char *err, size_t errl
 		return cf_fail(err, errlen, cf->path, p->key[CF_LOCAL].line, "Local is a client's "
 			       "uplinks and needs Remote; a server listens on [Interface] Listen");
 
-	/* in the file's order, so that the first mistake in it is the one named */
-	for (unsigned k = 0; k < CF_NKEYS; k++) {
-		if (cf->iface[k].text)
-			e[n++] = (struct entry){ k, &cf->iface[k] };
-		if (p->key[k].text)
-			e[n++] = (struct entry){ k, &p->key[k] };
-	}
-	for (unsigned k = 1; k < n; k++)
-		for (unsigned m = k; m && e[m - 1].v->line > e[m].v->line; m--) {
-			struct entry t = e[m];
-
-			e[m] = e[m - 1];
-			e[m - 1] = t;
-		}
-	for (unsigned k = 0; k < n; k++) {
-		rc = set_value(cf, c, e[k].key, e[k].v, err, errlen);
-		if (rc < 0)
-			return rc;
-	}
+	rc = apply_in_order(cf, c, p, err, errlen);
+	if (rc < 0)
+		return rc;
 	rc = check_peer_address(cf, p, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -795,6 +785,19 @@ static int key_file_fail(const struct conffile *cf, const char *name, unsigned l
 	return cf_fail(err, errlen, cf->path, line, "%s %s", name, sp ? sp + 1 : msg);
 }
 
+int conffile_peer_key(const struct config_peer *p, uint8_t key[AEAD_KEY_LEN], char *err,
+		      size_t errlen)
+{
+	char msg[400];
+	int rc = p->key_file ? keys_read_key_file(p->key_file, key, msg, sizeof(msg)) :
+		 keys_parse_key((const uint8_t *)p->key_text, strlen(p->key_text), key, msg,
+				sizeof(msg));
+
+	if (rc < 0)
+		snprintf(err, errlen, "peer %s: %s", p->name, msg);
+	return rc;
+}
+
 /* A hub's peers each have their own key: two with the same one could not be told apart. */
 static int check_distinct_keys(const struct conffile *cf, char *err, size_t errlen)
 {
@@ -810,11 +813,7 @@ static int check_distinct_keys(const struct conffile *cf, char *err, size_t errl
 	for (unsigned k = 0; k < cf->npeer && rc == 0; k++) {
 		const struct config_peer *q = &cf->cpeer[k];
 
-		if (q->key_file)
-			rc = keys_read_key_file(q->key_file, keys[k], msg, sizeof(msg));
-		else
-			rc = keys_parse_key((const uint8_t *)q->key_text, strlen(q->key_text),
-					    keys[k], msg, sizeof(msg));
+		rc = conffile_peer_key(q, keys[k], msg, sizeof(msg));
 		if (rc < 0)
 			break;	/* said by the per-file check */
 		for (unsigned m = 0; m < k; m++)

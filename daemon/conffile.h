@@ -85,6 +85,10 @@ int conffile_apply(struct conffile *cf, struct config *c, char *err, size_t errl
 /* Opens every KeyFile and SecretFile named (mode, form), as the daemon will at start; keys
  * read are wiped at once. */
 int conffile_check_keys(const struct conffile *cf, char *err, size_t errlen);
+/* A hub's peer's master key, read from its KeyFile or decoded from its Key: 0, or -errno with
+ * one line "peer NAME: ..." in err. */
+int conffile_peer_key(const struct config_peer *p, uint8_t key[AEAD_KEY_LEN], char *err,
+		      size_t errlen);
 /* conffile_read + conffile_apply + (with_keys) conffile_check_keys. */
 int conffile_load(struct conffile *cf, const char *path, struct config *c, bool with_keys,
 		  char *err, size_t errlen);

@@ -171,16 +171,11 @@ static int hub_peer_open(struct loop *l, unsigned k, const struct config_peer *c
 {
 	uint8_t master[AEAD_KEY_LEN];
 	struct peer *p = &l->peers[k];
-	char msg[400];
 	int rc;
 
 	sodium_mlock(master, sizeof(master));
-	rc = cp->key_file ? keys_read_key_file(cp->key_file, master, msg, sizeof(msg)) :
-	     keys_parse_key((const uint8_t *)cp->key_text, strlen(cp->key_text), master, msg,
-			    sizeof(msg));
-	if (rc < 0)
-		snprintf(err, errlen, "peer %s: %s", cp->name, msg);
-	else
+	rc = conffile_peer_key(cp, master, err, errlen);
+	if (rc == 0)
 		rc = peer_open(l, k, cp->name, master, NULL, err, errlen);
 	sodium_munlock(master, sizeof(master));	/* wipes it */
 	if (rc < 0)
@@ -480,10 +475,7 @@ int peers_reload(struct loop *l, char *err, size_t errlen)
 	for (unsigned k = 0; k < c.npeers; k++) {
 		const struct config_peer *cp = &c.peers[k];
 
-		if ((cp->key_file ? keys_read_key_file(cp->key_file, master, msg, sizeof(msg)) :
-		     keys_parse_key((const uint8_t *)cp->key_text, strlen(cp->key_text), master,
-				    msg, sizeof(msg))) < 0) {
-			snprintf(err, errlen, "peer %s: %s", cp->name, msg);
+		if (conffile_peer_key(cp, master, err, errlen) < 0) {
 			sodium_munlock(master, sizeof(master));
 			goto out;
 		}
