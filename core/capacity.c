@@ -96,8 +96,10 @@ static void end_round(struct capacity *c, uint64_t now)
 		}
 		c->reprobe = false;
 		/* drain only what the probe queued: with no queue, 3/4 would idle the path */
-		if (c->phase == 1)
+		if (c->phase == 1) {
 			c->drain = c->last_qdelay_ns > CAP_DRAIN_QDELAY_NS;
+			c->drain_ns = c->last_qdelay_ns;
+		}
 	}
 	c->round_busy = false;
 	c->round_start_ns = now;
@@ -109,6 +111,7 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 	uint64_t round = min_rtt_ns > CAP_ROUND_MIN_NS ? min_rtt_ns : CAP_ROUND_MIN_NS;
 
 	c->samples++;
+	c->round_ns = round;
 	c->last_qdelay_ns = qdelay_ns;
 	if (bps < CAP_MIN_BPS)
 		bps = CAP_MIN_BPS;
@@ -151,11 +154,31 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 		end_round(c, now);
 }
 
+/* The rate above or below the estimate that moves q_ns of queue over a round, at most a quarter
+ * of the estimate (BBR's 5/4 and 3/4). */
+static uint64_t queue_step(const struct capacity *c, uint64_t q_ns)
+{
+	uint64_t quarter = c->est_bps / 4;
+	double step = c->round_ns ? (double)c->est_bps * (double)q_ns / (double)c->round_ns :
+				    (double)quarter;
+
+	return step < (double)quarter ? (uint64_t)step : quarter;
+}
+
 uint64_t capacity_pacing_bps(const struct capacity *c)
 {
-	unsigned eighths = c->mode == CAP_STARTUP ? 16 : c->phase == 0 ? (c->reprobe ? 9 : 10) :
-			   c->phase == 1 && c->drain ? 6 : 8;
-	uint64_t rate = c->est_bps / 8 * eighths;
+	uint64_t rate;
+
+	if (c->mode == CAP_STARTUP)
+		rate = c->est_bps / 8 * 16;
+	else if (c->phase == 0)
+		rate = c->reprobe ? c->est_bps / 8 * 9 : c->est_bps + queue_step(c, CAP_PROBE_QUEUE_NS);
+	else if (c->phase == 1 && c->drain)
+		rate = c->forced_drain ? c->est_bps / 8 * 6 :
+		       c->est_bps - queue_step(c, c->drain_ns > CAP_PROBE_QUEUE_NS ? c->drain_ns :
+							       CAP_PROBE_QUEUE_NS);
+	else
+		rate = c->est_bps;
 
 	/* a path seen only idle (probes) is not paced below the starting rate: the first data
 	 * must be able to find out what it carries */

@@ -12,9 +12,17 @@
  *     only raises the estimate: it says the path carries at least that much, not at most.
  *   - The pacing rate is the estimate times a gain. Start-up doubles it each round (gain 2)
  *     until three busy rounds in a row fail to raise the estimate by a quarter; then the gain
- *     cycles 5/4, 3/4, 1, 1, 1, 1, 1, 1, one phase a round: the 5/4 phase finds capacity that
- *     grew, the 3/4 phase drains the queue the probe made (and is 1 when the probe made none
- *     that shows: a tunnel has no other flow's queue to keep its uplink busy meanwhile). While
+ *     cycles up, down, 1, 1, 1, 1, 1, 1, one phase a round: the up phase finds capacity that
+ *     grew, the down phase drains the queue that shows as it begins (and is 1 when there is
+ *     none: a tunnel has no other flow's queue to keep its uplink busy meanwhile). BBR's up is
+ *     5/4; here it moves only CAP_PROBE_QUEUE_NS of queue over the round, since 5/4 over a far
+ *     path's 80 ms round queues 20 ms there, and every packet of a flow spread over that path
+ *     waits for it at the receiver (per-flow order): the far path's probe lengthens the whole
+ *     flow's RTT, and an inner BBR, capped at twice its BDP, loses throughput (one upload on
+ *     the testbed's 50/30/10/10 mix: 83 Mbit/s with 5/4, 87 with this). The down phase drains
+ *     the queue it sees (at least the probe's, at most a quarter of the round: BBR's 3/4), so
+ *     a queue left from start-up or a re-probe does not stand for good behind a gentle probe.
+ *     The drain that ends start-up, or follows a queue, stays 3/4. While
  *     the path stays busy without a queue, the next round probes again, at 9/8: a path that
  *     carried only ACKs until a download began catches up in a few rounds, not a quarter per
  *     eight. A round is busy when a sample in it was not app-limited or delivered four fifths
@@ -43,6 +51,8 @@
 /* The 3/4 phase runs only when the path showed more queueing than this as the probe ended. */
 #define CAP_DRAIN_QDELAY_NS (2ull * 1000000)
 #define CAP_DROP_STEP 8		/* a queueing sample lowers the estimate by at most 1/8 */
+/* The periodic probe, and its drain, move at most this much queue over a round. */
+#define CAP_PROBE_QUEUE_NS (3ull * 1000000)
 
 enum cap_mode { CAP_STARTUP, CAP_PROBE };
 /* Why start-up ended: not yet, three busy rounds without growth, or a queue. */
@@ -56,9 +66,11 @@ struct capacity {
 	uint64_t win_bps[3];		/* the window's best, second and third best, by age */
 	uint64_t win_ns[3];
 	uint64_t round_start_ns;
+	uint64_t round_ns;		/* the last sample's round: the path's min RTT, at least CAP_ROUND_MIN_NS */
 	uint64_t full_bps;		/* start-up: the estimate growth is measured from */
 	bool round_busy;		/* a busy sample arrived in this round */
-	bool drain;			/* this cycle's 3/4 phase runs (the probe queued) */
+	bool drain;			/* this cycle's drain phase runs (the probe queued) */
+	uint64_t drain_ns;		/* ... and drains this much queue (what showed as it began) */
 	bool reprobe;			/* this 5/4 round is a re-probe, at 9/8 */
 	uint64_t last_qdelay_ns;
 	uint64_t samples, drops;	/* for status and tests */

@@ -60,6 +60,8 @@ mutant hub-no-cache core/hub.c \
 	's/if \(h->cache\[i\]\.slot != NO_PEER &&/if (0 \&\& h->cache[i].slot != NO_PEER \&\&/g'
 mutant fq-plain-hash core/fq.c \
 	's/uint32_t fi = flow_of\(q, flow_hash\), s;/uint32_t fi = (flow_of(q, flow_hash), flow_hash % q->nbuckets), s;/g'
+mutant probe-a-quarter core/capacity.c \
+	's/c->est_bps \+ queue_step\(c, CAP_PROBE_QUEUE_NS\)/c->est_bps \/ 4 * 5/g'
 mutant idle-peer-buffers core/engine.c \
 	's/if \(cfg->role == ENGINE_CLIENT && engine_activate\(e\) < 0\)/if (engine_activate(e) < 0)/g'
 mutant learn-from-old-datagram core/engine.c \

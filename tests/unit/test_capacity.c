@@ -13,14 +13,21 @@
 #define MS 1000000ull
 #define MBIT 1000000ull
 
-/* One sample every 20 ms (the feedback interval), min RTT 40 ms, from *t on; n samples. */
-static void feed(struct capacity *c, uint64_t *t, unsigned n, uint64_t bps, bool app_limited,
-		 bool pushed, uint64_t qdelay)
+/* One sample every 20 ms (the feedback interval), min RTT rtt, from *t on; n samples. */
+static void feed_rtt(struct capacity *c, uint64_t *t, unsigned n, uint64_t bps, bool app_limited,
+		     bool pushed, uint64_t qdelay, uint64_t rtt)
 {
 	for (unsigned k = 0; k < n; k++) {
 		*t += 20 * MS;
-		capacity_on_sample(c, *t, bps, app_limited, pushed, 40 * MS, qdelay);
+		capacity_on_sample(c, *t, bps, app_limited, pushed, rtt, qdelay);
 	}
+}
+
+/* ... min RTT 40 ms */
+static void feed(struct capacity *c, uint64_t *t, unsigned n, uint64_t bps, bool app_limited,
+		 bool pushed, uint64_t qdelay)
+{
+	feed_rtt(c, t, n, bps, app_limited, pushed, qdelay, 40 * MS);
 }
 
 static void test_startup_then_probe(void **unused)
@@ -42,9 +49,13 @@ static void test_startup_then_probe(void **unused)
 	feed(&c, &t, 8, 9 * MBIT, false, false, 0);
 	assert_int_equal(c.mode, CAP_PROBE);
 	assert_int_equal(capacity_estimate_bps(&c), 9 * MBIT);
-	/* the gain cycles 5/4, 3/4, then 1: every phase is seen within 8 rounds while the probe
+	/* the gain cycles up, down, then 1: every phase is seen within 8 rounds while the probe
 	 * makes a queue (5 ms); without one the drain phase stays at 1 (app-limited samples: the
-	 * cycle as it is); busy without a queue, it probes again every other round, at 9/8 */
+	 * cycle as it is); busy without a queue, it probes again every other round, at 9/8. Up
+	 * moves CAP_PROBE_QUEUE_NS of queue over the 40 ms round, down the queue that showed */
+	const uint64_t step = 9 * MBIT * CAP_PROBE_QUEUE_NS / (40 * MS);
+
+	assert_true(step < 9 * MBIT / 4);
 	for (int mode = 0; mode < 3; mode++) {
 		bool up = false, down = false, even = false, gentle = false;
 
@@ -54,8 +65,8 @@ static void test_startup_then_probe(void **unused)
 			feed(&c, &t, 1, mode == 1 ? 2 * MBIT : 9 * MBIT, mode == 1, false,
 			     mode == 0 ? 5 * MS : 0);
 			p = capacity_pacing_bps(&c);
-			up |= p == 9 * MBIT / 4 * 5;
-			down |= p == 9 * MBIT / 4 * 3;
+			up |= p == 9 * MBIT + step;
+			down |= p == 9 * MBIT - 9 * MBIT * 5 * MS / (40 * MS);	/* the 5 ms queue */
 			even |= p == 9 * MBIT;
 			gentle |= p == 9 * MBIT / 8 * 9;
 			assert_true(p >= 9 * MBIT / 4 * 3 && p <= 9 * MBIT / 4 * 5);
@@ -64,6 +75,50 @@ static void test_startup_then_probe(void **unused)
 		assert_true(even);
 		assert_true(mode == 2 ? gentle && !up && !down : up && !gentle);
 		assert_true(mode == 0 ? down : !down);
+	}
+}
+
+/* The periodic probe moves CAP_PROBE_QUEUE_NS of queue over a round, whatever the path's RTT: on
+ * a far path (80 ms) a 5/4 probe would queue 20 ms, which a flow spread over it waits for at
+ * the receiver. Its drain takes off what queue showed as it began (at least that much, at most
+ * a quarter of a round): a queue left from before (start-up, a reprobe) goes too. The drain
+ * that ends start-up is still 3/4. */
+static void test_probe_moves_little_queue(void **unused)
+{
+	static const uint64_t rtts[] = { 10 * MS, 80 * MS, 300 * MS };
+	static const uint64_t queues[] = { CAP_PROBE_QUEUE_NS, 12 * MS, 100 * MS };
+
+	(void)unused;
+	for (unsigned r = 0; r < sizeof(rtts) / sizeof(rtts[0]); r++) {
+		for (unsigned q = 0; q < sizeof(queues) / sizeof(queues[0]); q++) {
+			uint64_t round = rtts[r] > CAP_ROUND_MIN_NS ? rtts[r] : CAP_ROUND_MIN_NS;
+			uint64_t t = 0, hi = 0, lo = UINT64_MAX, est = 10 * MBIT, drained;
+			struct capacity c;
+
+			capacity_init(&c, t, 0);
+			feed_rtt(&c, &t, 1, est / 2, false, false, 0, rtts[r]);
+			for (unsigned k = 0; k < 100 && c.mode == CAP_STARTUP; k++)
+				feed_rtt(&c, &t, 1, est, false, false, 0, rtts[r]);
+			assert_int_equal(c.mode, CAP_PROBE);
+			assert_int_equal(capacity_pacing_bps(&c), est / 4 * 3);	/* start-up's drain */
+			for (unsigned k = 0; k < 4 * CAP_PHASES * (unsigned)(round / (20 * MS)); k++) {
+				uint64_t p;
+
+				/* app-limited at the estimate with a queue: the cycle as it is */
+				feed_rtt(&c, &t, 1, est, true, false, queues[q], rtts[r]);
+				p = capacity_pacing_bps(&c);
+				if (c.forced_drain)
+					continue;
+				hi = p > hi ? p : hi;
+				lo = p < lo ? p : lo;
+			}
+			assert_int_equal(capacity_estimate_bps(&c), est);
+			/* the excess over a round, in time at the estimate, is the bound: 3 ms */
+			assert_int_equal((hi - est) * round / est, CAP_PROBE_QUEUE_NS);
+			/* the drain: the queue that showed, at most a quarter of the round */
+			drained = queues[q] < round / 4 ? queues[q] : round / 4;
+			assert_int_equal((est - lo) * round / est, drained);
+		}
 	}
 }
 
@@ -182,6 +237,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_startup_then_probe),
+		cmocka_unit_test(test_probe_moves_little_queue),
 		cmocka_unit_test(test_queue_ends_startup),
 		cmocka_unit_test(test_rises_with_the_link),
 		cmocka_unit_test(test_falls_when_pushed_into_a_queue),
