@@ -92,12 +92,14 @@ void sendq_pump(struct mpt_engine *e, uint64_t now)
  * as sched/ecf.c sees them) of the live paths that carried data in the last SENDQ_SPREAD_NS,
  * since the queue that keeps a far path busy is what ECF uses it for; a path the scheduler
  * leaves idle (too slow and far to help) must not lengthen every bulk flow's queue. And at
- * least the longest of those one-way delays (half that path's RTT): a Reno flow halves its
- * window at a drop, and with less than about half an RTT queued behind it its paths go idle
- * until it grows back (4 x 20 Mbit/s at 40 ms, in the simulator: 10 ms gave 63.6 Mbit/s,
- * 20 ms 67.7). Capped (SCHED_QUEUE_MAX_NS), so that a very far path cannot make every bulk
- * flow's queue long. Only the bulk flow's own packets wait that long: a sparse flow is served
- * first. */
+ * least the round trip of the farthest of them (twice its one-way delay): a Reno flow halves
+ * its window at a drop, and with less than about an RTT queued behind it (the buffer that
+ * keeps a bottleneck busy through the halving) its paths go idle until it grows back, the far
+ * ones first. In the simulator, 4 x 20 Mbit/s at 40 ms: 10 ms gave 63.6 Mbit/s, 20 ms 67.7;
+ * on the testbed, one Reno upload over 50/30/10/10 Mbit/s: 81 Mbit/s with one one-way delay
+ * (40 ms), 84 with the round trip (60, the cap). Capped (SCHED_QUEUE_MAX_NS), so that a very
+ * far path cannot make every bulk flow's queue long. Only the bulk flow's own packets wait
+ * that long: a sparse flow is served first. */
 void sendq_update_target(struct mpt_engine *e, uint64_t now)
 {
 	uint64_t lo = UINT64_MAX, hi = 0, t;
@@ -116,8 +118,8 @@ void sendq_update_target(struct mpt_engine *e, uint64_t now)
 		}
 	}
 	t = SENDQ_TARGET_NS + (hi > lo ? hi - lo : 0);
-	if (hi != 0 && t < hi)
-		t = hi;
+	if (hi != 0 && t < 2 * hi)
+		t = 2 * hi;
 	if (t > SENDQ_TARGET_MAX_NS)
 		t = SENDQ_TARGET_MAX_NS;
 	if (t != e->sendq_target_ns && fq_set_target(e->fq, t, t > SENDQ_INTERVAL_NS ? t : SENDQ_INTERVAL_NS) == 0)
