@@ -15,7 +15,7 @@ extern const struct mpt_sched_ops sched_arrival;
 extern const struct mpt_sched_ops sched_ecf;
 
 /* The daemon's scheduler when none is named (`--sched list` marks it). */
-#define SCHED_DEFAULT "arrival"
+#define SCHED_DEFAULT "ecf"
 
 extern const struct mpt_sched_ops *const sched_registry[];
 extern const size_t sched_registry_len;

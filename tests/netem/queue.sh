@@ -1,7 +1,9 @@
 # shellcheck shell=sh disable=SC2154
 # Sourced by tests/netem/suite.sh after its own parts: issue 11's ("Own the queue") parts,
 # selected with ONLY="$QPARTS" (latency download far-path call lte-share), none by default.
-# Each tests the scheduler $QSCHED (default ecf) with iperf3 runs of $QDUR seconds, and prints
+# Each tests the scheduler $QSCHED (default ecf) with iperf3 runs of $QDUR seconds (TCP
+# throughput after iperf3's -O $QOMIT: the first QOMIT seconds, slow start, are run but not
+# counted, for the tunnel, MPTCP and the single uplink alike; the call part counts all), and prints
 # the fastest uplink alone and MPTCP measured in the same run beside it. Every figure comes
 # from a tool's output (iperf3 -J, ping, curl -w); one that cannot be read is printed as
 # "error: ..." or "none (...)", and a check on it fails.
@@ -19,7 +21,7 @@ qmul() { if isnum "$1" && isnum "$2"; then awk -v a="$1" -v b="$2" 'BEGIN {print
 qratio() { if isnum "$1" && isnum "$2"; then ratio "$1" "$2"; else echo n/a; fi; }
 qpct() { if isnum "$1"; then awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f %%", a / b * 100}'; else echo "n/a"; fi; }
 qstart() { QT0=$(date +%s); }
-qwall() { info "$1: wall time $(($(date +%s) - QT0)) s (QSCHED=$QSCHED, QDUR=$QDUR)"; }
+qwall() { info "$1: wall time $(($(date +%s) - QT0)) s (QSCHED=$QSCHED, QDUR=$QDUR, QOMIT=$QOMIT)"; }
 
 # qmbps JSON: received Mbit/s to 0.1, or "error: WHY"
 qmbps() {
@@ -28,12 +30,12 @@ qmbps() {
 		echo "error: no iperf3 JSON ($(head -c 120 "$1" | tr '\n' ' '))"
 }
 qbusy() { jq -e '.error | test("busy|reset by peer")' "$1" >/dev/null 2>&1; }
-# qiperf TAG IPERF3-ARGS...: $QPRE iperf3 -J -t $QDUR from C; sets QG (Mbit/s or error)
+# qiperf TAG IPERF3-ARGS...: $QPRE iperf3 -J -t $QDUR -O $QOMIT from C; sets QG (Mbit/s or error)
 qiperf() {
 	_t=$1; shift
 	for _try in 1 2; do
 		# shellcheck disable=SC2086
-		ip netns exec "$C" $QPRE iperf3 -J -t "$QDUR" "$@" >"$TMP/last.json" 2>&1
+		ip netns exec "$C" $QPRE iperf3 -J -t "$QDUR" -O "$QOMIT" "$@" >"$TMP/last.json" 2>&1
 		qbusy "$TMP/last.json" || break
 		info "iperf3 server still busy with the previous test: run again in 1 s"
 		sleep 1
@@ -56,14 +58,14 @@ rtts() {
 		QP50=$1; QP99=$2
 	fi
 }
-# qload TAG "PING ARGS" IPERF3-ARGS...: $QPRE iperf3 for $QDUR s from C, and from its second 1
+# qload TAG "PING ARGS" IPERF3-ARGS...: $QPRE iperf3 for $QDUR s (after -O $QOMIT) from C, and from its second 1
 # to 1 s before its end a ping every 20 ms (PING ARGS: [-I SOURCE] DESTINATION) in C;
 # sets QG (Mbit/s) and QP50, QP99, QN of the ping
 qload() {
 	_t=$1; _pa=$2; shift 2
 	for _try in 1 2; do
 		# shellcheck disable=SC2086
-		ip netns exec "$C" $QPRE iperf3 -J -t "$QDUR" "$@" >"$TMP/last.json" 2>&1 &
+		ip netns exec "$C" $QPRE iperf3 -J -t "$QDUR" -O "$QOMIT" "$@" >"$TMP/last.json" 2>&1 &
 		_ipid=$!
 		sleep 1
 		if kill -0 "$_ipid" 2>/dev/null; then
@@ -349,7 +351,7 @@ if want lte-share; then
 		g="error: the tunnel did not come up"; shares=none; lte_share=none; off=0
 	fi
 	# the trace's capacity over the run's own window (from the iperf3 run's start)
-	lte_mbps=$(awk -v a="$off" -v b="$((off + QDUR * 1000))" '$1 >= a && $1 < b {n++} END {printf "%.1f", n * 1500 * 8 / ((b - a) / 1000) / 1e6}' "$LTE.up")
+	lte_mbps=$(awk -v a="$((off + QOMIT * 1000))" -v b="$((off + (QOMIT + QDUR) * 1000))" '$1 >= a && $1 < b {n++} END {printf "%.1f", n * 1500 * 8 / ((b - a) / 1000) / 1e6}' "$LTE.up")
 	cap=$(qadd 60 "$lte_mbps")
 	cap_share=$(awk -v l="$lte_mbps" 'BEGIN {printf "%.0f", l / (60 + l) * 100}')
 	QPRE=""

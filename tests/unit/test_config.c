@@ -45,7 +45,7 @@ static void test_2015_client_and_server(void **unused)
 	assert_int_equal(c.port, 5000);
 	assert_int_equal(c.nremote, 1);
 	assert_int_equal(c.nlocal, 2);
-	assert_string_equal(c.sched, "arrival");
+	assert_string_equal(c.sched, "ecf");
 	assert_int_equal(config_default_mtu(&c), 1428);
 	assert_int_equal(parse(&c, "-i tun0 -p 5000 -v 10.0.0.2 -t 10.0.0.1 -k secret"), CONFIG_OK);
 	assert_int_equal(c.nremote, 0);
