@@ -95,7 +95,7 @@ static void end_round(struct capacity *c, uint64_t now)
 			c->phase = (uint8_t)((c->phase + 1) % CAP_PHASES);
 		}
 		c->reprobe = false;
-		/* drain only what the probe queued: with no queue, 3/4 would idle the path */
+		/* drain only the queue that shows: with none, draining would idle the path */
 		if (c->phase == 1) {
 			c->drain = c->last_qdelay_ns > CAP_DRAIN_QDELAY_NS;
 			c->drain_ns = c->last_qdelay_ns;

@@ -48,10 +48,10 @@
 #define CAP_ROUND_MIN_NS (40ull * 1000000)
 #define CAP_QDELAY_NS (10ull * 1000000)
 #define CAP_PHASES 8
-/* The 3/4 phase runs only when the path showed more queueing than this as the probe ended. */
+/* The drain phase runs only when the path showed more queueing than this as the probe ended. */
 #define CAP_DRAIN_QDELAY_NS (2ull * 1000000)
 #define CAP_DROP_STEP 8		/* a queueing sample lowers the estimate by at most 1/8 */
-/* The periodic probe, and its drain, move at most this much queue over a round. */
+/* The periodic probe adds this much queue over a round (its drain takes off at least as much). */
 #define CAP_PROBE_QUEUE_NS (3ull * 1000000)
 
 enum cap_mode { CAP_STARTUP, CAP_PROBE };
@@ -66,12 +66,12 @@ struct capacity {
 	uint64_t win_bps[3];		/* the window's best, second and third best, by age */
 	uint64_t win_ns[3];
 	uint64_t round_start_ns;
-	uint64_t round_ns;		/* the last sample's round: the path's min RTT, at least CAP_ROUND_MIN_NS */
+	uint64_t round_ns;		/* the last sample's round (min RTT, >= CAP_ROUND_MIN_NS) */
 	uint64_t full_bps;		/* start-up: the estimate growth is measured from */
 	bool round_busy;		/* a busy sample arrived in this round */
 	bool drain;			/* this cycle's drain phase runs (the probe queued) */
 	uint64_t drain_ns;		/* ... and drains this much queue (what showed as it began) */
-	bool reprobe;			/* this 5/4 round is a re-probe, at 9/8 */
+	bool reprobe;			/* this up round is a re-probe, at 9/8 */
 	uint64_t last_qdelay_ns;
 	uint64_t samples, drops;	/* for status and tests */
 	uint8_t startup_end;		/* enum cap_startup_end, for status */

@@ -163,6 +163,15 @@ if want latency || want bulk; then
 			check "latency-$dir-$n" $? "$([ $dir = up ] && echo upload || echo download), $n TCP flow(s), ping every 20 ms beside them; idle RTT $idle ms | $QSCHED: $(qlat "$p50" "$p99" "$np" "$g") = $(qpct "$g" "$QCEIL") of the $QCEIL ceiling, $(qratio "$g" "$g0")x its $g0 without the ping, $(qratio "$g" "$mp")x MPTCP | uplink 1 alone: $sl | MPTCP (ping on uplink 1): $ml | wanted: p50 <= idle + 10, p99 <= idle + 40$([ "$dir$n" = down8 ] && ! want bulk && echo " (reported)"), goodput >= 0.9x without the ping${bad:+; failed:$bad}"
 		done
 	done
+	# the simulator on the same mix and scheduler: its ping p50 beside one TCP download (the
+	# direction it models), the mean over seeds 1..SIM_SEEDS, against the testbed's (within 20 %)
+	simp=$(for _seed in $(seq "$SIM_SEEDS"); do
+		"$SIM" --link "$H1" --link "$H2" --link "$H3" --link "$H4" --sched "$QSCHED" --traffic tcp \
+			--duration "$QDUR" --seed "$_seed" --tsv | awk -F'\t' 'NR == 2 {print $6}'
+	done | awk '{t += $1; n++} END {if (n) printf "%.1f", t / n}')
+	qr=$(qratio "$t50_down_1" "$simp")
+	isnum "$qr" && awk -v r="$qr" 'BEGIN {exit !(r >= 0.8 && r <= 1.2)}'
+	check sim-ping-under-load $? "ping p50 beside one TCP download, 50/30/10/10, $QSCHED: testbed $t50_down_1 ms / sim (mean of $SIM_SEEDS seeds, $QDUR s) $simp ms = $qr (within 20 %)"
 	# issue 11's throughput bounds on this mix
 	qge "$reno" 80
 	check latency-reno $? "one upload through the tunnel ($QSCHED) with iperf3 -C reno: $reno Mbit/s = $(qpct "$reno" "$QCEIL") of the $QCEIL ceiling (>= 80), $(qratio "$reno" "$m_up_1")x MPTCP ($CC)"

@@ -296,10 +296,12 @@ sim_agree() {
 	fi
 	_l="the default, $DEF, with Reno on both: testbed $_dreno / sim $_dsim Mbit/s = $(ratio "$_dreno" "$_dsim")"
 	if [ "$_name" = lossy ]; then
-		# the simulator's flow starts 0.1 s after the tunnel, before its probes have shown the
-		# lossy uplink's loss, and Reno leaves slow start at its first losses there (then 10 s
-		# of linear growth); the testbed's starts a second later. Reported, not checked
-		info "sim-default-$_name: $_l (within 15 % wanted; reported: the simulator's flow meets the lossy uplink before the tunnel knows it)"
+		# the simulator's Reno leaves slow start at its first losses on the lossy uplink and
+		# then grows linearly for about 10 s (43.7 Mbit/s over 20 s, the mean of 5 seeds; a
+		# second of idle tunnel before the flow changed nothing), where Linux Reno gave
+		# 47.8-53.4 on the testbed, itself moving by +-15 % with the loss draws. Not understood
+		# yet: reported, not checked
+		info "sim-default-$_name: $_l (within 15 % wanted; reported: the simulator's Reno leaves slow start early on this mix, not yet understood)"
 	else
 		within "$_dreno" "$_dsim" 0.15
 		check "sim-default-$_name" $? "$_l (within 15 %)"
