@@ -86,7 +86,7 @@ mutant pacer-unpaced core/sendq.c \
 mutant stall-from-last-feedback core/path.c \
 	's/uint64_t from = p->elicit_since_ns > p->last_fb_ns \? p->elicit_since_ns : p->last_fb_ns;/uint64_t from = p->last_fb_ns + 0 * p->elicit_since_ns;/g'
 mutant target-no-delay-floor core/sendq.c \
-	's/if \(hi != 0 && t < hi\)\n(\t+)t = hi;/if (hi != 0 \&\& t < hi)\n$1t = t + 0 * hi;/g'
+	's/if \(hi != 0 && t < 2 \* hi\)\n(\t+)t = 2 \* hi;/if (hi != 0 \&\& t < 2 * hi)\n$1t = t + 0 * hi;/g'
 
 echo "mutants: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
