@@ -16,8 +16,7 @@
 #        SCHEDS="..." the schedulers compared (default: all five);
 #        SIM_SEEDS=N the simulator's figures are the mean of seeds 1..N (default 5);
 #        KEEP=DIR keeps every iperf3 JSON there (N-what.json), to look at a run second by second.
-#        Issue 11's parts: all run by default but "bulk", which is latency with the p99 beside
-#        8 downloads checked rather than reported; ONLY="$QPARTS" runs them alone;
+#        Issue 11's parts run by default; ONLY="$QPARTS" runs them alone;
 #        QSCHED=the scheduler they test (default ecf), QDUR=seconds
 #        per iperf3 run in them (default 6), QOMIT=seconds of slow start run before those and
 #        not counted (iperf3 -O, default 1), QFILE_MB=size of the download part's file (100).
@@ -29,7 +28,7 @@ MPTUN=$(pwd)/$B/mptun
 EMU=$(pwd)/$B/linkemu
 SIM=$(pwd)/$B/sim
 LTE=sim/traces/TMobile-LTE-short
-QPARTS="latency bulk download equal far-path call lte-share"
+QPARTS="latency download equal far-path call lte-share"
 PARTS="aggregation two-addresses heterogeneous lossy failover trace latency download equal far-path call lte-share"
 SCHEDS=${SCHEDS:-"weighted lossaware roundrobin arrival ecf"}
 QSCHED=${QSCHED:-ecf}
