@@ -343,7 +343,7 @@ if want aggregation; then
 	ge "$best" "$(awk -v s="$single" 'BEGIN {print 3.5 * s}')"
 	check aggregation $? "4 x 20 Mbit/s: single uplink $single, MPTCP $mptcp, mptun:$line Mbit/s; best $bests = $(ratio "$best" "$single")x single (>= 3.5), $(ratio "$best" "$mptcp")x MPTCP"
 	# issue 11's >= 3.75x is checked in steady state by the part "equal" (equal-aggregate):
-	# over these whole 10 s runs, slow start included, the tunnel gives 3.75-3.78x
+	# over these whole runs, slow start included, the tunnel gave 3.75-3.78x (10 s runs)
 	eval "g=\${agg_$DEF:-none}"
 	info "aggregation-default: 4 x 20 Mbit/s, the default $DEF: $g Mbit/s = $(ratio "$g" "$single")x the single uplink over the whole run (see equal-aggregate)"
 	sim_agree aggregation agg $L20 $L20 $L20 $L20
