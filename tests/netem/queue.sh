@@ -86,6 +86,13 @@ qload() {
 	rtts "$TMP/ping.out"
 }
 qlat() { echo "p50 $1 p99 $2 ms ($3 pings), $4 Mbit/s"; }	# P50 P99 N MBPS
+# qidle: the idle RTT of uplink 1 without the tunnel, 20 pings 50 ms apart after one that
+# resolves the neighbours; sets QP50, QP99 and QN
+qidle() {
+	ip netns exec "$C" ping -n -c 1 -W 1 -I 10.30.1.2 10.40.0.2 >/dev/null 2>&1
+	ip netns exec "$C" ping -n -c 20 -i 0.05 -I 10.30.1.2 10.40.0.2 >"$TMP/idle.ping" 2>&1
+	rtts "$TMP/idle.ping"
+}
 
 mptcp_endpoints() {	# mptcp_endpoints "X...": the client's MPTCP subflow endpoints are 10.30.X.2
 	[ "$MPTCP" = yes ] || return 0
@@ -97,10 +104,7 @@ mptcp_endpoints() {	# mptcp_endpoints "X...": the client's MPTCP subflow endpoin
 if want latency; then
 	qstart
 	emulate $H1 $H2 $H3 $H4
-	# one ping first: the neighbours resolved before the 20 that count
-	ip netns exec "$C" ping -n -c 1 -W 1 -I 10.30.1.2 10.40.0.2 >/dev/null 2>&1
-	ip netns exec "$C" ping -n -c 20 -i 0.05 -I 10.30.1.2 10.40.0.2 >"$TMP/idle.ping" 2>&1
-	rtts "$TMP/idle.ping"; idle=$QP50
+	qidle; idle=$QP50
 	info "latency: idle RTT of uplink 1 (50 Mbit/s, 10 ms) alone: p50 $idle ms, p99 $QP99 ms ($QN pings)"
 	# the references without the tunnel: uplink 1 alone, and MPTCP with a ping on uplink 1
 	for dir in up down; do
@@ -245,9 +249,7 @@ fi
 if want equal; then
 	qstart
 	emulate $L20 $L20 $L20 $L20
-	ip netns exec "$C" ping -n -c 1 -W 1 -I 10.30.1.2 10.40.0.2 >/dev/null 2>&1
-	ip netns exec "$C" ping -n -c 20 -i 0.05 -I 10.30.1.2 10.40.0.2 >"$TMP/idle.ping" 2>&1
-	rtts "$TMP/idle.ping"; eidle=$QP50
+	qidle; eidle=$QP50
 	QPRE=""
 	qload eq-single "-I 10.30.1.2 10.40.0.2" -c 10.40.0.2 -B 10.30.1.2
 	esingle=$QG; esl=$(qlat "$QP50" "$QP99" "$QN" "$QG")
