@@ -186,7 +186,7 @@ uint32_t engine_emit(struct mpt_engine *e, unsigned pidx, uint8_t kind, uint32_t
 	e->stats.tx_dgrams++;
 	e->stats.tx_bytes += dlen;
 	e->io.send(e->io.ctx, p->local, &e->remotes[p->remote].addr, buf, dlen);
-	engine_lower_deadline(e, now + PATH_PROBE_NS);
+	engine_lower_deadline(e, now + path_probe_interval(p));
 	return f.path_seq;
 }
 
@@ -500,13 +500,15 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 			if (quiet)
 				continue;
 			/* a path never heard from is probed at once: a learnt one must answer
-			 * before it carries data */
-			if (now - p->last_elicit_ns >= PATH_PROBE_NS || (!p->elicit_pending && !p->fb_count)) {
+			 * before it carries data; a young one often (PATH_YOUNG_PKTS) */
+			uint64_t every = path_probe_interval(p);
+
+			if (now - p->last_elicit_ns >= every || (!p->elicit_pending && !p->fb_count)) {
 				e->stats.probes_sent++;
 				engine_emit(e, pidx, WIRE_KIND_PROBE, e->next_data_seq, 0, NULL, 0, now);
 			}
-			if (p->last_elicit_ns + PATH_PROBE_NS < next)
-				next = p->last_elicit_ns + PATH_PROBE_NS;
+			if (p->last_elicit_ns + every < next)
+				next = p->last_elicit_ns + every;
 			if (p->up && p->last_fb_ns + PATH_DEAD_NS < next)
 				next = p->last_fb_ns + PATH_DEAD_NS;
 			if (e->sent && p->up && !p->reinjected) {

@@ -252,6 +252,7 @@ bool path_mark_up(struct mpt_path *p)
 		return false;
 	p->up = true;
 	p->fb_baseline = true;
+	p->covered_at_up = p->covered_packets;
 	p->min_rtt_ns = 0;	/* it may have come back by another route */
 	if (p->paced)
 		path_pace_init(p, p->last_fb_ns);

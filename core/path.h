@@ -19,6 +19,13 @@
 /* Liveness: probe a path with nothing sent for PATH_PROBE_NS; call it down after
  * PATH_DEAD_NS without feedback, so that it is down within 1 s of silence. */
 #define PATH_PROBE_NS (200ull * 1000000)
+/* A path that has come up is young until feedback has covered PATH_YOUNG_PKTS of its packets
+ * (probes or data) since: it is probed every PATH_PROBE_YOUNG_NS meanwhile, so that its loss
+ * rate is known within a second of it coming up, before the first packets of a flow are spread
+ * onto it (a TCP flow that loses one of its first packets leaves slow start at a few packets).
+ * 50 probes see at least one loss on a path that loses 10 % with 99.5 % odds. */
+#define PATH_YOUNG_PKTS 50
+#define PATH_PROBE_YOUNG_NS (20ull * 1000000)
 #define PATH_DEAD_NS (700ull * 1000000)
 /* Receivers send feedback on a path at most this often while packets arrive on it. */
 #define PATH_FEEDBACK_NS (20ull * 1000000)
@@ -72,6 +79,7 @@ struct mpt_path {
 	uint64_t acked_bytes;		/* bytes the peer reported received, cumulative */
 	uint64_t lost_packets;		/* sent packets the peer's feedback shows missing */
 	uint64_t covered_packets;	/* sent packets that feedback has accounted for */
+	uint64_t covered_at_up;		/* covered_packets when it last came up */
 	/* feedback bookkeeping */
 	bool fb_baseline;		/* the next feedback only sets the baseline */
 	uint32_t fb_high_seq, fb_recv_count, fb_recv_bytes, fb_ts_echo;
@@ -138,6 +146,12 @@ uint32_t path_on_send(struct mpt_path *p, uint64_t now, size_t len, bool elicits
 void path_on_feedback(struct mpt_path *p, uint64_t now, const struct wire_fb_block *b);
 /* Liveness transitions; return true when the state changed. */
 bool path_mark_up(struct mpt_path *p);
+/* How long p may go without an elicit (data or probe) before it is probed. */
+static inline uint64_t path_probe_interval(const struct mpt_path *p)
+{
+	return p->up && p->covered_packets - p->covered_at_up < PATH_YOUNG_PKTS ?
+	       PATH_PROBE_YOUNG_NS : PATH_PROBE_NS;
+}
 bool path_check_down(struct mpt_path *p, uint64_t now);
 
 bool path_stalled(const struct mpt_path *p, uint64_t now);

@@ -62,6 +62,8 @@ mutant fq-plain-hash core/fq.c \
 	's/uint32_t fi = flow_of\(q, flow_hash\), s;/uint32_t fi = (flow_of(q, flow_hash), flow_hash % q->nbuckets), s;/g'
 mutant probe-a-quarter core/capacity.c \
 	's/c->est_bps \+ queue_step\(c, CAP_PROBE_QUEUE_NS\)/c->est_bps \/ 4 * 5/g'
+mutant no-young-probing core/path.h \
+	's/PATH_PROBE_YOUNG_NS : PATH_PROBE_NS;/PATH_PROBE_NS : PATH_PROBE_NS;/g'
 mutant target-one-way core/sendq.c \
 	's/if \(hi != 0 && t < 2 \* hi\)\n\t\tt = 2 \* hi;/if (hi != 0 \&\& t < hi)\n\t\tt = hi;/g'
 mutant idle-peer-buffers core/engine.c \

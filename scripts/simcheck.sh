@@ -130,6 +130,17 @@ done
 g=$(col "$tmp/far.tsv" "$DEF" goodput_mbps); g1=$(col "$tmp/near.tsv" "$DEF" goodput_mbps)
 ok "$g >= 0.97 * $g1"
 check far-slow-path $? "$DEF: near 20M/10ms + far 2M/150ms $g Mbit/s, the near one alone $g1 (>= 97 %); far share $(col "$tmp/far.tsv" "$DEF" far_share_pct) %, ping p99 $(col "$tmp/far.tsv" "$DEF" rtt_p99_ms) ms"
+# a lossy uplink does not end a flow's slow start: after the 1 s warm-up the tunnel knows its
+# loss (a young path is probed every 20 ms) and keeps a TCP download's first packets off it.
+# Without that, one of them lost there ends Reno's slow start at a few packets: 45.9 Mbit/s
+# over seeds 1-5 (53.4 with seed 4's lucky draw, about 44 with the others); with it 52.1
+for seed in 1 2 3 4 5; do
+	"$SIM" --link $L20 --link $L20,loss=10% --link $L20 --link $L20 --sched "$DEF" --traffic tcp \
+		--duration 20 --seed $seed --tsv | awk -F'\t' 'NR == 2 {print $2}'
+done > "$tmp/lossy-start.txt"
+m=$(awk '{t += $1; n++} END {if (n) printf "%.2f", t / n}' "$tmp/lossy-start.txt")
+ok "${m:-0} >= 50"
+check lossy-tcp-start $? "$DEF, one TCP download on 4 x 20 Mbit/s with uplink 2 at 10 % loss, 20 s after the warm-up: $m Mbit/s, the mean of seeds 1-5 ($(tr '\n' ' ' < "$tmp/lossy-start.txt")) (>= 50 of 55 on the three clean uplinks)"
 
 # 9. issue 12, a hub: 8 sites of 20 + 10 Mbit/s behind one 100 Mbit/s server uplink, one TCP
 #    download each (sim/scenarios/hub.scn). Deterministic like any run; with the paced

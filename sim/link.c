@@ -27,6 +27,19 @@ int link_init(struct link *l, const struct link_params *p)
 	return 0;
 }
 
+void link_set_epoch(struct link *l, uint64_t epoch_ns)
+{
+	l->epoch_ns = epoch_ns;
+	l->trace_shift_ns = 0;
+	if (l->p.trace) {
+		/* trace time runs ahead of ours by this, so that it is a whole number of periods
+		 * at epoch_ns: never negative, whatever the epoch */
+		uint64_t period_ns = (uint64_t)l->p.trace->period_ms * 1000000ull;
+
+		l->trace_shift_ns = (period_ns - epoch_ns % period_ns) % period_ns;
+	}
+}
+
 void link_free(struct link *l)
 {
 	free(l->ring);
@@ -79,6 +92,9 @@ static int enqueue(struct link *l, uint64_t departure, uint64_t bytes)
 
 static int in_outage(const struct link *l, uint64_t now)
 {
+	if (now < l->epoch_ns)
+		return 0;
+	now -= l->epoch_ns;
 	for (unsigned k = 0; k < l->p.ndown; k++)
 		if (now >= l->p.down[k].start_ns && now < l->p.down[k].end_ns)
 			return 1;
@@ -121,11 +137,12 @@ static uint64_t first_opp_at(const struct trace *t, uint64_t now)
 	return cycle * t->n + lo;	/* lo == n rolls into the next cycle's first */
 }
 
+/* now: in trace time (ours plus trace_shift_ns); so is what it returns */
 static uint64_t serialize_trace(struct link *l, uint64_t now, uint64_t bytes)
 {
 	const struct trace *t = l->p.trace;
 
-	if (l->busy_until_ns <= now &&
+	if (l->busy_until_ns + l->trace_shift_ns <= now &&
 	    (l->credit == 0 || opp_time_ns(t, l->opp) < now)) {
 		l->opp = first_opp_at(t, now);
 		l->credit = TRACE_PACKET_BYTES;
@@ -172,7 +189,8 @@ enum link_fate link_send(struct link *l, uint64_t now, size_t bytes, struct mpt_
 		l->stats.drop_queue++;
 		return LINK_DROP_QUEUE;
 	}
-	departure = l->p.trace ? serialize_trace(l, now, bytes) : serialize_rate(l, now, bytes);
+	departure = l->p.trace ? serialize_trace(l, now + l->trace_shift_ns, bytes) - l->trace_shift_ns :
+				 serialize_rate(l, now, bytes);
 	if (enqueue(l, departure, bytes) < 0) {
 		l->stats.drop_queue++;
 		return LINK_DROP_QUEUE;

@@ -55,10 +55,15 @@ struct link {
 	/* loss and jitter */
 	int ge_bad;
 	uint64_t last_arrival_ns;
+	/* the time a trace's first millisecond and an outage's times count from */
+	uint64_t epoch_ns, trace_shift_ns;
 };
 
 /* 0, or -EINVAL when neither rate nor trace is set or a probability is out of [0, 1]. */
 int link_init(struct link *l, const struct link_params *p);
+/* Play the trace and count the outages from epoch_ns on (0 after link_init): the simulator's
+ * warm-up runs before the scenario's time 0. */
+void link_set_epoch(struct link *l, uint64_t epoch_ns);
 void link_free(struct link *l);
 enum link_fate link_send(struct link *l, uint64_t now_ns, size_t bytes, struct mpt_rng *rng,
 			 uint64_t *arrival_ns);

@@ -27,7 +27,7 @@
 static const char usage_text[] =
 "usage: sim [--links N] [--link SPEC]... [--scenario FILE] [--sched NAME[,NAME...]|all|list]\n"
 "           [--traffic tcp[:FLOWS]|udp:RATE[:poisson]]... [--duration SECONDS] [--seed N]\n"
-"           [--cipher aead|none] [--tsv] [--out DIR] [--perf] [--help]\n"
+"           [--warmup SECONDS] [--cipher aead|none] [--tsv] [--out DIR] [--perf] [--help]\n"
 "\n"
 "Runs the mptun engines and schedulers over modelled uplinks and compares the schedulers.\n"
 "Without --link or --scenario it runs the default four-link mix (fibre, cable, DSL, LTE).\n"
@@ -45,6 +45,8 @@ static const char usage_text[] =
 "  --traffic SPEC    application traffic from server to client, repeatable (default tcp)\n"
 "  --duration S      simulated seconds of traffic (default 30)\n"
 "  --seed N          seed of every random draw (default 1)\n"
+"  --warmup S        seconds the tunnel runs (probing its paths) before the traffic starts\n"
+"                    (default 1, as a tunnel that is up before it is used; 0 to 60)\n"
 "  --cipher none     same framing and sizes without encryption, for long sweeps\n"
 "  --tsv             tab-separated output instead of the aligned table\n"
 "  --out DIR         also write time series for plots/ into DIR\n"
@@ -113,7 +115,7 @@ struct cli {
 	const char *scenario, *sched, *out;
 	unsigned ntraffic;
 	const char *traffic[SCENARIO_MAX_TRAFFIC];
-	const char *duration, *seed;
+	const char *duration, *seed, *warmup;
 	int tsv, perf, cipher_none;
 };
 
@@ -127,6 +129,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		{ "traffic", required_argument, NULL, 'T' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "seed", required_argument, NULL, 'r' },
+		{ "warmup", required_argument, NULL, 'w' },
 		{ "cipher", required_argument, NULL, 'c' },
 		{ "tsv", no_argument, NULL, 't' },
 		{ "out", required_argument, NULL, 'o' },
@@ -159,6 +162,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			break;
 		case 'd': c->duration = optarg; break;
 		case 'r': c->seed = optarg; break;
+		case 'w': c->warmup = optarg; break;
 		case 'c':
 			if (!strcmp(optarg, "none"))
 				c->cipher_none = 1;
@@ -234,6 +238,9 @@ static int build_scenario(const struct cli *c, struct scenario *s)
 	if (c->duration && (scenario_parse_time(c->duration, "s", &s->duration_ns) < 0 ||
 			    s->duration_ns < 1000000000ull || s->duration_ns > 3600ull * 1000000000ull))
 		return bad("--duration: '%s' is not a number of seconds between 1 and 3600", c->duration);
+	if (c->warmup && (scenario_parse_time(c->warmup, "s", &s->warmup_ns) < 0 ||
+			  s->warmup_ns > SCENARIO_MAX_WARMUP_NS))
+		return bad("--warmup: '%s' is not a number of seconds between 0 and 60", c->warmup);
 	if (c->seed) {
 		char *end;
 

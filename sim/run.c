@@ -100,6 +100,7 @@ struct sim {
 	struct mpt_rng rng;
 	struct mpt_rng key_rng;		/* ephemeral keys: apart, so links draw the same numbers */
 	uint64_t now, end_ns, stop_ns;
+	uint64_t t0;			/* the scenario's time 0: the end of the warm-up */
 	unsigned nsites, nserver;
 	struct site sites[SCENARIO_MAX_SITES];
 	/* per server uplink: sup (server -> net), sdown (net -> server), shared by every site */
@@ -124,8 +125,11 @@ static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) << 32 | get3
 
 static unsigned bin_of(const struct sim *sim)
 {
-	uint64_t b = sim->now / RUN_BIN_NS;
+	uint64_t b;
 
+	if (sim->now < sim->t0)
+		return sim->r->nbins;		/* the warm-up: in no bin */
+	b = (sim->now - sim->t0) / RUN_BIN_NS;
 	return b < sim->r->nbins ? (unsigned)b : sim->r->nbins;
 }
 
@@ -585,7 +589,7 @@ static void on_bin(struct sim *sim, uint64_t bin)
 		sim->data_seen[i] = total[i];
 	}
 	if (bin < sim->r->nbins)
-		push(sim, (bin + 1) * RUN_BIN_NS, EV_BIN, NULL, bin + 1);
+		push(sim, sim->t0 + (bin + 1) * RUN_BIN_NS, EV_BIN, NULL, bin + 1);
 }
 
 /* ---- set-up and the loop ---- */
@@ -698,9 +702,10 @@ static int add_flows(struct sim *sim, struct site *site)
 					return -ENOMEM;
 				/* Stagger flow starts by a millisecond, as real clients never start at
 				 * once; sites too. */
-				push(sim, 100000000ull + (k + site->index) * 1000000ull, EV_TCP_SND, f, 0);
+				push(sim, sim->t0 + 100000000ull + (k + site->index) * 1000000ull,
+				     EV_TCP_SND, f, 0);
 			} else {
-				f->udp_start = 100000000ull;
+				f->udp_start = sim->t0 + 100000000ull;
 				push(sim, f->udp_start, EV_UDP, f, 0);
 			}
 		}
@@ -719,8 +724,9 @@ static int setup(struct sim *sim)
 
 	rng_seed(&sim->rng, s->seed);
 	rng_seed(&sim->key_rng, s->seed ^ 0x6b657973ull);
-	sim->end_ns = s->duration_ns;
-	sim->stop_ns = s->duration_ns + DRAIN_NS;
+	sim->t0 = s->warmup_ns;
+	sim->end_ns = sim->t0 + s->duration_ns;
+	sim->stop_ns = sim->end_ns + DRAIN_NS;
 	sim->nserver = s->nserver ? s->nserver : 1;
 	sim->server_ideal = s->nserver == 0;
 	init_sites(sim);
@@ -746,6 +752,8 @@ static int setup(struct sim *sim)
 			if (link_init(&site->cup[i], &site->links[i].up) < 0 ||
 			    link_init(&site->cdown[i], &site->links[i].down) < 0)
 				return -EINVAL;
+			link_set_epoch(&site->cup[i], sim->t0);
+			link_set_epoch(&site->cdown[i], sim->t0);
 			site->caddr[i] = addr_of('c', i, site, hub);
 			client_bps += (double)link_rate_bps(&site->links[i].down);
 		}
@@ -754,6 +762,8 @@ static int setup(struct sim *sim)
 		if (link_init(&sim->sup[j], &s->server[j].up) < 0 ||
 		    link_init(&sim->sdown[j], &s->server[j].down) < 0)
 			return -EINVAL;
+		link_set_epoch(&sim->sup[j], sim->t0);
+		link_set_epoch(&sim->sdown[j], sim->t0);
 		server_bps += (double)link_rate_bps(&s->server[j].up);
 	}
 	/* A hub's sites can use no more than its uplinks carry; one client is as it was. */
@@ -780,8 +790,8 @@ static int setup(struct sim *sim)
 			return rc;
 	}
 	for (unsigned k = 0; k < sim->nsites; k++)
-		push(sim, 50000000ull, EV_PING, &sim->sites[k], 0);
-	push(sim, 0, EV_BIN, NULL, 0);
+		push(sim, sim->t0 + 50000000ull, EV_PING, &sim->sites[k], 0);
+	push(sim, sim->t0, EV_BIN, NULL, 0);
 	for (unsigned k = 0; k < sim->nsites; k++) {
 		struct endpoint *client = &sim->sites[k].client;
 

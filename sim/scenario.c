@@ -38,6 +38,7 @@ void scenario_init(struct scenario *s, const char *trace_dir)
 	memset(s, 0, sizeof(*s));
 	snprintf(s->name, sizeof(s->name), "custom");
 	s->duration_ns = DEFAULT_DURATION_NS;
+	s->warmup_ns = SCENARIO_DEFAULT_WARMUP_NS;
 	s->seed = 1;
 	snprintf(s->sched, sizeof(s->sched), "all");
 	if (trace_dir)
@@ -490,6 +491,11 @@ int scenario_load(struct scenario *s, const char *path, char *err, size_t errlen
 				rc = fail(err, errlen, "%s: bad duration '%s' (seconds, at least 1)", where, arg);
 				break;
 			}
+		} else if (!strcmp(t, "warmup")) {
+			if (scenario_parse_time(arg, "s", &s->warmup_ns) < 0 || s->warmup_ns > SCENARIO_MAX_WARMUP_NS) {
+				rc = fail(err, errlen, "%s: bad warmup '%s' (seconds, 0 to 60)", where, arg);
+				break;
+			}
 		} else if (!strcmp(t, "seed")) {
 			char *end;
 
@@ -505,7 +511,7 @@ int scenario_load(struct scenario *s, const char *path, char *err, size_t errlen
 			snprintf(s->name, sizeof(s->name), "%s", arg);
 			named = true;
 		} else {
-			rc = fail(err, errlen, "%s: unknown directive '%s' (name site link server traffic duration seed sched)", where, t);
+			rc = fail(err, errlen, "%s: unknown directive '%s' (name site link server traffic duration warmup seed sched)", where, t);
 			break;
 		}
 	}

@@ -53,6 +53,9 @@ struct scenario {
 	unsigned nsites;
 	struct site_spec sites[SCENARIO_MAX_SITES];
 	uint64_t duration_ns;
+	/* the tunnel runs this long, probing its paths, before the traffic and every time of the
+	 * scenario (outages, traces, the plots' axes) start */
+	uint64_t warmup_ns;
 	uint64_t seed;
 	char sched[128];		/* "all" or NAME[,NAME...] */
 	/* traces loaded while parsing, owned here */
@@ -73,6 +76,10 @@ int scenario_parse_traffic(struct traffic_spec *t, const char *spec, const char 
 			   char *err, size_t errlen);
 /* Plain-text scenario file, one directive per line (README, "Scenario files"). */
 int scenario_load(struct scenario *s, const char *path, char *err, size_t errlen);
+
+/* --warmup and the warmup directive: 0..SCENARIO_MAX_WARMUP_NS */
+#define SCENARIO_DEFAULT_WARMUP_NS 1000000000ull
+#define SCENARIO_MAX_WARMUP_NS (60ull * 1000000000)
 
 /* Number parsers shared with the command line: 0 or -EINVAL. */
 int scenario_parse_rate(const char *text, uint64_t *bps);

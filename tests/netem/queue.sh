@@ -163,7 +163,7 @@ if want latency; then
 	# direction it models), the mean over seeds 1..SIM_SEEDS, against the testbed's (within 20 %)
 	simp=$(for _seed in $(seq "$SIM_SEEDS"); do
 		"$SIM" --link "$H1" --link "$H2" --link "$H3" --link "$H4" --sched "$QSCHED" --traffic tcp \
-			--duration "$QDUR" --seed "$_seed" --tsv | awk -F'\t' 'NR == 2 {print $6}'
+			--duration "$QDUR" --warmup 1 --seed "$_seed" --tsv | awk -F'\t' 'NR == 2 {print $6}'
 	done | awk '{t += $1; n++} END {if (n) printf "%.1f", t / n}')
 	qr=$(qratio "$t50_down_1" "$simp")
 	isnum "$qr" && awk -v r="$qr" 'BEGIN {exit !(r >= 0.8 && r <= 1.2)}'

@@ -869,7 +869,9 @@ static void replayed_capture_new_address(const char *sched)
 	engine_send(net.client, pkt, sizeof(pkt), 2000 * MS);
 	cap = net.q[net.nq - 1];
 	net.nq = 0;
-	for (t = 2000 * MS; t < 2100 * MS; t += MS) {
+	/* data every 10 ms, and past a probe interval: the path carries a newer datagram even if
+	 * the scheduler sends it no data */
+	for (t = 2000 * MS; t < 2000 * MS + PATH_PROBE_NS + 50 * MS; t += MS) {
 		if (t % (10 * MS) == 0)
 			engine_send(net.client, pkt, sizeof(pkt), t);
 		run(t, t, -1);
@@ -893,6 +895,32 @@ static void replayed_capture_new_address(const char *sched)
 	assert_int_equal(engine_path(net.server, 0, 2)->tx_data, 0);
 	/* probes (5 a second) while it was heard from lately, then none */
 	assert_true(net.to_evil > 0 && net.to_evil <= 3 * 5 + 1);
+}
+
+/* A path that has just come up is probed every PATH_PROBE_YOUNG_NS until feedback has covered
+ * PATH_YOUNG_PKTS of its packets, so that its loss is known within about a second; then every
+ * PATH_PROBE_NS, as any idle path. */
+static void test_young_path_probed_often(void **unused)
+{
+	uint64_t before, n;
+
+	(void)unused;
+	run(0, 600 * MS, -1);
+	for (unsigned i = 0; i < 2; i++)
+		assert_true(engine_path(net.client, i, 0)->up);
+	/* two paths, 600 ms: about 30 probes each (5 a second each when not young) */
+	n = engine_stats(net.client)->probes_sent;
+	assert_true(n >= 2 * 25);
+	run(601 * MS, 2000 * MS, -1);
+	for (unsigned i = 0; i < 2; i++) {
+		const struct mpt_path *p = engine_path(net.client, i, 0);
+
+		assert_true(p->covered_packets - p->covered_at_up >= PATH_YOUNG_PKTS);
+	}
+	before = engine_stats(net.client)->probes_sent;
+	run(2001 * MS, 4000 * MS, -1);
+	n = engine_stats(net.client)->probes_sent - before;
+	assert_in_range(n, 2 * 9, 2 * 11);	/* 2 s, every 200 ms, two paths */
 }
 
 /* with every scheduler: none may send data to an address that has not answered */
@@ -1003,6 +1031,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server_restart_answers_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_clock_went_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replayed_capture_new_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_young_path_probed_often, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_keys_fresh, setup, teardown),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test_setup_teardown(test_cipher_none_same_sizes, setup, teardown),
