@@ -178,14 +178,19 @@ fi
 
 # ---- download: the 2015 write-up's experiment, a file over HTTP (python3 http.server), curl
 # qcurl URL [CURL ARGS...]: Mbit/s of one GET from C (prefixed with $QPRE), or "error: ..."
+# With QCUT=SECONDS the GET stops there (curl's --max-time), and the rate is that of the bytes
+# it got: the single uplink's reference, steady after its first second, without 44 s for the
+# whole file over 20 Mbit/s
 qcurl() {
 	_u=$1; shift
 	# shellcheck disable=SC2086
-	_o=$(ip netns exec "$C" $QPRE curl -sS -o /dev/null --max-time 180 \
+	_o=$(ip netns exec "$C" $QPRE curl -sS -o /dev/null --max-time "${QCUT:-180}" \
 		-w '%{http_code} %{size_download} %{speed_download}' "$@" "$_u" 2>"$TMP/curl.err")
 	_rc=$?
 	set -- $_o
-	if [ "$_rc" -ne 0 ] || [ "${1:-}" != 200 ] || [ "${2:-}" != "$((QFILE_MB * 1048576))" ]; then
+	if [ -n "${QCUT:-}" ] && [ "$_rc" -eq 28 ] && [ "${1:-}" = 200 ] && [ "${2:-0}" -gt 1048576 ]; then
+		awk -v b="$3" 'BEGIN {printf "%.1f", b * 8 / 1e6}'
+	elif [ "$_rc" -ne 0 ] || [ "${1:-}" != 200 ] || [ "${2:-}" != "$((QFILE_MB * 1048576))" ]; then
 		echo "error: curl exit $_rc, HTTP ${1:-?}, ${2:-?} bytes of $((QFILE_MB * 1048576)) ($(head -n 1 "$TMP/curl.err"))"
 	else
 		awk -v b="$3" 'BEGIN {printf "%.1f", b * 8 / 1e6}'
@@ -207,7 +212,9 @@ if want download; then
 	for mix in heterogeneous 4x20; do
 		if [ $mix = heterogeneous ]; then emulate $H1 $H2 $H3 $H4; else emulate $L20 $L20 $L20 $L20; fi
 		QPRE=""
+		QCUT=15
 		single=$(qcurl http://10.40.0.2:8080/file --interface 10.30.1.2)
+		QCUT=""
 		if [ "$MPTCP" = yes ]; then
 			QPRE="mptcpize run"
 			mptcp=$(qcurl http://10.40.0.2:8081/file --interface 10.30.1.2)
@@ -238,7 +245,7 @@ if want download; then
 				info "download-$mix: $(qratio "$g" "$mptcp")x MPTCP, under the 0.95x issue 11 wants (reported: the headers' edge)"
 		fi
 		[ -z "$bad" ]
-		check "download-$mix" $? "$QFILE_MB MB over HTTP (curl) on $([ $mix = 4x20 ] && echo "4 x 20 Mbit/s" || echo "50/30/10/10 Mbit/s"), in Mbit/s: $QSCHED $g = $(qratio "$g" "$mptcp")x MPTCP, $(qratio "$g" "$single")x the fastest uplink alone | uplink 1 alone $single | MPTCP $mptcp | wanted: $want${bad:+; failed:$bad}"
+		check "download-$mix" $? "$QFILE_MB MB over HTTP (curl) on $([ $mix = 4x20 ] && echo "4 x 20 Mbit/s" || echo "50/30/10/10 Mbit/s"), in Mbit/s: $QSCHED $g = $(qratio "$g" "$mptcp")x MPTCP, $(qratio "$g" "$single")x the fastest uplink alone | uplink 1 alone $single (its first 15 s) | MPTCP $mptcp | wanted: $want${bad:+; failed:$bad}"
 	done
 	qwall download
 fi
