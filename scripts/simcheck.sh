@@ -83,6 +83,7 @@ printf '10\nabc\n' > "$tmp/bad2.trace"
 { for k in $(seq 1 17); do printf 'site s%d\nlink rate=1M\n' "$k"; done; } > "$tmp/sites17.scn"
 printf 'link rate=1M\nsite a\nlink rate=1M\n' > "$tmp/outside.scn"
 printf 'site a\nlink rate=1M\nsite a\nlink rate=1M\n' > "$tmp/dupsite.scn"
+printf 'link rate=1M\nwarmup soon\n' > "$tmp/warm.scn"
 while IFS='|' read -r name args want; do
 	rm -rf "$tmp/o"
 	# shellcheck disable=SC2086
@@ -103,6 +104,8 @@ missing-trace|--link trace=$tmp/nosuch.trace|nosuch
 decreasing-trace|--link trace=$tmp/bad.trace|bad.trace:2
 malformed-trace|--link trace=$tmp/bad2.trace|bad2.trace:2
 bad-traffic|--traffic udp:fast|fast
+bad-warmup|--warmup 61|--warmup: '61'
+bad-warmup-line|--scenario $tmp/warm.scn|warm.scn:2: bad warmup
 unknown-option|--frobnicate|frobnicate
 too-many-sites|--scenario $tmp/sites17.scn|sites17.scn:33: more than 16 sites
 link-outside-site|--scenario $tmp/outside.scn|outside.scn:1: link outside any site

@@ -75,8 +75,8 @@ void report_describe(const struct scenario *s, char *out, size_t len)
 						 ts->rate_bps / 1e6, ts->poisson ? " poisson" : "");
 	}
 	if (used < len)
-		snprintf(out + used, len - used, ", %.0f s, seed %llu", s->duration_ns / 1e9,
-			 (unsigned long long)s->seed);
+		snprintf(out + used, len - used, ", %.0f s (after %.3g s of warm-up), seed %llu",
+			 s->duration_ns / 1e9, s->warmup_ns / 1e9, (unsigned long long)s->seed);
 }
 
 /* Nearest-rank percentile of sorted samples; NAN without any. */
