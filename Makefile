@@ -131,18 +131,19 @@ clang-check:
 mutants:
 	$(Q)scripts/mutants.sh
 
+# each phase says how long it took (scripts/timed.sh)
 test: deps-test
-	$(Q)$(MAKE) --no-print-directory -j2 all
-	$(Q)$(MAKE) --no-print-directory clang-check
+	$(Q)scripts/timed.sh build $(MAKE) --no-print-directory -j2 all
+	$(Q)scripts/timed.sh clang $(MAKE) --no-print-directory clang-check
 	$(Q)scripts/purity.sh
-	$(Q)$(MAKE) --no-print-directory simcheck
-	$(Q)$(MAKE) --no-print-directory fuzz-regress
-	$(Q)$(MAKE) --no-print-directory asan
-	$(Q)$(MAKE) --no-print-directory unit
-	$(Q)$(MAKE) --no-print-directory mutants
-	$(Q)$(MAKE) --no-print-directory installcheck
-	$(Q)$(MAKE) --no-print-directory netns
-	$(Q)tests/netem/suite.sh $(B)
+	$(Q)scripts/timed.sh simcheck $(MAKE) --no-print-directory simcheck
+	$(Q)scripts/timed.sh fuzz-regress $(MAKE) --no-print-directory fuzz-regress
+	$(Q)scripts/timed.sh asan $(MAKE) --no-print-directory asan
+	$(Q)scripts/timed.sh unit $(MAKE) --no-print-directory unit
+	$(Q)scripts/timed.sh mutants $(MAKE) --no-print-directory mutants
+	$(Q)scripts/timed.sh installcheck $(MAKE) --no-print-directory installcheck
+	$(Q)scripts/timed.sh netns $(MAKE) --no-print-directory netns
+	$(Q)scripts/timed.sh netem tests/netem/suite.sh $(B)
 
 # the real daemon between network namespaces (root; skips with a reason otherwise)
 netns: all

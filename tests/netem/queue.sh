@@ -242,7 +242,7 @@ if want download; then
 			qge "$g" "$(qmul "$single" 1.5)" || bad="$bad vs-single"
 			want=">= 1.5x the single uplink; >= 0.95x MPTCP reported (at the headers' edge)"
 			qge "$g" "$(qmul "$mptcp" 0.95)" ||
-				info "download-$mix: $(qratio "$g" "$mptcp")x MPTCP, under the 0.95x issue 11 wants (reported: the headers' edge)"
+				info "download-$mix: $(awk -v a="$g" -v b="$mptcp" 'BEGIN {if (b + 0 > 0) printf "%.3f", a / b; else print "n/a"}')x MPTCP, under the 0.95x issue 11 wants (reported: the headers' edge)"
 		fi
 		[ -z "$bad" ]
 		check "download-$mix" $? "$QFILE_MB MB over HTTP (curl) on $([ $mix = 4x20 ] && echo "4 x 20 Mbit/s" || echo "50/30/10/10 Mbit/s"), in Mbit/s: $QSCHED $g = $(qratio "$g" "$mptcp")x MPTCP, $(qratio "$g" "$single")x the fastest uplink alone | uplink 1 alone $single (its first 15 s) | MPTCP $mptcp | wanted: $want${bad:+; failed:$bad}"
