@@ -112,6 +112,16 @@ int scenario_parse_time(const char *text, const char *default_unit, uint64_t *ns
 	return 0;
 }
 
+int scenario_parse_warmup(const char *text, uint64_t *ns)
+{
+	uint64_t v;
+
+	if (scenario_parse_time(text, "s", &v) < 0 || v > SCENARIO_MAX_WARMUP_NS)
+		return -EINVAL;
+	*ns = v;
+	return 0;
+}
+
 /* A percentage, "%" optional: "0.5%" and "0.5" both mean 0.005. */
 static int parse_percent(const char *text, double *p)
 {
@@ -492,7 +502,7 @@ int scenario_load(struct scenario *s, const char *path, char *err, size_t errlen
 				break;
 			}
 		} else if (!strcmp(t, "warmup")) {
-			if (scenario_parse_time(arg, "s", &s->warmup_ns) < 0 || s->warmup_ns > SCENARIO_MAX_WARMUP_NS) {
+			if (scenario_parse_warmup(arg, &s->warmup_ns) < 0) {
 				rc = fail(err, errlen, "%s: bad warmup '%s' (seconds, 0 to 60)", where, arg);
 				break;
 			}

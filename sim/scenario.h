@@ -80,6 +80,9 @@ int scenario_load(struct scenario *s, const char *path, char *err, size_t errlen
 /* --warmup and the warmup directive: 0..SCENARIO_MAX_WARMUP_NS */
 #define SCENARIO_DEFAULT_WARMUP_NS 1000000000ull
 #define SCENARIO_MAX_WARMUP_NS (60ull * 1000000000)
+/* Seconds (or a time with its unit) within those bounds into *ns; -EINVAL, *ns untouched,
+ * otherwise. */
+int scenario_parse_warmup(const char *text, uint64_t *ns);
 
 /* Number parsers shared with the command line: 0 or -EINVAL. */
 int scenario_parse_rate(const char *text, uint64_t *bps);

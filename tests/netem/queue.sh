@@ -19,6 +19,8 @@ qle() { isnum "$1" && isnum "$2" && awk -v a="$1" -v b="$2" 'BEGIN {exit !(a <= 
 qadd() { if isnum "$1" && isnum "$2"; then awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a + b}'; else echo n/a; fi; }
 qmul() { if isnum "$1" && isnum "$2"; then awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a * b}'; else echo n/a; fi; }
 qratio() { if isnum "$1" && isnum "$2"; then ratio "$1" "$2"; else echo n/a; fi; }
+# qratio3 A B: A / B to three decimals, n/a unless both are numbers and B is not 0
+qratio3() { if isnum "$1" && isnum "$2"; then awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 > 0) printf "%.3f", a / b; else print "n/a"}'; else echo n/a; fi; }
 qpct() { if isnum "$1"; then awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f %%", a / b * 100}'; else echo "n/a"; fi; }
 qstart() { QT0=$(date +%s); }
 qwall() { info "$1: wall time $(($(date +%s) - QT0)) s (QSCHED=$QSCHED, QDUR=$QDUR, QOMIT=$QOMIT)"; }
@@ -242,16 +244,12 @@ if want download; then
 			# ceiling (QCEIL) at least 0.95x as well as MPTCP fills its own (96.5: 1448 of
 			# 1500 bytes; share 0.92-0.94 against MPTCP's 0.86-0.95)
 			qge "$g" "$(qmul "$single" 1.5)" || bad="$bad vs-single"
-			ts=n/a; ms=n/a
-			if isnum "$g" && isnum "$mptcp"; then
-				ts=$(awk -v a="$g" -v c="$QCEIL" 'BEGIN {printf "%.3f", a / c}')
-				ms=$(awk -v a="$mptcp" 'BEGIN {printf "%.3f", a / 96.5}')
-			fi
+			ts=$(qratio3 "$g" "$QCEIL"); ms=$(qratio3 "$mptcp" 96.5)
 			awk -v t="$ts" -v m="$ms" 'BEGIN {exit !(t + 0 > 0 && m + 0 > 0 && t >= 0.95 * m)}' ||
 				bad="$bad vs-MPTCP-share"
 			want=">= 1.5x the single uplink; its ceiling's share $ts >= 0.95x MPTCP's $ms; >= 0.95x MPTCP reported (at the headers' edge)"
 			qge "$g" "$(qmul "$mptcp" 0.95)" ||
-				info "download-$mix: $(awk -v a="$g" -v b="$mptcp" 'BEGIN {if (b + 0 > 0) printf "%.3f", a / b; else print "n/a"}')x MPTCP, under the 0.95x issue 11 wants (reported: the headers' edge)"
+				info "download-$mix: $(qratio3 "$g" "$mptcp")x MPTCP, under the 0.95x issue 11 wants (reported: the headers' edge)"
 		fi
 		[ -z "$bad" ]
 		check "download-$mix" $? "$QFILE_MB MB over HTTP (curl) on $([ $mix = 4x20 ] && echo "4 x 20 Mbit/s" || echo "50/30/10/10 Mbit/s"), in Mbit/s: $QSCHED $g = $(qratio "$g" "$mptcp")x MPTCP, $(qratio "$g" "$single")x the fastest uplink alone | uplink 1 alone $single (its first 15 s) | MPTCP $mptcp | wanted: $want${bad:+; failed:$bad}"
