@@ -177,6 +177,10 @@ uint64_t capacity_pacing_bps(const struct capacity *c)
 		rate = c->forced_drain ? c->est_bps / 8 * 6 :
 		       c->est_bps - queue_step(c, c->drain_ns > CAP_PROBE_QUEUE_NS ? c->drain_ns :
 							       CAP_PROBE_QUEUE_NS);
+	else if (c->last_qdelay_ns > CAP_DRAIN_QDELAY_NS)
+		/* between the probes, a queue that stands (the estimate a little above the path:
+		 * the window keeps the best of noisy samples) drains half its excess a round */
+		rate = c->est_bps - queue_step(c, (c->last_qdelay_ns - CAP_DRAIN_QDELAY_NS) / 2);
 	else
 		rate = c->est_bps;
 

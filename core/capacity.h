@@ -22,7 +22,11 @@
  *     the testbed's 50/30/10/10 mix: 83 Mbit/s with 5/4, 87 with this). The down phase drains
  *     the queue it sees (at least the probe's, at most a quarter of the round: BBR's 3/4), so
  *     a queue left from start-up or a re-probe does not stand for good behind a gentle probe.
- *     The drain that ends start-up, or follows a queue, stays 3/4. While
+ *     The drain that ends start-up, or follows a queue, stays 3/4. In the phases between, a
+ *     queue of more than CAP_DRAIN_QDELAY_NS drains half its excess a round: the window's
+ *     maximum of noisy samples runs a little above the path (1-3 % on the testbed), too little
+ *     for a sample to count as pushed and lower it, so a queue would build between the probes
+ *     (to 10-12 ms on the testbed's fibre path, where every ping on it waits). While
  *     the path stays busy without a queue, the next round probes again, at 9/8: a path that
  *     carried only ACKs until a download began catches up in a few rounds, not a quarter per
  *     eight. A round is busy when a sample in it was not app-limited or delivered four fifths

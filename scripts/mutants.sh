@@ -62,6 +62,8 @@ mutant fq-plain-hash core/fq.c \
 	's/uint32_t fi = flow_of\(q, flow_hash\), s;/uint32_t fi = (flow_of(q, flow_hash), flow_hash % q->nbuckets), s;/g'
 mutant probe-a-quarter core/capacity.c \
 	's/c->est_bps \+ queue_step\(c, CAP_PROBE_QUEUE_NS\)/c->est_bps \/ 4 * 5/g'
+mutant no-cruise-drain core/capacity.c \
+	's/else if \(c->last_qdelay_ns > CAP_DRAIN_QDELAY_NS\)\n/else if (0 \&\& c->last_qdelay_ns > CAP_DRAIN_QDELAY_NS)\n/g'
 mutant no-young-probing core/path.h \
 	's/PATH_PROBE_YOUNG_NS : PATH_PROBE_NS;/PATH_PROBE_NS : PATH_PROBE_NS;/g'
 mutant target-one-way core/sendq.c \
