@@ -177,11 +177,16 @@ uint64_t capacity_pacing_bps(const struct capacity *c)
 		rate = c->forced_drain ? c->est_bps / 8 * 6 :
 		       c->est_bps - queue_step(c, c->drain_ns > CAP_PROBE_QUEUE_NS ? c->drain_ns :
 							       CAP_PROBE_QUEUE_NS);
-	else if (c->last_qdelay_ns > CAP_DRAIN_QDELAY_NS)
+	else if (c->last_qdelay_ns > CAP_DRAIN_QDELAY_NS) {
 		/* between the probes, a queue that stands (the estimate a little above the path:
-		 * the window keeps the best of noisy samples) drains half its excess a round */
-		rate = c->est_bps - queue_step(c, (c->last_qdelay_ns - CAP_DRAIN_QDELAY_NS) / 2);
-	else
+		 * the window keeps the best of noisy samples) drains half its excess a round, at
+		 * most CAP_SETTLE_MAX of the rate: a delay that is no queue (a route that got
+		 * longer, until the least delay is renewed) costs no more than that */
+		uint64_t step = queue_step(c, (c->last_qdelay_ns - CAP_DRAIN_QDELAY_NS) / 2);
+		uint64_t most = c->est_bps / CAP_SETTLE_MAX;
+
+		rate = c->est_bps - (step < most ? step : most);
+	} else
 		rate = c->est_bps;
 
 	/* a path seen only idle (probes) is not paced below the starting rate: the first data

@@ -23,7 +23,9 @@
  *     the queue it sees (at least the probe's, at most a quarter of the round: BBR's 3/4), so
  *     a queue left from start-up or a re-probe does not stand for good behind a gentle probe.
  *     The drain that ends start-up, or follows a queue, stays 3/4. In the phases between, a
- *     queue of more than CAP_DRAIN_QDELAY_NS drains half its excess a round: the window's
+ *     queue of more than CAP_DRAIN_QDELAY_NS drains half its excess a round (at most
+ *     1/CAP_SETTLE_MAX of the rate, since a route that got longer reads as a queue until the
+ *     peer renews its least one-way delay, every 10 s): the window's
  *     maximum of noisy samples runs a little above the path (1-3 % on the testbed), too little
  *     for a sample to count as pushed and lower it, so a queue would build between the probes
  *     (to 10-12 ms on the testbed's fibre path, where every ping on it waits). While
@@ -55,6 +57,10 @@
 /* The drain phase runs only when the path showed more queueing than this as the probe ended. */
 #define CAP_DRAIN_QDELAY_NS (2ull * 1000000)
 #define CAP_DROP_STEP 8		/* a queueing sample lowers the estimate by at most 1/8 */
+/* Between the probes, a standing queue is drained at most 1/CAP_SETTLE_MAX below the estimate:
+ * an estimate further above the path than that counts as pushed (an eighth), and a queue then
+ * lowers it. */
+#define CAP_SETTLE_MAX 8
 /* The periodic probe adds this much queue over a round (its drain takes off at least as much). */
 #define CAP_PROBE_QUEUE_NS (3ull * 1000000)
 

@@ -277,6 +277,30 @@ static void test_standing_queue_drains(void **unused)
 	assert_true(worst < CAP_QDELAY_NS);
 }
 
+/* A route that got longer reads as a queue (the peer's least one-way delay is renewed only every
+ * 10 s) that no drain can take off: between the probes it costs at most 1/CAP_SETTLE_MAX of the
+ * rate, and the estimate stays. */
+static void test_longer_route_costs_little(void **unused)
+{
+	const uint64_t R = 40 * MBIT;
+	struct capacity c;
+	uint64_t t = 0, lo = UINT64_MAX;
+
+	(void)unused;
+	capacity_init(&c, t, 0);
+	feed(&c, &t, 20, R, false, false, 0);
+	assert_int_equal(c.mode, CAP_PROBE);
+	feed(&c, &t, 4 * CAP_PHASES, R, false, false, 0);	/* out of the start-up's drain */
+	for (unsigned k = 0; k < 4 * CAP_PHASES * 2; k++) {
+		/* 30 ms more one way, delivered as paced: not pushed, so no sample lowers it */
+		feed(&c, &t, 1, R, false, false, 30 * MS);
+		if (c.phase >= 2)
+			lo = capacity_pacing_bps(&c) < lo ? capacity_pacing_bps(&c) : lo;
+	}
+	assert_int_equal(capacity_estimate_bps(&c), R);
+	assert_int_equal(lo, R - R / CAP_SETTLE_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_not_fooled),
 		cmocka_unit_test(test_paths_out_of_step),
 		cmocka_unit_test(test_standing_queue_drains),
+		cmocka_unit_test(test_longer_route_costs_little),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
