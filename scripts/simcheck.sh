@@ -84,6 +84,7 @@ printf '10\nabc\n' > "$tmp/bad2.trace"
 printf 'link rate=1M\nsite a\nlink rate=1M\n' > "$tmp/outside.scn"
 printf 'site a\nlink rate=1M\nsite a\nlink rate=1M\n' > "$tmp/dupsite.scn"
 printf 'link rate=1M\nwarmup soon\n' > "$tmp/warm.scn"
+printf 'link rate=1M\nduration 7200\n' > "$tmp/long.scn"
 while IFS='|' read -r name args want; do
 	rm -rf "$tmp/o"
 	# shellcheck disable=SC2086
@@ -106,6 +107,8 @@ malformed-trace|--link trace=$tmp/bad2.trace|bad2.trace:2
 bad-traffic|--traffic udp:fast|fast
 bad-warmup|--warmup 61|--warmup: '61'
 bad-warmup-line|--scenario $tmp/warm.scn|warm.scn:2: bad warmup
+bad-duration|--duration 0.5|--duration: '0.5'
+bad-duration-line|--scenario $tmp/long.scn|long.scn:2: bad duration '7200' (seconds, 1 to 3600)
 unknown-option|--frobnicate|frobnicate
 too-many-sites|--scenario $tmp/sites17.scn|sites17.scn:33: more than 16 sites
 link-outside-site|--scenario $tmp/outside.scn|outside.scn:1: link outside any site

@@ -235,8 +235,7 @@ static int build_scenario(const struct cli *c, struct scenario *s)
 		s->ntraffic = 1;
 		s->traffic[0] = (struct traffic_spec){ .kind = TRAFFIC_TCP, .flows = 1 };
 	}
-	if (c->duration && (scenario_parse_time(c->duration, "s", &s->duration_ns) < 0 ||
-			    s->duration_ns < 1000000000ull || s->duration_ns > 3600ull * 1000000000ull))
+	if (c->duration && scenario_parse_duration(c->duration, &s->duration_ns) < 0)
 		return bad("--duration: '%s' is not a number of seconds between 1 and 3600", c->duration);
 	if (c->warmup && scenario_parse_warmup(c->warmup, &s->warmup_ns) < 0)
 		return bad("--warmup: '%s' is not a number of seconds between 0 and 60", c->warmup);

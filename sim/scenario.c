@@ -122,6 +122,17 @@ int scenario_parse_warmup(const char *text, uint64_t *ns)
 	return 0;
 }
 
+int scenario_parse_duration(const char *text, uint64_t *ns)
+{
+	uint64_t v;
+
+	if (scenario_parse_time(text, "s", &v) < 0 || v < SCENARIO_MIN_DURATION_NS ||
+	    v > SCENARIO_MAX_DURATION_NS)
+		return -EINVAL;
+	*ns = v;
+	return 0;
+}
+
 /* A percentage, "%" optional: "0.5%" and "0.5" both mean 0.005. */
 static int parse_percent(const char *text, double *p)
 {
@@ -497,8 +508,8 @@ int scenario_load(struct scenario *s, const char *path, char *err, size_t errlen
 				break;
 			(*n)++;
 		} else if (!strcmp(t, "duration")) {
-			if (scenario_parse_time(arg, "s", &s->duration_ns) < 0 || s->duration_ns < 1000000000ull) {
-				rc = fail(err, errlen, "%s: bad duration '%s' (seconds, at least 1)", where, arg);
+			if (scenario_parse_duration(arg, &s->duration_ns) < 0) {
+				rc = fail(err, errlen, "%s: bad duration '%s' (seconds, 1 to 3600)", where, arg);
 				break;
 			}
 		} else if (!strcmp(t, "warmup")) {

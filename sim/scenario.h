@@ -83,6 +83,10 @@ int scenario_load(struct scenario *s, const char *path, char *err, size_t errlen
 /* Seconds (or a time with its unit) within those bounds into *ns; -EINVAL, *ns untouched,
  * otherwise. */
 int scenario_parse_warmup(const char *text, uint64_t *ns);
+/* --duration and the duration directive: SCENARIO_MIN_DURATION_NS..SCENARIO_MAX_DURATION_NS */
+#define SCENARIO_MIN_DURATION_NS (1ull * 1000000000)
+#define SCENARIO_MAX_DURATION_NS (3600ull * 1000000000)
+int scenario_parse_duration(const char *text, uint64_t *ns);
 
 /* Number parsers shared with the command line: 0 or -EINVAL. */
 int scenario_parse_rate(const char *text, uint64_t *bps);
