@@ -63,6 +63,7 @@ void capacity_init(struct capacity *c, uint64_t now, unsigned desync)
 	c->desync = (uint8_t)(desync % (CAP_PHASES - 2));
 	c->mode = CAP_STARTUP;
 	c->round_start_ns = now;
+	c->round_min_qdelay_ns = UINT64_MAX;
 }
 
 static void end_round(struct capacity *c, uint64_t now)
@@ -103,6 +104,9 @@ static void end_round(struct capacity *c, uint64_t now)
 	}
 	c->round_busy = false;
 	c->round_start_ns = now;
+	if (c->round_min_qdelay_ns != UINT64_MAX)
+		c->settle_qdelay_ns = c->round_min_qdelay_ns;
+	c->round_min_qdelay_ns = UINT64_MAX;
 }
 
 void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app_limited,
@@ -113,6 +117,8 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 	c->samples++;
 	c->round_ns = round;
 	c->last_qdelay_ns = qdelay_ns;
+	if (qdelay_ns < c->round_min_qdelay_ns)
+		c->round_min_qdelay_ns = qdelay_ns;
 	if (bps < CAP_MIN_BPS)
 		bps = CAP_MIN_BPS;
 	if (qdelay_ns > CAP_QDELAY_NS && (c->mode == CAP_STARTUP || (pushed && bps < c->est_bps))) {
@@ -177,12 +183,13 @@ uint64_t capacity_pacing_bps(const struct capacity *c)
 		rate = c->forced_drain ? c->est_bps / 8 * 6 :
 		       c->est_bps - queue_step(c, c->drain_ns > CAP_PROBE_QUEUE_NS ? c->drain_ns :
 							       CAP_PROBE_QUEUE_NS);
-	else if (c->last_qdelay_ns > CAP_DRAIN_QDELAY_NS) {
-		/* between the probes, a queue that stands (the estimate a little above the path:
-		 * the window keeps the best of noisy samples) drains half its excess a round, at
-		 * most CAP_SETTLE_MAX of the rate: a delay that is no queue (a route that got
-		 * longer, until the least delay is renewed) costs no more than that */
-		uint64_t step = queue_step(c, (c->last_qdelay_ns - CAP_DRAIN_QDELAY_NS) / 2);
+	else if (c->settle_qdelay_ns > CAP_DRAIN_QDELAY_NS) {
+		/* between the probes, a queue that stood through the last round (the estimate a
+		 * little above the path: the window keeps the best of noisy samples) drains half
+		 * its excess a round, at most 1/CAP_SETTLE_MAX of the rate: a delay that is no
+		 * queue (a route that got longer, until the least delay is renewed) costs no more
+		 * than that */
+		uint64_t step = queue_step(c, (c->settle_qdelay_ns - CAP_DRAIN_QDELAY_NS) / 2);
 		uint64_t most = c->est_bps / CAP_SETTLE_MAX;
 
 		rate = c->est_bps - (step < most ? step : most);

@@ -23,18 +23,22 @@
  *     the queue it sees (at least the probe's, at most a quarter of the round: BBR's 3/4), so
  *     a queue left from start-up or a re-probe does not stand for good behind a gentle probe.
  *     The drain that ends start-up, or follows a queue, stays 3/4. In the phases between, a
- *     queue of more than CAP_DRAIN_QDELAY_NS drains half its excess a round (at most
- *     1/CAP_SETTLE_MAX of the rate, since a route that got longer reads as a queue until the
- *     peer renews its least one-way delay, every 10 s): the window's
- *     maximum of noisy samples runs a little above the path (1-3 % on the testbed), too little
- *     for a sample to count as pushed and lower it, so a queue would build between the probes
- *     (to 10-12 ms on the testbed's fibre path, where every ping on it waits). While
+ *     queue that stood through the last round (its samples' least queueing delay: a jitter
+ *     spike is no queue) of more than CAP_DRAIN_QDELAY_NS drains half its excess a round, at
+ *     most 1/CAP_SETTLE_MAX of the rate, since a route that got longer reads as a queue until
+ *     the peer renews its least one-way delay (every 10 s). The window's maximum of noisy
+ *     samples runs a little above the path (1-3 % on the testbed), too little for a sample to
+ *     count as pushed and lower it, so without this a queue builds between the probes (to
+ *     10-12 ms on the testbed's fibre path, where every ping on it waits); with it, the queue
+ *     settles near 2 ms plus twice the excess over a round (about 4.5 ms on a 40 ms round, 11
+ *     on a 150 ms one, at 3 %). While
  *     the path stays busy without a queue, the next round probes again, at 9/8: a path that
  *     carried only ACKs until a download began catches up in a few rounds, not a quarter per
  *     eight. A round is busy when a sample in it was not app-limited or delivered four fifths
  *     of the pacing rate or more.
  *   - Capacity that shrank (a cellular path, every second) shows as delay: when the path's
- *     queueing delay (latest RTT minus the minimum) passes CAP_QDELAY_NS while it delivers
+ *     queueing delay (its latest forward one-way delay above the least, as the peer reports
+ *     it) passes CAP_QDELAY_NS while it delivers
  *     less than we send into it, the path is saturated, so a sample below the estimate,
  *     app-limited or not, says it carries less now:
  *     the estimate steps down towards it (at most 1/CAP_DROP_STEP per sample, since the queue
@@ -57,9 +61,9 @@
 /* The drain phase runs only when the path showed more queueing than this as the probe ended. */
 #define CAP_DRAIN_QDELAY_NS (2ull * 1000000)
 #define CAP_DROP_STEP 8		/* a queueing sample lowers the estimate by at most 1/8 */
-/* Between the probes, a standing queue is drained at most 1/CAP_SETTLE_MAX below the estimate:
- * an estimate further above the path than that counts as pushed (an eighth), and a queue then
- * lowers it. */
+/* Between the probes, a standing queue is drained at most 1/CAP_SETTLE_MAX below the estimate.
+ * An estimate further above the path than that shows as pushed (an eighth) in the probe's
+ * round, where a queue over CAP_QDELAY_NS then lowers it. */
 #define CAP_SETTLE_MAX 8
 /* The periodic probe adds this much queue over a round (its drain takes off at least as much). */
 #define CAP_PROBE_QUEUE_NS (3ull * 1000000)
@@ -83,6 +87,8 @@ struct capacity {
 	uint64_t drain_ns;		/* ... and drains this much queue (what showed as it began) */
 	bool reprobe;			/* this up round is a re-probe, at 9/8 */
 	uint64_t last_qdelay_ns;
+	uint64_t round_min_qdelay_ns;	/* the least queueing delay of this round's samples */
+	uint64_t settle_qdelay_ns;	/* ... of the last round: the queue that stood through it */
 	uint64_t samples, drops;	/* for status and tests */
 	uint8_t startup_end;		/* enum cap_startup_end, for status */
 	uint8_t desync;			/* 0..CAP_PHASES-3: rounds skipped after a forced drain */

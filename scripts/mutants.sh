@@ -63,7 +63,9 @@ mutant fq-plain-hash core/fq.c \
 mutant probe-a-quarter core/capacity.c \
 	's/c->est_bps \+ queue_step\(c, CAP_PROBE_QUEUE_NS\)/c->est_bps \/ 4 * 5/g'
 mutant no-cruise-drain core/capacity.c \
-	's/else if \(c->last_qdelay_ns > CAP_DRAIN_QDELAY_NS\) \{/else if (0 \&\& c->last_qdelay_ns > CAP_DRAIN_QDELAY_NS) {/g'
+	's/else if \(c->settle_qdelay_ns > CAP_DRAIN_QDELAY_NS\) \{/else if (0 \&\& c->settle_qdelay_ns > CAP_DRAIN_QDELAY_NS) {/g'
+mutant settle-on-jitter core/capacity.c \
+	's/if \(qdelay_ns < c->round_min_qdelay_ns\)/if (1 || qdelay_ns < c->round_min_qdelay_ns)/g'
 mutant settle-unbounded core/capacity.c \
 	's/rate = c->est_bps - \(step < most \? step : most\);/rate = c->est_bps - step + 0 * most;/g'
 mutant no-young-probing core/path.h \

@@ -198,12 +198,18 @@ qcurl() {
 		awk -v b="$3" 'BEGIN {printf "%.1f", b * 8 / 1e6}'
 	fi
 }
-# qrx: "PACKETS BYTES" the client's four uplinks have received so far (IP bytes: the
-# veth counts each frame's 14-byte Ethernet header, which no link here carries)
+# qrx: "PACKETS BYTES" the client's four uplinks have received so far, the bytes as IP bytes
+# (the veth counts each frame's 14-byte Ethernet header; linkemu's rate, as the simulator's,
+# counts IP bytes). Summed by the shell: its arithmetic is 64-bit, mawk's %d stops at 2^31.
 qrx() {
+	_p=0; _b=0
 	for _i in 1 2 3 4; do
-		ip -n "$C" -s -j link show "c$_i" 2>/dev/null | jq -r '.[0].stats64.rx | "\(.packets) \(.bytes)"'
-	done | awk '{p += $1; b += $2} END {printf "%d %d", p, b - 14 * p}'
+		# shellcheck disable=SC2046
+		set -- $(ip -n "$C" -s -j link show "c$_i" 2>/dev/null | jq -r '.[0].stats64.rx | "\(.packets) \(.bytes)"')
+		[ "$#" -eq 2 ] || continue
+		_p=$((_p + $1)); _b=$((_b + $2))
+	done
+	echo "$_p $((_b - 14 * _p))"
 }
 # qceil RATE BEFORE AFTER: a download's ceiling over links of RATE Mbit/s summed, from the
 # payload it carried (the file) per IP byte received between two qrx readings. Sets QCEILM
@@ -245,7 +251,7 @@ if want download; then
 			qceil "$([ $mix = 4x20 ] && echo 80 || echo 100)" "$_r0" "$(qrx)"
 			mceil=$QCEILM
 			QPRE=""
-			info "download-$mix: MPTCP carried $QPPK bytes of the file per $QIPK-byte IP packet (TCP timestamps and MPTCP's DSS option): its ceiling here is $mceil Mbit/s, the tunnel's $([ $mix = 4x20 ] && awk 'BEGIN {printf "%.1f", 80 * 1376 / 1500}' || echo "$QCEIL")"
+			info "download-$mix: MPTCP carried $QPPK bytes of the file per $QIPK-byte IP packet (TCP timestamps, MPTCP's DSS option, short segments): its ceiling here is $mceil Mbit/s, the tunnel's $([ $mix = 4x20 ] && awk 'BEGIN {printf "%.1f", 80 * 1376 / 1500}' || echo "$QCEIL")"
 		else
 			mptcp=none; mceil=n/a
 		fi

@@ -195,7 +195,8 @@ static void test_not_fooled(void **unused)
 	/* the tunnel gave it little for seconds (app-limited): the estimate stays */
 	feed(&c, &t, 200, 2 * MBIT, true, false, 0);
 	assert_int_equal(capacity_estimate_bps(&c), 40 * MBIT);
-	/* a queue it did not cause (jitter, others' traffic: not pushed): the estimate stays */
+	/* a queue it did not cause (jitter, others' traffic: not pushed): the estimate stays
+	 * (the pacing settles at most an eighth below it while the queue stands) */
 	feed(&c, &t, 50, 5 * MBIT, true, false, 50 * MS);
 	assert_int_equal(capacity_estimate_bps(&c), 40 * MBIT);
 	/* busy but below the old best for longer than the window, without a queue: the window
@@ -301,6 +302,32 @@ static void test_longer_route_costs_little(void **unused)
 	assert_int_equal(lo, R - R / CAP_SETTLE_MAX);
 }
 
+/* Jitter is no queue: a sample whose packet waited 20 ms, in a round whose other sample shows
+ * none (a round is two samples here), moves the pacing rate not at all between the probes; only a queue that stood through
+ * a round is drained. */
+static void test_jitter_is_no_queue(void **unused)
+{
+	const uint64_t R = 40 * MBIT;
+	struct capacity c;
+	uint64_t t = 0;
+	unsigned seen = 0;
+
+	(void)unused;
+	capacity_init(&c, t, 0);
+	feed(&c, &t, 20, R, true, false, 0);
+	feed(&c, &t, 4 * CAP_PHASES, R, true, false, 0);	/* out of the start-up's drain */
+	for (unsigned k = 0; k < 4 * CAP_PHASES * 2; k++) {
+		/* app-limited at the estimate: the cycle as it is; every third sample jitters */
+		feed(&c, &t, 1, R, true, false, k % 3 ? 0 : 20 * MS);
+		if (c.phase >= 2) {
+			assert_int_equal(capacity_pacing_bps(&c), R);
+			seen++;
+		}
+	}
+	assert_true(seen > 0);
+	assert_int_equal(capacity_estimate_bps(&c), R);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_paths_out_of_step),
 		cmocka_unit_test(test_standing_queue_drains),
 		cmocka_unit_test(test_longer_route_costs_little),
+		cmocka_unit_test(test_jitter_is_no_queue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
