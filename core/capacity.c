@@ -64,6 +64,7 @@ void capacity_init(struct capacity *c, uint64_t now, unsigned desync)
 	c->mode = CAP_STARTUP;
 	c->round_start_ns = now;
 	c->round_min_qdelay_ns = UINT64_MAX;
+	c->last_bps = UINT64_MAX;
 }
 
 static void end_round(struct capacity *c, uint64_t now)
@@ -113,8 +114,11 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 			bool pushed, uint64_t min_rtt_ns, uint64_t qdelay_ns)
 {
 	uint64_t round = min_rtt_ns > CAP_ROUND_MIN_NS ? min_rtt_ns : CAP_ROUND_MIN_NS;
+	bool queued_through = c->last_qdelay_ns > CAP_QDELAY_NS;
 
 	c->samples++;
+	/* what it delivered while we sent it more: a rate it carries, app-limited or not */
+	c->last_bps = pushed ? bps : UINT64_MAX;
 	c->round_ns = round;
 	c->last_qdelay_ns = qdelay_ns;
 	if (qdelay_ns < c->round_min_qdelay_ns)
@@ -125,14 +129,16 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 		/* The path holds a queue. In start-up that is the end of it (paced at twice the
 		 * estimate, a queue means the pipe is full). Taking less than we sent, it says the
 		 * capacity shrank: the estimate goes down a step per sample (the queue may have
-		 * formed late in the sample's span) towards it. Either way the next phase drains.
+		 * formed late in the sample's span) towards it, or to it when the queue showed
+		 * at the sample before as well (queued_through: full over the whole span).
+		 * Either way the next phase drains.
 		 * A queue without that (a cellular link's jitter, someone else's traffic) says
 		 * nothing about what we may send. */
 		if (pushed && bps < c->est_bps) {
 			uint64_t step = c->est_bps - c->est_bps / CAP_DROP_STEP;
 
 			c->drops++;
-			c->est_bps = bps > step ? bps : step;
+			c->est_bps = bps > step || queued_through ? bps : step;
 			win_reset(c, now, c->est_bps);
 		}
 		if (c->mode == CAP_STARTUP) {

@@ -42,8 +42,10 @@
  *     less than we send into it, the path is saturated, so a sample below the estimate,
  *     app-limited or not, says it carries less now:
  *     the estimate steps down towards it (at most 1/CAP_DROP_STEP per sample, since the queue
- *     may have formed late in the sample's span), start-up ends if it was on, and the next
- *     phase is the draining one.
+ *     may have formed late in the sample's span; but to the sample itself when the queue
+ *     showed at the sample before too: it stood through the span, so the path was full all
+ *     along and delivered what it carries), start-up ends if it was on, and the next phase is
+ *     the draining one.
  * A round is the path's minimum RTT, at least CAP_ROUND_MIN_NS (feedback comes every 20 ms).
  * Before its first sample a path is paced at CAP_INIT_BPS. */
 #ifndef MPT_CAPACITY_H
@@ -86,6 +88,7 @@ struct capacity {
 	bool drain;			/* this cycle's drain phase runs (the probe queued) */
 	uint64_t drain_ns;		/* ... and drains this much queue (what showed as it began) */
 	bool reprobe;			/* this up round is a re-probe, at 9/8 */
+	uint64_t last_bps;		/* the last sample if pushed (UINT64_MAX if not) */
 	uint64_t last_qdelay_ns;
 	uint64_t round_min_qdelay_ns;	/* the least queueing delay of this round's samples */
 	uint64_t settle_qdelay_ns;	/* ... of the last round: the queue that stood through it */

@@ -465,6 +465,24 @@ int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *fro
 	return 0;
 }
 
+/* Another path that is up and shows no queue: copies of a backlogged path's packets help only
+ * there. Where every path queues (one bottleneck behind them all: a hub's uplink shared by its
+ * sites), copies would only add to it. */
+static bool clear_path_besides(const struct mpt_engine *e, unsigned pidx)
+{
+	for (unsigned j = 0; j < e->nremote; j++) {
+		for (unsigned i = 0; i < e->cfg.nlocal; i++) {
+			unsigned k = path_index(i, j);
+			const struct mpt_path *p = &e->paths[k];
+
+			if (k != pidx && p->up && p->fwd_qdelay_ns <= CAP_QDELAY_NS &&
+			    (e->writable_mask >> i & 1))
+				return true;
+		}
+	}
+	return false;
+}
+
 void engine_tick(struct mpt_engine *e, uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
@@ -515,7 +533,9 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 				uint64_t stall = path_stall_deadline(p);
 
 				if (stall < now)
-					reinject_stalled(e, pidx, now);
+					reinject_stalled(e, pidx, REINJECT_STALL_MAX, now);
+				else if (path_backlogged(p) && clear_path_besides(e, pidx))
+					reinject_stalled(e, pidx, REINJECT_BACKLOG_MAX, now);
 				else if (stall < next)
 					next = stall + 1;
 			}

@@ -154,8 +154,16 @@ void reinject_free(struct mpt_engine *e);
 /* Keep a copy of a packet sent first on path pidx; nothing without a ring. */
 void reinject_record(struct mpt_engine *e, uint32_t data_seq, uint16_t flow_gap, unsigned pidx,
 		     uint32_t path_seq, const uint8_t *pkt, size_t len);
-/* Send the oldest copies that path pidx holds unacknowledged once more on other paths. */
-void reinject_stalled(struct mpt_engine *e, unsigned pidx, uint64_t now);
+/* Send once more, on other paths, the oldest copies (at most max) that path pidx holds
+ * unacknowledged: they are the ones every other path's packets wait behind at the receiver.
+ * A stalled path (silent) gives REINJECT_STALL_MAX: one that is merely slow holds a whole queue,
+ * and re-sending all of it at once would flood the paths that are fine. A backlogged one
+ * (path_backlogged: it delivers, but what it holds would take it seconds) gives up to
+ * REINJECT_BACKLOG_MAX: its fall is measured, and everything it holds is late. Each copy is
+ * re-sent once at most; the path is not asked again before its next feedback. */
+#define REINJECT_STALL_MAX 8
+#define REINJECT_BACKLOG_MAX 64
+void reinject_stalled(struct mpt_engine *e, unsigned pidx, unsigned max, uint64_t now);
 
 /* core/sendq.c (only when cfg.sched->paced): the tunnel's fair queue, paced late binding */
 #define SENDQ_BUCKETS 1024

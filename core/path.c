@@ -246,6 +246,22 @@ bool path_stalled(const struct mpt_path *p, uint64_t now)
 	return now > path_stall_deadline(p);
 }
 
+bool path_backlogged(const struct mpt_path *p)
+{
+	/* at what it delivered over the last sample, if we sent it more and that is less: the
+	 * estimate steps down over samples */
+	uint64_t est = p->cap.last_bps < capacity_estimate_bps(&p->cap) ? p->cap.last_bps :
+		       capacity_estimate_bps(&p->cap);
+
+	/* not in start-up, where the estimate trails what the pacer sends by design; and only
+	 * with a queue to show for it: the estimate of a path the scheduler gave little is what
+	 * it was given, not what it can carry */
+	return p->paced && p->cap.mode != CAP_STARTUP && est && p->min_rtt_ns &&
+	       p->fwd_qdelay_ns > CAP_QDELAY_NS &&
+	       (double)p->inflight_bytes * 8e9 / (double)est >
+		       (double)(p->min_rtt_ns + PATH_BACKLOG_NS);
+}
+
 bool path_mark_up(struct mpt_path *p)
 {
 	if (p->up)

@@ -1,7 +1,8 @@
 /* reinject: copies of recently sent tun packets, for the schedulers that ask for reinjection
  * (ops->reinject). A ring of SENT_SLOTS records indexed by data_seq; reinject_record runs per
- * packet sent, reinject_stalled when a path stalls (engine_tick). Works on the engine's state
- * (core/engine_internal.h); reinject_init allocates the ring, reinject_free frees it. */
+ * packet sent, reinject_stalled when a path stalls or is backlogged (engine_tick). Works on the
+ * engine's state (core/engine_internal.h); reinject_init allocates the ring, reinject_free
+ * frees it. */
 #include "core/engine_internal.h"
 
 #include <errno.h>
@@ -9,7 +10,6 @@
 #include <string.h>
 
 #define SENT_SLOTS 1024
-#define REINJECT_MAX 8
 
 struct sent_copy {
 	bool valid, reinjected;
@@ -45,18 +45,14 @@ void reinject_record(struct mpt_engine *e, uint32_t data_seq, uint16_t flow_gap,
 	memcpy(e->sent_bytes + (size_t)(data_seq % SENT_SLOTS) * e->cfg.mtu, pkt, len);
 }
 
-/* Send once more, on other paths, the oldest packets a stalled path holds unacknowledged:
- * they are the ones every other path's packets wait behind at the receiver. Only the oldest
- * REINJECT_MAX: a path that is merely slow holds a whole queue, and re-sending all of it at
- * once would flood the paths that are fine. */
-void reinject_stalled(struct mpt_engine *e, unsigned stalled_pidx, uint64_t now)
+void reinject_stalled(struct mpt_engine *e, unsigned stalled_pidx, unsigned max, uint64_t now)
 {
 	struct mpt_path *p = &e->paths[stalled_pidx];
 	uint32_t first = e->next_data_seq - SENT_SLOTS;
 	unsigned sent = 0;
 
 	p->reinjected = true;
-	for (uint32_t k = 0; k < SENT_SLOTS && sent < REINJECT_MAX; k++) {
+	for (uint32_t k = 0; k < SENT_SLOTS && sent < max; k++) {
 		uint32_t seq = first + k;
 		struct sent_copy *c = &e->sent[seq % SENT_SLOTS];
 		const uint8_t *pkt = e->sent_bytes + (size_t)(seq % SENT_SLOTS) * e->cfg.mtu;

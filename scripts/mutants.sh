@@ -95,6 +95,14 @@ mutant stall-from-last-feedback core/path.c \
 	's/uint64_t from = p->elicit_since_ns > p->last_fb_ns \? p->elicit_since_ns : p->last_fb_ns;/uint64_t from = p->last_fb_ns + 0 * p->elicit_since_ns;/g'
 mutant target-no-delay-floor core/sendq.c \
 	's/if \(hi != 0 && t < 2 \* hi\)\n(\t+)t = 2 \* hi;/if (hi != 0 \&\& t < 2 * hi)\n$1t = t + 0 * hi;/g'
+# a path whose capacity fell: its estimate takes the rate a queued span shows; what it holds is
+# sent again elsewhere
+mutant queued-span-stepped core/capacity.c \
+	's/c->est_bps = bps > step \|\| queued_through \? bps : step;/c->est_bps = bps > step || (queued_through \&\& 0) ? bps : step;/g'
+mutant no-backlog-rescue core/engine.c \
+	's/else if \(path_backlogged\(p\) &&/else if (0 \&\& path_backlogged(p) \&\&/g'
+mutant backlog-copies-anywhere core/engine.c \
+	's/k != pidx && p->up && p->fwd_qdelay_ns <= CAP_QDELAY_NS &&/k != pidx \&\& p->up \&\&/g'
 
 echo "mutants: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

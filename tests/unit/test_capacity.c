@@ -169,10 +169,12 @@ static void test_falls_when_pushed_into_a_queue(void **unused)
 	feed(&c, &t, 20, 40 * MBIT, false, false, 0);
 	assert_int_equal(capacity_estimate_bps(&c), 40 * MBIT);
 	/* a cellular link drops to 10 Mbit/s: it queues and takes less than it is sent. The
-	 * estimate steps down, at most an eighth per sample, and stops at what it delivers */
+	 * estimate steps down, at most an eighth per sample while the queue comes and goes (it
+	 * may have formed late in the span; test_queued_span_is_the_rate has one that stays),
+	 * and stops at what it delivers */
 	prev = capacity_estimate_bps(&c);
-	for (unsigned k = 0; k < 30; k++) {
-		feed(&c, &t, 1, 10 * MBIT, false, true, 30 * MS);
+	for (unsigned k = 0; k < 60; k++) {
+		feed(&c, &t, 1, 10 * MBIT, false, true, k % 2 ? 5 * MS : 30 * MS);
 		assert_true(capacity_estimate_bps(&c) >= prev - prev / CAP_DROP_STEP);
 		assert_true(capacity_estimate_bps(&c) >= 10 * MBIT);
 		prev = capacity_estimate_bps(&c);
@@ -182,6 +184,28 @@ static void test_falls_when_pushed_into_a_queue(void **unused)
 	/* it recovers: the link is back to 30, busy samples raise the estimate at once */
 	feed(&c, &t, 1, 30 * MBIT, false, false, 0);
 	assert_int_equal(capacity_estimate_bps(&c), 30 * MBIT);
+}
+
+/* A queue that stood through a sample's whole span (it showed at the sample before too) says
+ * the path was full all along: what it delivered is its rate, taken at once, not an eighth a
+ * sample. A cellular link from 20 to 1 Mbit/s would otherwise be sent 20 samples' worth
+ * (400 ms) of more than it carries. */
+static void test_queued_span_is_the_rate(void **unused)
+{
+	struct capacity c;
+	uint64_t t = 0;
+
+	(void)unused;
+	capacity_init(&c, t, 0);
+	feed(&c, &t, 20, 20 * MBIT, false, false, 0);
+	assert_int_equal(capacity_estimate_bps(&c), 20 * MBIT);
+	/* the first queued sample: the queue may have formed late in its span */
+	feed(&c, &t, 1, 1 * MBIT, false, true, 15 * MS);
+	assert_int_equal(capacity_estimate_bps(&c), 20 * MBIT - 20 * MBIT / CAP_DROP_STEP);
+	/* the next: queued from its start */
+	feed(&c, &t, 1, 1 * MBIT, false, true, 40 * MS);
+	assert_int_equal(capacity_estimate_bps(&c), 1 * MBIT);
+	assert_int_equal(c.drops, 2);
 }
 
 static void test_not_fooled(void **unused)
@@ -341,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_standing_queue_drains),
 		cmocka_unit_test(test_longer_route_costs_little),
 		cmocka_unit_test(test_jitter_is_no_queue),
+		cmocka_unit_test(test_queued_span_is_the_rate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
