@@ -1,12 +1,29 @@
 #!/bin/sh
 # Run every cmocka unit test binary in DIR; non-zero if any fails (with FIRST_FAIL=1: stop at
-# the first binary that fails, as make mutants wants).
+# the first binary that fails, as make mutants wants, and run the slowest binaries last, since
+# they rarely kill a mutant of the engine: test_aead's nonce loops, test_tcp's long flows and
+# test_config's many command lines took 2.7, 2.2 and 1 s of each mutant's 6 s).
 # cmocka prints its own summary lines ([  PASSED  ] / [  FAILED  ]) per binary.
 set -u
 dir=${1:?usage: run-unit.sh DIR}
+last="test_aead test_tcp test_config"
 fail=0
-for t in "$dir"/test_*; do
-	[ -x "$t" ] || continue
-	"$t" || { fail=1; [ "${FIRST_FAIL:-0}" = 1 ] && break; }
-done
+run() {
+	[ -x "$1" ] || return 0
+	"$1" || { fail=1; [ "${FIRST_FAIL:-0}" = 1 ] && return 1; }
+	return 0
+}
+if [ "${FIRST_FAIL:-0}" = 1 ]; then
+	for t in "$dir"/test_*; do
+		case " $last " in *" ${t##*/} "*) continue ;; esac
+		run "$t" || exit 1
+	done
+	for n in $last; do
+		run "$dir/$n" || exit 1
+	done
+else
+	for t in "$dir"/test_*; do
+		run "$t"
+	done
+fi
 exit $fail
