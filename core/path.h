@@ -158,10 +158,10 @@ bool path_stalled(const struct mpt_path *p, uint64_t now);
 /* A paced path out of start-up that the peer reports queueing (over CAP_QDELAY_NS) and whose
  * outstanding bytes would take it, at the lesser of its estimate and its last delivery sample
  * taken while we sent it more (capacity.h's last_bps), more than PATH_BACKLOG_NS beyond its
- * least RTT to deliver: its capacity fell under what was
- * sent into it before feedback could tell (a cellular link from 20 to 1 Mbit/s queues what it
- * was sent in those ~100 ms for a second), and every other path's packets wait at the
- * receiver for those. Its oldest are re-sent elsewhere, as a stalled path's are. */
+ * least RTT to deliver: its capacity fell under what was sent into it before feedback could
+ * tell (a cellular link from 20 to 1 Mbit/s queues what it was sent in those ~100 ms for a
+ * second), and every other path's packets wait at the receiver for those. Its oldest are
+ * re-sent elsewhere, as a stalled path's are. */
 #define PATH_BACKLOG_NS (100ull * 1000000)
 bool path_backlogged(const struct mpt_path *p);
 /* When p would count as stalled if nothing changes, or UINT64_MAX. */

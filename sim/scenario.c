@@ -112,25 +112,25 @@ int scenario_parse_time(const char *text, const char *default_unit, uint64_t *ns
 	return 0;
 }
 
-int scenario_parse_warmup(const char *text, uint64_t *ns)
+/* A time in seconds by default, lo..hi; *ns untouched otherwise. */
+static int parse_seconds(const char *text, uint64_t lo, uint64_t hi, uint64_t *ns)
 {
 	uint64_t v;
 
-	if (scenario_parse_time(text, "s", &v) < 0 || v > SCENARIO_MAX_WARMUP_NS)
+	if (scenario_parse_time(text, "s", &v) < 0 || v < lo || v > hi)
 		return -EINVAL;
 	*ns = v;
 	return 0;
 }
 
+int scenario_parse_warmup(const char *text, uint64_t *ns)
+{
+	return parse_seconds(text, 0, SCENARIO_MAX_WARMUP_NS, ns);
+}
+
 int scenario_parse_duration(const char *text, uint64_t *ns)
 {
-	uint64_t v;
-
-	if (scenario_parse_time(text, "s", &v) < 0 || v < SCENARIO_MIN_DURATION_NS ||
-	    v > SCENARIO_MAX_DURATION_NS)
-		return -EINVAL;
-	*ns = v;
-	return 0;
+	return parse_seconds(text, SCENARIO_MIN_DURATION_NS, SCENARIO_MAX_DURATION_NS, ns);
 }
 
 /* A percentage, "%" optional: "0.5%" and "0.5" both mean 0.005. */
