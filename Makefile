@@ -45,7 +45,7 @@ DEPS_TEST  := $(DEPS_DEMO) clang libclang-rt-14-dev $(DEPS_NETNS) $(DEPS_INSTALL
 DEPS_BENCH := $(DEPS_DEMO) $(DEPS_NETNS) wireguard-go wireguard-tools
 
 .PHONY: install uninstall installcheck all demo test netns soak netem-test unit simcheck asan clang-check mutants bench plots fuzz fuzz-regress clean deps-demo deps-test deps-bench
-all: $(B)/sim $(B)/mptun $(B)/wiretool $(B)/linkemu $(UNIT_BIN) $(DAEMON_UNIT_BIN)
+all: $(B)/sim $(B)/mptun $(B)/wiretool $(B)/nulltun $(B)/linkemu $(UNIT_BIN) $(DAEMON_UNIT_BIN)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -62,6 +62,11 @@ $(B)/mptun: $(B)/obj/daemon/main.o $(DAEMON_LIB_OBJ) $(SCHED_OBJ) $(CORE_OBJ)
 
 # the netns tests' attacker: records and replays frames, throws junk (tests/netns/)
 $(B)/wiretool: tests/netns/wiretool.c
+	@[ "$(V)" != 0 ] || echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $<
+
+# make bench's floor: a tun <-> UDP relay with no header, crypto or scheduler (tests/netns/)
+$(B)/nulltun: tests/netns/nulltun.c
 	@[ "$(V)" != 0 ] || echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $<
 

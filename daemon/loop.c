@@ -530,6 +530,14 @@ int loop_run(struct loop *l, volatile sig_atomic_t *stop, volatile sig_atomic_t 
 			}
 			flush_all(l);
 		}
+		/* what was just written to the tun device may have an answer there already (the
+		 * local stack answers a ping, an ACK, within the write): it leaves before the
+		 * feedback that the tick below may owe, not after another wait */
+		if (l->tun_written) {
+			l->tun_written = false;
+			read_tun(l);
+			flush_all(l);
+		}
 		if (peers_deadline(l) <= l->now) {
 			peers_tick(l);
 			flush_all(l);

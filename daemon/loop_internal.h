@@ -60,6 +60,7 @@ struct loop {
 	uint64_t epoch_ns;		/* the wall clock at monotonic 0: handshake counters */
 	uint64_t log_next_ns;		/* peers_log_changes looks again then */
 	uint64_t tun_write_drops;
+	bool tun_written;		/* a packet went to the tun device since the loop last read it */
 	/* AllowedIPs (config file), each prefix naming its peer's index: packets from a peer must
 	 * come from its own, packets from tun go to the peer of their destination; NULL: no check
 	 * (the command line) */

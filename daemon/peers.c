@@ -49,6 +49,8 @@ static void on_deliver(void *ctx, const uint8_t *pkt, size_t len)
 	}
 	if (write(l->tun_fd, pkt, len) != (ssize_t)len)
 		l->tun_write_drops++;
+	else
+		l->tun_written = true;
 }
 
 static void on_random(void *ctx, uint8_t *buf, size_t len)

@@ -3,6 +3,9 @@
 #   raw veth, mptun, wireguard-go (Debian's wireguard-go + wireguard-tools) on the same
 #   namespaces: iperf3 TCP throughput, CPU seconds per GB moved (both ends, from
 #   /proc/PID/stat), idle ping RTT through each tunnel minus raw, and mptun's RSS at rest.
+#   And the floor of any userspace tunnel that sleeps between packets: nulltun (tests/netns/),
+#   a tun <-> UDP relay with no header, crypto or scheduler. What it adds to the RTT is the
+#   machine's wakeups and copies; what mptun adds beyond it is mptun's own work.
 # Prints ratios to wireguard-go and to raw veth. Root; skips with a reason otherwise.
 # Usage: tests/netns/bench-daemon.sh [BUILD_DIR] [SECONDS] [ROUNDS]; BENCH_SCHED=NAME runs both
 # ends with that scheduler (default: the daemon's default).
@@ -45,6 +48,13 @@ raw_bps=$(ip netns exec "$A" iperf3 -c 10.210.0.2 -t "$SECS" -J | jq '.end.sum_r
 raw_mbps=$(awk -v b="$raw_bps" 'BEGIN {printf "%.0f", b / 1e6}')
 raw_rtt=$(for k in 1 2 3; do rtt 10.210.0.2; done | med)
 
+# the null tunnel: the floor
+ns_bg "$Z" "$TMP/nz.log" "$(pwd)/$B/nulltun" nt0 10.97.0.2 10.97.0.1 10.210.0.2 10.210.0.1 5300
+NZ=$LAST_PID
+ns_bg "$A" "$TMP/na.log" "$(pwd)/$B/nulltun" nt0 10.97.0.1 10.97.0.2 10.210.0.1 10.210.0.2 5300
+NA=$LAST_PID
+wait_for "ip netns exec $A ping -c 1 -W 1 10.97.0.2" 5 || { echo "FAIL null tunnel did not come up"; exit 1; }
+
 # mptun: one path
 "$MPTUN" genkey "$TMP/key" >/dev/null
 ns_bg "$Z" "$TMP/mz.log" "$MPTUN" -i mt0 -p 5100 -v 10.99.0.2 -t 10.99.0.1 -K "$TMP/key" -q ${BENCH_SCHED:+--sched "$BENCH_SCHED"}
@@ -76,25 +86,30 @@ if [ -z "$WA" ] || [ -z "$WZ" ] || ! wait_for "ip netns exec $A ping -c 1 -W 1 1
 fi
 # both tunnels are up over the same veth: alternate them, ROUNDS times each, and take the
 # median of each, so that a noisy neighbour on the host hits both alike
-mm=""; mc=""; wm=""; wc=""; mr=""; wr=""
+mm=""; mc=""; wm=""; wc=""; mr=""; wr=""; nm=""; nc=""; nr=""
 for round in $(seq "$ROUNDS"); do
+	set -- $(run_case "null$round" 10.97.0.2 "$NA" "$NZ"); nm="$nm $1"; nc="$nc $2"
 	set -- $(run_case "mptun$round" 10.99.0.2 "$MA" "$MZ"); mm="$mm $1"; mc="$mc $2"
 	set -- $(run_case "wg$round" 10.98.0.2 "$WA" "$WZ"); wm="$wm $1"; wc="$wc $2"
-	mr="$mr $(rtt 10.99.0.2)"; wr="$wr $(rtt 10.98.0.2)"
+	mr="$mr $(rtt 10.99.0.2)"; wr="$wr $(rtt 10.98.0.2)"; nr="$nr $(rtt 10.97.0.2)"
 done
+null_mbps=$(echo "$nm" | med); null_cpu=$(echo "$nc" | med); null_rtt=$(echo "$nr" | med)
 mptun_mbps=$(echo "$mm" | med); mptun_cpu=$(echo "$mc" | med); mptun_rtt=$(echo "$mr" | med)
 wg_mbps=$(echo "$wm" | med); wg_cpu=$(echo "$wc" | med); wg_rtt=$(echo "$wr" | med)
 info "rounds: mptun $mm Mbit/s, wireguard-go $wm Mbit/s"
 
 printf '\n%-14s %12s %16s %14s\n' path tcp_mbps cpu_s_per_gb idle_rtt_ms
 printf '%-14s %12s %16s %14s\n' raw-veth "$raw_mbps" - "$raw_rtt"
+printf '%-14s %12s %16s %14s\n' null-tunnel "$null_mbps" "$null_cpu" "$null_rtt"
 printf '%-14s %12s %16s %14s\n' mptun "$mptun_mbps" "$mptun_cpu" "$mptun_rtt"
 printf '%-14s %12s %16s %14s\n' wireguard-go "$wg_mbps" "$wg_cpu" "$wg_rtt"
 awk -v m="$mptun_mbps" -v w="$wg_mbps" -v r="$raw_mbps" -v mr="$mptun_rtt" -v rr="$raw_rtt" \
-	-v mc="$mptun_cpu" -v wc="$wg_cpu" -v rss="$mptun_rss" 'BEGIN {
+	-v mc="$mptun_cpu" -v wc="$wg_cpu" -v rss="$mptun_rss" -v nr="$null_rtt" 'BEGIN {
 	printf "mptun / wireguard-go throughput: %.2fx (target >= 1.5)\n", m / w
 	printf "mptun / raw veth throughput:     %.2fx\n", m / r
 	printf "mptun / wireguard-go CPU per GB: %.2fx\n", (wc > 0 ? mc / wc : 0)
 	printf "idle RTT through mptun - raw:    %.3f ms (target <= 0.1)\n", mr - rr
+	printf "  the floor, null tunnel - raw:  %.3f ms (wakeups and copies alone)\n", nr - rr
+	printf "  beyond it, mptun - null tunnel: %.3f ms\n", mr - nr
 	printf "mptun client RSS at rest:        %.1f MB (target <= 8)\n", rss / 1024
 }'
