@@ -44,7 +44,7 @@ DEPS_INSTALL := systemd man-db groff-base
 DEPS_TEST  := $(DEPS_DEMO) clang libclang-rt-14-dev $(DEPS_NETNS) $(DEPS_INSTALL)
 DEPS_BENCH := $(DEPS_DEMO) $(DEPS_NETNS) wireguard-go wireguard-tools
 
-.PHONY: install uninstall installcheck all demo test netns soak netem-test unit simcheck asan clang-check mutants bench plots fuzz fuzz-regress clean deps-demo deps-test deps-bench
+.PHONY: install uninstall installcheck all demo test netns soak netem-test unit unit-bins simcheck asan clang-check mutants bench plots fuzz fuzz-regress clean deps-demo deps-test deps-bench
 all: $(B)/sim $(B)/mptun $(B)/wiretool $(B)/nulltun $(B)/linkemu $(UNIT_BIN) $(DAEMON_UNIT_BIN)
 
 $(B)/obj/%.o: %.c
@@ -106,6 +106,9 @@ plots:
 
 unit: all
 	$(Q)scripts/run-unit.sh $(B)/tests
+
+# the unit test binaries alone (make mutants rebuilds these for each mutant)
+unit-bins: $(UNIT_BIN) $(DAEMON_UNIT_BIN)
 
 simcheck: all
 	$(Q)scripts/simcheck.sh $(B)/sim

@@ -9,31 +9,38 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 work=$(mktemp -d /tmp/mptun-mutants.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$work" || exit 1
-pass=0
-fail=0
+mkdir "$work/spec" "$work/res" "$work/lane0" || exit 1
+git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$work/lane0" || exit 1
+n=0
 
 # mutant NAME FILE PERL-SUBSTITUTION [MATCHES]: the substitution (over the whole file) must match
-# MATCHES times (1 unless said).
+# MATCHES times (1 unless said). Listed here, run below.
 mutant() {
-	name=$1 file=$work/$2
-	cp "$file" "$work/orig"
-	count=$(CNT="$work/count" perl -0pi -e "\$c = ($3); END { open my \$f, '>', \$ENV{CNT}; print \$f (\$c || 0) }" "$file" && cat "$work/count")
-	if [ "$count" != "${4:-1}" ]; then
-		fail=$((fail + 1)); echo "FAIL $name: the pattern matched ${count:-0} times in $2 (update scripts/mutants.sh)"
-	elif ! make -s -j2 -C "$work" B=build/mut all >"$work/build.log" 2>&1; then
-		fail=$((fail + 1)); echo "FAIL $name: the mutant does not build:"; tail -5 "$work/build.log"
-	elif out=$(cd "$work" && FIRST_FAIL=1 scripts/run-unit.sh build/mut/tests 2>&1); then
-		fail=$((fail + 1)); echo "FAIL $name: SURVIVED, every unit test passes with it"
+	n=$((n + 1))
+	printf '%s\n%s\n%s\n' "$1" "$2" "${4:-1}" > "$work/spec/$n"
+	printf '%s' "$3" > "$work/spec/$n.pl"
+}
+
+# run_one K LANE: mutant K in the tree LANE; its line into res/K
+run_one() {
+	name=$(sed -n 1p "$work/spec/$1") rel=$(sed -n 2p "$work/spec/$1") want=$(sed -n 3p "$work/spec/$1")
+	tree=$work/$2 file=$work/$2/$rel
+	cp "$file" "$tree.orig"
+	count=$(CNT="$tree.count" perl -0pi -e "\$c = ($(cat "$work/spec/$1.pl")); END { open my \$f, '>', \$ENV{CNT}; print \$f (\$c || 0) }" "$file" && cat "$tree.count")
+	if [ "$count" != "$want" ]; then
+		echo "FAIL $name: the pattern matched ${count:-0} times in $rel (update scripts/mutants.sh)"
+	elif ! make -s -C "$tree" B=build/mut unit-bins >"$tree.build.log" 2>&1; then
+		echo "FAIL $name: the mutant does not build:"; tail -5 "$tree.build.log"
+	elif out=$(cd "$tree" && FIRST_FAIL=1 scripts/run-unit.sh build/mut/tests 2>&1); then
+		echo "FAIL $name: SURVIVED, every unit test passes with it"
 	else
 		killed=$(printf '%s\n' "$out" | awk '$1 == "[" && $2 == "FAILED" && $3 == "]" && NF == 4 {print $4}' | sort -u | tr '\n' ' ')
-		pass=$((pass + 1)); echo "PASS $name: killed by ${killed:-a failing test binary}"
-	fi
-	cp "$work/orig" "$file"
+		echo "PASS $name: killed by ${killed:-a failing test binary}"
+	fi > "$work/res/$1"
+	cp "$tree.orig" "$file"
 	touch "$file"
 }
 
-# the design's properties (issue 10, finding 9)
 mutant learn-before-auth core/engine.c \
 	's/(\n\tks = hs_open\(e, &h, dgram, len, now, &rc\);)/\n\tengine_remote_for(e, from, true, now);$1/g'
 mutant skip-replay-check core/handshake.c \
@@ -104,5 +111,24 @@ mutant no-backlog-rescue core/engine.c \
 mutant backlog-copies-anywhere core/engine.c \
 	's/k != pidx && p->up && p->fwd_qdelay_ns <= CAP_QDELAY_NS &&/k != pidx \&\& p->up \&\&/g'
 
+mutant no-inflight-window sched/ecf.c \
+	's/\(pass == 0 && path_inflight_full\(p\)\)/(pass == 0 \&\& 0 \&\& path_inflight_full(p))/g'
+# the unmutated tree built once, copied (timestamps kept, so each mutant rebuilds only what its
+# file touches), then two lanes, one mutant each at a time: the odd ones and the even ones
+make -s -j2 -C "$work/lane0" B=build/mut unit-bins >"$work/build.log" 2>&1 ||
+	{ echo "FAIL the unmutated tree does not build:"; tail -5 "$work/build.log"; exit 1; }
+cp -a "$work/lane0" "$work/lane1" || exit 1
+for lane in 0 1; do
+	(k=$((lane + 1)); while [ "$k" -le "$n" ]; do run_one "$k" "lane$lane"; k=$((k + 2)); done) &
+done
+wait
+pass=0
+fail=0
+k=1
+while [ "$k" -le "$n" ]; do
+	cat "$work/res/$k"
+	if grep -q '^PASS' "$work/res/$k"; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+	k=$((k + 1))
+done
 echo "mutants: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -201,7 +201,7 @@ static struct net *run_late_segment(bool no_ts)
 	n->late_seq = 100;
 	n->late_by = 5 * MS;
 	n->no_ts = no_ts;
-	run(n, 2000 * MS);
+	run(n, 600 * MS);	/* 30 RTTs: the recovery and its undo are over within 10 */
 	return n;
 }
 
