@@ -269,7 +269,7 @@ bool path_inflight_full(const struct mpt_path *p)
 
 	if (!p->paced || p->cap.mode == CAP_STARTUP || !est || !p->min_rtt_ns)
 		return false;
-	cap = 2.0 * (double)est * (double)(p->min_rtt_ns + PATH_FEEDBACK_NS) / 8e9;
+	cap = PATH_WINDOW_GAIN * (double)est * (double)(p->min_rtt_ns + PATH_FEEDBACK_NS) / 8e9;
 	if (cap < PATH_INFLIGHT_MIN_BYTES)
 		cap = PATH_INFLIGHT_MIN_BYTES;
 	return (double)p->inflight_bytes > cap;

@@ -333,7 +333,7 @@ static void test_backlog_rescued(void **unused)
 /* A path whose capacity fell under its pacing floor (2 Mbit/s, so that an idle path can find
  * out what it carries) holds no more than its window (path_inflight_full) while the other
  * uplink can take the backlog: uplink 1 falls to 0.5 Mbit/s beside a full uplink 0, and from
- * 0.5 s after the fall its queue stays under 600 ms (285 ms here; 1024 ms without the window,
+ * 0.5 s after the fall its queue stays under 600 ms (239 ms here; 1024 ms without the window,
  * paced at the floor into it). */
 static void test_fallen_path_holds_its_window(void **unused)
 {
