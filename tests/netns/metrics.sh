@@ -32,6 +32,10 @@ scrape() { ip netns exec "$1" curl -s -m 5 -o "$2" -w '%{http_code}|%{content_ty
 # ping statistics from ping's output: "loss% p50 p99" of the per-packet times (ms)
 ping_stats() {
 	sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$1")
+	# the flood's ping is stopped with SIGINT: a last request whose answer was still on its way
+	# then is not a loss (every earlier one still counts)
+	top=$(grep -o 'icmp_seq=[0-9]*' "$1" | cut -d= -f2 | sort -n | tail -1)
+	[ -n "$sent" ] && [ -n "$top" ] && [ "$top" -eq $((sent - 1)) ] && sent=$top
 	grep -o 'time=[0-9.]*' "$1" | cut -d= -f2 | sort -n | awk -v sent="${sent:-0}" '
 		{ t[NR] = $1 }
 		END {
