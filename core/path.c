@@ -262,19 +262,6 @@ bool path_backlogged(const struct mpt_path *p)
 		       (double)(p->min_rtt_ns + PATH_BACKLOG_NS);
 }
 
-bool path_inflight_full(const struct mpt_path *p)
-{
-	uint64_t est = capacity_estimate_bps(&p->cap);
-	double cap;
-
-	if (!p->paced || p->cap.mode == CAP_STARTUP || !est || !p->min_rtt_ns)
-		return false;
-	cap = PATH_WINDOW_GAIN * (double)est * (double)(p->min_rtt_ns + PATH_FEEDBACK_NS) / 8e9;
-	if (cap < PATH_INFLIGHT_MIN_BYTES)
-		cap = PATH_INFLIGHT_MIN_BYTES;
-	return (double)p->inflight_bytes > cap;
-}
-
 bool path_mark_up(struct mpt_path *p)
 {
 	if (p->up)

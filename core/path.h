@@ -164,15 +164,6 @@ bool path_stalled(const struct mpt_path *p, uint64_t now);
  * re-sent elsewhere, as a stalled path's are. */
 #define PATH_BACKLOG_NS (100ull * 1000000)
 bool path_backlogged(const struct mpt_path *p);
-/* A paced path out of start-up holds at most PATH_WINDOW_GAIN times what its estimate delivers
- * over its least RTT and a feedback interval (BBR keeps twice the BDP; what we count as
- * outstanding lags by the feedback's own trip, and at twice the testbed's LTE check lost a
- * point or two of its goodput), and at least PATH_INFLIGHT_MIN_BYTES: beyond that, what is
- * sent into it only waits in its queue. While another path can take the packet, the
- * scheduler leaves a full one alone. */
-#define PATH_WINDOW_GAIN 3.0
-#define PATH_INFLIGHT_MIN_BYTES (4u * 1500)
-bool path_inflight_full(const struct mpt_path *p);
 /* When p would count as stalled if nothing changes, or UINT64_MAX. */
 uint64_t path_stall_deadline(const struct mpt_path *p);
 

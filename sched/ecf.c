@@ -29,13 +29,7 @@
  * about when the packets queued before it on the fast paths do: the slow path adds bandwidth
  * without adding reordering, and adds none at all while the fast paths keep up. Small packets
  * of sparse flows (a ping, DNS) come first out of the fair queue and take the earliest path.
- * Down, stalled or unwritable paths are skipped; stalled data is reinjected as lossaware does.
- * A path that holds its window (core/path.h, path_inflight_full: three times what its estimate
- * delivers over its RTT) is skipped too while another can take the packet: a cellular path
- * whose capacity fell under its pacing floor (2 Mbit/s) would otherwise be fed at the floor,
- * its queue growing by a second a second, and every packet of the flow waits at the receiver
- * for what is stuck there. Beside 3 x 20 Mbit/s, over four cellular traces and five warm-ups
- * in the simulator, one Reno download: 52.3 -> 54.0 Mbit/s (the UMTS trace 47.1 -> 51.8). */
+ * Down, stalled or unwritable paths are skipped; stalled data is reinjected as lossaware does. */
 #include <errno.h>
 #include <string.h>
 
@@ -133,31 +127,27 @@ static int ecf_pick(void *state, const struct sched_view *v, uint16_t *out, int 
 
 	if (max < 1)
 		return 0;
-	/* a path that holds its window (path_inflight_full) only when no other can take it */
-	for (int pass = 0; pass < 2 && best < 0; pass++) {
-		for (unsigned i = 0; i < v->nlocal; i++) {
-			for (unsigned j = 0; j < v->nremote; j++) {
-				unsigned pidx = path_index(i, j);
-				const struct mpt_path *p = &v->paths[pidx];
-				uint64_t next;
-				double rate, t;
+	for (unsigned i = 0; i < v->nlocal; i++) {
+		for (unsigned j = 0; j < v->nremote; j++) {
+			unsigned pidx = path_index(i, j);
+			const struct mpt_path *p = &v->paths[pidx];
+			uint64_t next;
+			double rate, t;
 
-				if (!usable(v, p) || (pass == 0 && path_inflight_full(p)))
-					continue;
-				rate = ecf_rate(s, p, pidx);
-				next = pacer_next_ns(&p->pacer, v->len + WIRE_OVERHEAD);
-				t = (next > v->now_ns ? (double)(next - v->now_ns) : 0) + ecf_owd(p) +
-				    len_bits / rate;
-				a[n] = t;
-				idx[n++] = (uint16_t)pidx;
-				if (best < 0 || t < best_a) {
-					best = (int)pidx;
-					best_a = t;
-				}
-				if (next <= v->now_ns && (ready < 0 || t < ready_a)) {
-					ready = (int)pidx;
-					ready_a = t;
-				}
+			if (!usable(v, p))
+				continue;
+			rate = ecf_rate(s, p, pidx);
+			next = pacer_next_ns(&p->pacer, v->len + WIRE_OVERHEAD);
+			t = (next > v->now_ns ? (double)(next - v->now_ns) : 0) + ecf_owd(p) + len_bits / rate;
+			a[n] = t;
+			idx[n++] = (uint16_t)pidx;
+			if (best < 0 || t < best_a) {
+				best = (int)pidx;
+				best_a = t;
+			}
+			if (next <= v->now_ns && (ready < 0 || t < ready_a)) {
+				ready = (int)pidx;
+				ready_a = t;
 			}
 		}
 	}
