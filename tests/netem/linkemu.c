@@ -10,6 +10,9 @@
  * ...; README "Links"); outage times count from start-up. The interfaces must not segment or
  * offload checksums (ethtool -K IF tso off gso off gro off tx off): frames are forwarded as
  * they are. Runs until SIGINT/SIGTERM, then prints one line of counters per direction.
+ * A frame enters the link at the time the kernel received it (SO_TIMESTAMPNS), not when this
+ * process got to read it: a wire does not stop while the emulator waits for a CPU, so a frame
+ * read late leaves as early as the link allows, not later by the wait.
  * Exit 2 for bad arguments (one line), 1 for a runtime error. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,6 +49,8 @@ struct direction {
 	struct frame *ring;
 	unsigned head, len;
 	uint64_t oversize, ring_full, send_errors;
+	uint64_t last_t;		/* the model's time of the last frame taken */
+	uint64_t late_ns_max;		/* the longest a frame waited for us to read it */
 };
 
 struct pair {
@@ -91,21 +96,69 @@ static int open_if(const char *name)
 		fprintf(stderr, "linkemu: AF_PACKET on %s: %s\n", name, strerror(errno));
 		return -1;
 	}
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &(int){ 1 }, sizeof(int)) < 0) {
+		fprintf(stderr, "linkemu: SO_TIMESTAMPNS on %s: %s\n", name, strerror(errno));
+		return -1;
+	}
 	mr.mr_ifindex = sll.sll_ifindex;
 	setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr));
 	return fd;
 }
 
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The model's time at which the kernel received the frame of mh (its SCM_TIMESTAMPNS, on the
+ * real-time clock: moved to the monotonic one by real_off), within [d->last_t, t_now]: frames
+ * enter a link in order, and never in the future. t_now without a timestamp. */
+static uint64_t arrival_t(struct direction *d, struct msghdr *mh, uint64_t real_off,
+			  uint64_t start, uint64_t t_now)
+{
+	uint64_t t = t_now;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		struct timespec ts;
+		uint64_t real;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS ||
+		    c->cmsg_len < CMSG_LEN(sizeof(ts)))
+			continue;
+		memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+		real = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		if (real > real_off + start && real - real_off - start < t_now)
+			t = real - real_off - start;
+	}
+	if (t < d->last_t)
+		t = d->last_t;
+	if (t_now - t > d->late_ns_max)
+		d->late_ns_max = t_now - t;
+	d->last_t = t;
+	return t;
+}
+
 /* Read what arrived on d's input and pass each frame through its link. */
 static void take(struct direction *d, struct mpt_rng *rng, uint64_t start)
 {
+	uint64_t mono = now_ns(), real_off = realtime_ns() - mono, t_now = mono - start;
+
 	for (int k = 0; k < 64; k++) {
 		struct sockaddr_ll from;
-		socklen_t flen = sizeof(from);
 		uint8_t buf[FRAME_MAX + 1];
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(struct timespec))];
+		} cbuf;
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
+				     .msg_iovlen = 1, .msg_control = cbuf.buf,
+				     .msg_controllen = sizeof(cbuf.buf) };
 		uint64_t arrival, t;
-		ssize_t n = recvfrom(d->in_fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&from,
-				     &flen);
+		ssize_t n = recvmsg(d->in_fd, &mh, MSG_TRUNC);
 		struct frame *f;
 
 		if (n < 0)
@@ -116,7 +169,8 @@ static void take(struct direction *d, struct mpt_rng *rng, uint64_t start)
 			d->oversize++;	/* a GSO frame: offloads must be off (see above) */
 			continue;
 		}
-		t = now_ns() - start;	/* the model's time starts with us: outages count from it */
+		/* the model's time starts with us: outages count from it */
+		t = arrival_t(d, &mh, real_off, start, t_now);
 		/* the link carries IP packets: the model counts them without the Ethernet header */
 		if (link_send(&d->link, t, n > ETH_HLEN ? (size_t)n - ETH_HLEN : (size_t)n, rng,
 			      &arrival) != LINK_DELIVER)
@@ -154,11 +208,12 @@ static void report(const char *from, const char *to, const struct direction *d)
 	const struct link_stats *s = &d->link.stats;
 
 	printf("linkemu: %s -> %s: %llu in, %llu out, dropped %llu loss %llu queue %llu down, "
-	       "%llu oversize, %llu ring full, %llu send errors\n", from, to,
+	       "%llu oversize, %llu ring full, %llu send errors, read up to %.1f ms late\n", from, to,
 	       (unsigned long long)s->pkts_in, (unsigned long long)s->pkts_out,
 	       (unsigned long long)s->drop_loss, (unsigned long long)s->drop_queue,
 	       (unsigned long long)s->drop_down, (unsigned long long)d->oversize,
-	       (unsigned long long)d->ring_full, (unsigned long long)d->send_errors);
+	       (unsigned long long)d->ring_full, (unsigned long long)d->send_errors,
+	       (double)d->late_ns_max / 1e6);
 }
 
 int main(int argc, char **argv)
