@@ -151,7 +151,7 @@ test: deps-test
 	$(Q)scripts/timed.sh mutants $(MAKE) --no-print-directory mutants
 	$(Q)scripts/timed.sh installcheck $(MAKE) --no-print-directory installcheck
 	$(Q)scripts/timed.sh netns $(MAKE) --no-print-directory netns
-	$(Q)scripts/timed.sh netem tests/netem/suite.sh $(B)
+	$(Q)scripts/timed.sh netem tests/netem/run.sh $(B)
 
 # the real daemon between network namespaces (root; skips with a reason otherwise)
 netns: all
@@ -172,7 +172,7 @@ soak: all
 # the real daemon over four emulated uplinks, against one uplink, MPTCP and the simulator
 netem-test: deps-test
 	$(Q)$(MAKE) --no-print-directory -j2 all
-	$(Q)tests/netem/suite.sh $(B)
+	$(Q)tests/netem/run.sh $(B)
 
 bench: deps-bench
 	$(Q)$(MAKE) --no-print-directory all
