@@ -275,7 +275,6 @@ static void send_feedback(struct mpt_engine *e, uint8_t peer_id, uint64_t now)
 	if (n < 0)
 		return;
 	rx->dirty = false;
-	rx->owd_int_valid = false;
 	rx->last_fb_ns = now;
 	e->stats.feedback_sent++;
 	engine_emit(e, path_index(rx->local, rx->remote), WIRE_KIND_FEEDBACK, e->next_data_seq, 0,

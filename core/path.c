@@ -297,10 +297,6 @@ void path_rx_on_packet(struct path_rx *rx, uint64_t now, unsigned local, unsigne
 		int32_t owd = (int32_t)((uint32_t)(now / 1000) - tx_us);
 
 		rx->owd_last_us = owd;
-		if (!rx->owd_int_valid || (int32_t)(owd - rx->owd_int_min_us) < 0) {
-			rx->owd_int_valid = true;
-			rx->owd_int_min_us = owd;
-		}
 		if (!rx->owd_valid || (int32_t)(owd - rx->owd_min_us) < 0 ||
 		    now - rx->owd_min_ns > RX_OWD_MIN_WINDOW_NS) {
 			rx->owd_min_us = owd;
@@ -329,15 +325,12 @@ void path_rx_on_packet(struct path_rx *rx, uint64_t now, unsigned local, unsigne
 void path_rx_fill_block(const struct path_rx *rx, uint8_t peer_path_id, uint64_t now,
 			struct wire_fb_block *b)
 {
-	/* the interval's least one-way delay, or the last packet's when none came since */
-	int32_t owd = rx->owd_int_valid ? rx->owd_int_min_us : rx->owd_last_us;
-
 	b->path_id = peer_path_id;
 	b->high_seq = rx->high_seq;
 	b->recv_count = rx->recv_count;
 	b->recv_bytes = rx->recv_bytes;
 	b->ts_echo_us = rx->ts_echo;
 	b->echo_delay_us = (uint32_t)((now - rx->ts_arrival_ns) / 1000);
-	b->fwd_qdelay_us = rx->owd_valid && (int32_t)(owd - rx->owd_min_us) > 0 ?
-			   (uint32_t)(owd - rx->owd_min_us) : 0;
+	b->fwd_qdelay_us = rx->owd_valid && (int32_t)(rx->owd_last_us - rx->owd_min_us) > 0 ?
+			   (uint32_t)(rx->owd_last_us - rx->owd_min_us) : 0;
 }

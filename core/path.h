@@ -121,11 +121,6 @@ struct path_rx {
 	int32_t owd_us;
 	uint32_t owd_var_us;
 	int32_t owd_last_us;		/* the latest packet's */
-	/* the least since the last feedback: what the feedback reports as the queue, since a
-	 * queue stands under every packet of the interval while a stall of either end or of
-	 * a hop (a busy CPU) delays only those caught behind it */
-	bool owd_int_valid;
-	int32_t owd_int_min_us;
 	int32_t owd_min_us;		/* the least since owd_min_ns (renewed every 10 s) */
 	uint64_t owd_min_ns;
 	uint64_t last_data_ns;		/* its last data packet (a missing one can only be on a

@@ -75,11 +75,6 @@ mutant settle-on-jitter core/capacity.c \
 	's/if \(qdelay_ns < c->round_min_qdelay_ns\)/if (1 || qdelay_ns < c->round_min_qdelay_ns)/g'
 mutant settle-unbounded core/capacity.c \
 	's/rate = c->est_bps - \(step < most \? step : most\);/rate = c->est_bps - step + 0 * most;/g'
-# a stall is no queue (the feedback's least one-way delay), and a late wake-up loses no rate
-mutant queue-of-last-packet core/path.c \
-	's/int32_t owd = rx->owd_int_valid \? rx->owd_int_min_us : rx->owd_last_us;/int32_t owd = rx->owd_last_us;/g'
-mutant late-credit-ignored core/pacer.c \
-	's/uint64_t from = now > p->late_credit_ns \? now - p->late_credit_ns : 0;/uint64_t from = now;/g'
 mutant no-young-probing core/path.h \
 	's/PATH_PROBE_YOUNG_NS : PATH_PROBE_NS;/PATH_PROBE_NS : PATH_PROBE_NS;/g'
 mutant target-one-way core/sendq.c \

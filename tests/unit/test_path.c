@@ -151,40 +151,6 @@ static void test_rx_record(void **unused)
 	assert_int_equal(b.echo_delay_us, 8000);	/* 20 ms - 12 ms */
 }
 
-/* The queue a feedback reports is the least one-way delay over its interval above the path's
- * least: a queue stands under every packet, a stall (a busy CPU at either end) delays only the
- * packets caught behind it. Packets sent 1 ms apart take 5 ms; the last two of the second
- * interval wait 12 ms more for a receiver that did not run: the report is 0, not 12 ms. A queue
- * that stands through the third interval (8 ms under each packet) is reported whole. */
-static void test_rx_reports_the_interval_queue(void **unused)
-{
-	struct path_rx rx;
-	struct wire_fb_block b;
-	uint32_t seq = 0;
-
-	(void)unused;
-	memset(&rx, 0, sizeof(rx));
-	for (unsigned k = 0; k < 10; k++, seq++)
-		path_rx_on_packet(&rx, (k + 5) * MS, 0, 0, seq, k * 1000, 100);
-	path_rx_fill_block(&rx, 0, 15 * MS, &b);
-	assert_int_equal(b.fwd_qdelay_us, 0);
-	rx.owd_int_valid = false;	/* what send_feedback does */
-	for (unsigned k = 10; k < 20; k++, seq++)
-		path_rx_on_packet(&rx, (k + 5 + (k >= 18 ? 12 : 0)) * MS, 0, 0, seq, k * 1000, 100);
-	assert_int_equal(rx.owd_last_us - rx.owd_min_us, 12000);
-	path_rx_fill_block(&rx, 0, 32 * MS, &b);
-	assert_int_equal(b.fwd_qdelay_us, 0);
-	rx.owd_int_valid = false;
-	for (unsigned k = 20; k < 30; k++, seq++)
-		path_rx_on_packet(&rx, (k + 13) * MS, 0, 0, seq, k * 1000, 100);
-	path_rx_fill_block(&rx, 0, 43 * MS, &b);
-	assert_int_equal(b.fwd_qdelay_us, 8000);
-	/* no packet since the last feedback: the last packet's queue */
-	rx.owd_int_valid = false;
-	path_rx_fill_block(&rx, 0, 63 * MS, &b);
-	assert_int_equal(b.fwd_qdelay_us, 8000);
-}
-
 static void test_seq_wrap(void **unused)
 {
 	(void)unused;
@@ -201,7 +167,6 @@ int main(void)
 		cmocka_unit_test(test_late_arrivals_repay_loss),
 		cmocka_unit_test(test_liveness),
 		cmocka_unit_test(test_rx_record),
-		cmocka_unit_test(test_rx_reports_the_interval_queue),
 		cmocka_unit_test(test_seq_wrap),
 	};
 
