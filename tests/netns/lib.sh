@@ -34,11 +34,25 @@ ns_cleanup() {
 trap ns_cleanup EXIT
 trap 'exit 130' INT TERM
 
+# With CHECK_STEAL=1 (tests/netem/run.sh), each check's line ends with the share of the CPU the
+# hypervisor took since the check before ("steal" in /proc/stat): real-time figures measured
+# while the host ran other guests on our CPUs are the host's as much as the code's.
+CHECK_TICKS=""
+check_steal() {	# sets CHECK_STEAL_TXT to " [host steal X %]" since the last call ("" the first time)
+	_now=$(awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9; exit}' /proc/stat)
+	CHECK_STEAL_TXT=""
+	[ -n "$CHECK_TICKS" ] && CHECK_STEAL_TXT=$(echo "$CHECK_TICKS $_now" |
+		awk '{d = $3 - $1; printf " [host steal %.1f %%]", (d > 0 ? ($4 - $2) * 100 / d : 0)}')
+	CHECK_TICKS=$_now
+}
+CHECK_STEAL_TXT=""
+[ "${CHECK_STEAL:-}" = 1 ] && check_steal
 check() {	# check NAME CONDITION_STATUS DETAIL
+	[ "${CHECK_STEAL:-}" = 1 ] && check_steal
 	if [ "$2" -eq 0 ]; then
-		PASS=$((PASS + 1)); echo "PASS $1: $3"
+		PASS=$((PASS + 1)); echo "PASS $1: $3$CHECK_STEAL_TXT"
 	else
-		FAIL=$((FAIL + 1)); echo "FAIL $1: $3"
+		FAIL=$((FAIL + 1)); echo "FAIL $1: $3$CHECK_STEAL_TXT"
 	fi
 }
 info() { echo "INFO $*"; }
