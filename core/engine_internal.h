@@ -96,7 +96,6 @@ struct mpt_engine {
 	uint32_t flow_tag[ENGINE_FLOW_LINKS];	/* whose hash each slot's last packet had */
 	uint64_t flow_known[ENGINE_FLOW_LINKS / 64];
 	uint64_t sendq_target_ns;
-	uint64_t sendq_due_ns;		/* the queue's head waits for a pacer until then (or MAX) */
 	uint8_t txbuf[WIRE_MAX_DGRAM];
 	uint8_t rxbuf[WIRE_MAX_DGRAM];
 };
@@ -172,9 +171,6 @@ void reinject_stalled(struct mpt_engine *e, unsigned pidx, unsigned max, uint64_
 #define SENDQ_TARGET_NS (10ull * 1000000)
 #define SENDQ_TARGET_MAX_NS SCHED_QUEUE_MAX_NS
 #define SENDQ_INTERVAL_NS (100ull * 1000000)
-/* A pump that runs later than the queue's head was due (the host gave the daemon no CPU)
- * lets the paths send what they owe for up to this much of the delay (pacer.h's credit). */
-#define SENDQ_CATCHUP_NS (8ull * 1000000)
 /* A path counts in the target's spread while it carried data this recently. */
 #define SENDQ_SPREAD_NS (1000ull * 1000000)
 int sendq_new(struct mpt_engine *e);			/* 0 or -ENOMEM */

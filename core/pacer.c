@@ -54,7 +54,6 @@ void pacer_init(struct pacer *p, uint64_t rate_bps, uint64_t burst_bytes, uint64
 	p->burst_bytes = clamp_bytes(burst_bytes);
 	p->tat_ns = now;
 	p->tat_rem = 0;
-	p->late_credit_ns = 0;
 }
 
 void pacer_set_rate(struct pacer *p, uint64_t rate_bps, uint64_t now)
@@ -101,14 +100,9 @@ void pacer_on_send(struct pacer *p, size_t len, uint64_t now)
 	uint64_t num;
 
 	if (p->tat_ns < now) {
-		/* idle: the schedule restarts at now, its fraction with it; or, late, no further
-		 * back than the credit */
-		uint64_t from = now > p->late_credit_ns ? now - p->late_credit_ns : 0;
-
-		if (p->tat_ns < from) {
-			p->tat_ns = from;
-			p->tat_rem = 0;
-		}
+		/* idle: the schedule restarts at now, its fraction with it */
+		p->tat_ns = now;
+		p->tat_rem = 0;
 	}
 	if (p->rate_bps == 0)
 		return;

@@ -42,8 +42,6 @@ struct pacer {
 	uint64_t burst_bytes;
 	uint64_t tat_ns;		/* the schedule: tat_ns + tat_rem / rate_bps */
 	uint64_t tat_rem;		/* < rate_bps */
-	/* a schedule behind now restarts at most this far back (0: at now); see pacer_on_send */
-	uint64_t late_credit_ns;
 };
 
 /* The schedule starts at now: burst_bytes may leave at once. */
@@ -59,11 +57,7 @@ void pacer_set_burst(struct pacer *p, uint64_t burst_bytes);
  * or before now means at once. 0 when unpaced. Non-decreasing over sends at a fixed rate. */
 uint64_t pacer_next_ns(const struct pacer *p, size_t len);
 bool pacer_can_send(const struct pacer *p, size_t len, uint64_t now);
-/* Account a departure of len bytes at now (whether or not the pacer allowed it). A schedule
- * that fell behind now restarts at now (an idle path earns no burst), or, while
- * late_credit_ns is set, at most that far back: the caller, woken that late for a datagram
- * that was waiting for the pacer (a busy CPU), sends what it owes back to back rather than
- * losing the rate for the time it slept over. The caller sets and clears late_credit_ns. */
+/* Account a departure of len bytes at now (whether or not the pacer allowed it). */
 void pacer_on_send(struct pacer *p, size_t len, uint64_t now);
 /* How far the schedule runs ahead of now: what the bytes already sent still take to drain at
  * the rate, i.e. about the queueing delay they meet if the rate is right. 0 when unpaced. */

@@ -17,7 +17,6 @@ int sendq_new(struct mpt_engine *e)
 	if (!e->fq)
 		return -ENOMEM;
 	e->sendq_target_ns = SENDQ_TARGET_NS;
-	e->sendq_due_ns = UINT64_MAX;
 	return 0;
 }
 
@@ -54,17 +53,10 @@ static void mark_idle(struct mpt_engine *e, int except, size_t len, uint64_t now
 
 void sendq_pump(struct mpt_engine *e, uint64_t now)
 {
-	uint64_t late;
 	size_t len;
 
 	if (!e->fq || !e->cur.live)
 		return;
-	/* called later than the head was due: the pacers did not wait, the CPU did (the
-	 * simulator is never late) */
-	late = e->sendq_due_ns < now ? now - e->sendq_due_ns : 0;
-	if (late > SENDQ_CATCHUP_NS)
-		late = SENDQ_CATCHUP_NS;
-	e->sendq_due_ns = UINT64_MAX;
 	/* no socket can take a datagram: the queue waits (engine_set_writable wakes it) */
 	while (e->writable_mask && (len = fq_peek_len(e->fq, now)) != 0) {
 		struct sched_view v = engine_view(e, now, len);
@@ -85,15 +77,12 @@ void sendq_pump(struct mpt_engine *e, uint64_t now)
 			/* it waits for its path: the others could send, but the head is not theirs */
 			mark_idle(e, pick, len + WIRE_OVERHEAD, now);
 			engine_lower_deadline(e, at);
-			e->sendq_due_ns = at;
 			return;
 		}
 		pkt = fq_dequeue(e->fq, now, &len, &hash);
 		if (!pkt)
 			continue;
-		e->paths[pick].pacer.late_credit_ns = late;
 		engine_send_data(e, &pick, 1, pkt, len, hash, now);
-		e->paths[pick].pacer.late_credit_ns = 0;
 	}
 	if (!fq_backlog_packets(e->fq))
 		mark_idle(e, -1, e->cfg.mtu + WIRE_OVERHEAD, now);

@@ -214,37 +214,6 @@ static void test_idle_earns_only_the_burst(void **unused)
 	assert_int_equal(pacer_next_ns(&p, 1500), now + 1 * MS);
 }
 
-/* A caller that sends 5 ms after the schedule ran out (woken late, the datagram waiting): with
- * a credit of 3 ms the schedule restarts 3 ms back, so 3 datagrams (1 ms each at 12 Mbit/s)
- * leave at once besides the burst's 4, and the next is due 1 ms on; with a credit over the
- * delay, only the delay is owed (5 + 4). Without a credit, the burst alone (as idle). */
-static void test_late_credit(void **unused)
-{
-	static const uint64_t credit[3] = { 3 * MS, 20 * MS, 0 };
-	static const int want[3] = { 3 + 4, 5 + 4, 4 };
-	struct pacer p;
-
-	(void)unused;
-	for (int c = 0; c < 3; c++) {
-		uint64_t now;
-		int n = 0;
-
-		pacer_init(&p, 12000000, 6000, T0);
-		for (int i = 0; i < 20; i++)
-			send_asap(&p, 1500, T0);
-		assert_int_equal(p.tat_ns, T0 + 20 * MS);
-		now = p.tat_ns + 5 * MS;
-		p.late_credit_ns = credit[c];
-		while (pacer_can_send(&p, 1500, now) && n < 1000) {
-			pacer_on_send(&p, 1500, now);
-			n++;
-		}
-		p.late_credit_ns = 0;
-		assert_int_equal(n, want[c]);
-		assert_int_equal(pacer_next_ns(&p, 1500), now + 1 * MS);
-	}
-}
-
 /* rate 0: unpaced, everything leaves at once and nothing is scheduled */
 static void test_rate_zero_is_unpaced(void **unused)
 {
@@ -401,7 +370,6 @@ int main(void)
 		cmocka_unit_test(test_rate_change),
 		cmocka_unit_test(test_rate_drop_grants_no_credit),
 		cmocka_unit_test(test_idle_earns_only_the_burst),
-		cmocka_unit_test(test_late_credit),
 		cmocka_unit_test(test_rate_zero_is_unpaced),
 		cmocka_unit_test(test_next_ns_monotone),
 		cmocka_unit_test(test_rate_change_exact),
