@@ -19,7 +19,9 @@ OUT=$(mktemp /tmp/mptun-netem.XXXXXX) || exit 1
 trap 'rm -f "$OUT"' EXIT
 
 # cpu_ticks: "TOTAL STEAL" from /proc/stat's first line (all CPUs, in clock ticks)
-cpu_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9; exit}' /proc/stat; }
+cpu_ticks() {
+	awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9; exit}' /proc/stat
+}
 # steal_pct "T0 S0" "T1 S1": the share of the CPU time the host stole between two readings
 steal_pct() {
 	echo "$1 $2" | awk '{d = $3 - $1; printf "%.1f", (d > 0 ? ($4 - $2) * 100 / d : 0)}'
@@ -28,7 +30,8 @@ steal_pct() {
 run() {
 	_t0=$(cpu_ticks)
 	env CHECK_STEAL=1 "$@" tests/netem/suite.sh "$B" 2>&1 | tee "$OUT"
-	RC=$(tail -n 1 "$OUT" | awk '$2 == "passed," && $4 == "failed" {print ($3 > 0)} $2 != "passed," {print 1}')
+	RC=$(tail -n 1 "$OUT" |
+		awk '$2 == "passed," && $4 == "failed" {print ($3 > 0)} $2 != "passed," {print 1}')
 	STEAL=$(steal_pct "$_t0" "$(cpu_ticks)")
 }
 
@@ -40,7 +43,8 @@ info "host: the hypervisor took $STEAL % of the CPU time during the run (steal, 
 fsteal=$(sed -n 's/^FAIL .*\[host steal \([0-9.]*\) %\]$/\1/p' "$OUT" | sort -n | tail -n 1)
 [ -n "$fsteal" ] && awk -v f="$fsteal" -v s="$STEAL" 'BEGIN {exit !(f > s)}' && STEAL=$fsteal
 if ! awk -v s="$STEAL" -v m="$STEAL_MAX_PCT" 'BEGIN {exit !(s >= m)}'; then
-	info "the failures stand: the host took less than $STEAL_MAX_PCT % of the CPU over the run and over each failed check (STEAL_MAX_PCT)"
+	info "the failures stand: the host took less than $STEAL_MAX_PCT % of the CPU over the run" \
+		"and over each failed check (STEAL_MAX_PCT)"
 	exit 1
 fi
 # the part of each failed check: its name, or the name after sim- / sim-default-, is the part or
@@ -62,7 +66,8 @@ case " $parts " in *" ?"*)
 	info "the failures stand: a failed check belongs to no part that can run again ($parts)"
 	exit 1;;
 esac
-info "the host took $STEAL % of the CPU (>= $STEAL_MAX_PCT, over the run or a failed check): the parts with failures run again: $parts"
+info "the host took $STEAL % of the CPU (>= $STEAL_MAX_PCT, over the run or a failed check):" \
+	"the parts with failures run again: $parts"
 info "---- second run, ONLY=\"$parts\": its verdict replaces the first run's for these parts"
 run ONLY="$parts"
 info "host: the hypervisor took $STEAL % of the CPU time during the second run"

@@ -38,7 +38,8 @@ trap 'exit 130' INT TERM
 # hypervisor took since the check before ("steal" in /proc/stat): real-time figures measured
 # while the host ran other guests on our CPUs are the host's as much as the code's.
 CHECK_TICKS=""
-check_steal() {	# sets CHECK_STEAL_TXT to " [host steal X %]" since the last call ("" the first time)
+# check_steal: CHECK_STEAL_TXT becomes " [host steal X %]" since the last call ("" the first time)
+check_steal() {
 	_now=$(awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9; exit}' /proc/stat)
 	CHECK_STEAL_TXT=""
 	[ -n "$CHECK_TICKS" ] && CHECK_STEAL_TXT=$(echo "$CHECK_TICKS $_now" |
