@@ -66,11 +66,12 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static uint64_t now_ns(void)
+/* clock (CLOCK_MONOTONIC: the model's; CLOCK_REALTIME: the kernel's frame timestamps) in ns */
+static uint64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -105,14 +106,6 @@ static int open_if(const char *name)
 	return fd;
 }
 
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* The model's time at which the kernel received the frame of mh (its SCM_TIMESTAMPNS, on the
  * real-time clock: moved to the monotonic one by real_off), within [d->last_t, t_now]: frames
  * enter a link in order, and never in the future. t_now without a timestamp. */
@@ -144,7 +137,8 @@ static uint64_t arrival_t(struct direction *d, struct msghdr *mh, uint64_t real_
 /* Read what arrived on d's input and pass each frame through its link. */
 static void take(struct direction *d, struct mpt_rng *rng, uint64_t start)
 {
-	uint64_t mono = now_ns(), real_off = realtime_ns() - mono, t_now = mono - start;
+	uint64_t mono = clock_ns(CLOCK_MONOTONIC), t_now = mono - start;
+	uint64_t real_off = clock_ns(CLOCK_REALTIME) - mono;
 
 	for (int k = 0; k < 64; k++) {
 		struct sockaddr_ll from;
@@ -302,9 +296,9 @@ int main(int argc, char **argv)
 	printf("linkemu: %u link%s, the simulator's link model (sim/link.c) on the wall clock\n",
 	       npairs, npairs == 1 ? "" : "s");
 	fflush(stdout);
-	start = now_ns();
+	start = clock_ns(CLOCK_MONOTONIC);
 	while (!stop) {
-		uint64_t t = now_ns() - start, next = UINT64_MAX;
+		uint64_t t = clock_ns(CLOCK_MONOTONIC) - start, next = UINT64_MAX;
 		struct timespec ts, *tsp = NULL;
 
 		for (unsigned k = 0; k < 2 * npairs; k++) {

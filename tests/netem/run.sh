@@ -18,14 +18,7 @@ STEAL_MAX_PCT=${STEAL_MAX_PCT:-1}
 OUT=$(mktemp /tmp/mptun-netem.XXXXXX) || exit 1
 trap 'rm -f "$OUT"' EXIT
 
-# cpu_ticks: "TOTAL STEAL" from /proc/stat's first line (all CPUs, in clock ticks)
-cpu_ticks() {
-	awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9; exit}' /proc/stat
-}
-# steal_pct "T0 S0" "T1 S1": the share of the CPU time the host stole between two readings
-steal_pct() {
-	echo "$1 $2" | awk '{d = $3 - $1; printf "%.1f", (d > 0 ? ($4 - $2) * 100 / d : 0)}'
-}
+. tests/netns/steal.sh
 # run [VAR=VALUE...]: the suite, its output kept in $OUT and shown as it comes; sets RC and STEAL
 run() {
 	_t0=$(cpu_ticks)

@@ -35,15 +35,14 @@ trap ns_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # With CHECK_STEAL=1 (tests/netem/run.sh), each check's line ends with the share of the CPU the
-# hypervisor took since the check before ("steal" in /proc/stat): real-time figures measured
-# while the host ran other guests on our CPUs are the host's as much as the code's.
+# hypervisor took since the check before (tests/netns/steal.sh).
+. tests/netns/steal.sh
 CHECK_TICKS=""
 # check_steal: CHECK_STEAL_TXT becomes " [host steal X %]" since the last call ("" the first time)
 check_steal() {
-	_now=$(awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9; exit}' /proc/stat)
+	_now=$(cpu_ticks)
 	CHECK_STEAL_TXT=""
-	[ -n "$CHECK_TICKS" ] && CHECK_STEAL_TXT=$(echo "$CHECK_TICKS $_now" |
-		awk '{d = $3 - $1; printf " [host steal %.1f %%]", (d > 0 ? ($4 - $2) * 100 / d : 0)}')
+	[ -n "$CHECK_TICKS" ] && CHECK_STEAL_TXT=" [host steal $(steal_pct "$CHECK_TICKS" "$_now") %]"
 	CHECK_TICKS=$_now
 }
 CHECK_STEAL_TXT=""
