@@ -67,6 +67,38 @@ void capacity_init(struct capacity *c, uint64_t now, unsigned desync)
 	c->last_bps = UINT64_MAX;
 }
 
+/* The rate above or below the estimate that moves q_ns of queue over a round, at most a quarter
+ * of the estimate (BBR's 5/4 and 3/4). */
+static uint64_t queue_step(const struct capacity *c, uint64_t q_ns)
+{
+	uint64_t quarter = c->est_bps / 4;
+	double step = c->round_ns ? (double)c->est_bps * (double)q_ns / (double)c->round_ns :
+				    (double)quarter;
+
+	return step < (double)quarter ? (uint64_t)step : quarter;
+}
+
+/* How far above the estimate a probe paces (the periodic one, or a re-probe). */
+static uint64_t probe_excess(const struct capacity *c)
+{
+	uint64_t eighth = queue_step(c, CAP_REPROBE_QUEUE_NS);
+
+	if (!c->reprobe)
+		return queue_step(c, CAP_PROBE_QUEUE_NS);
+	return eighth < c->est_bps / 8 ? eighth : c->est_bps / 8;
+}
+
+/* The growth over the last probe's estimate that says the probe found capacity: half what the
+ * probe sent above it, and more than the window's maximum of noisy samples moves by itself
+ * (1/CAP_GROWTH_MIN) */
+static uint64_t probe_growth(const struct capacity *c)
+{
+	uint64_t half = c->probe_excess_bps / 2;
+	uint64_t least = c->probe_bps / CAP_GROWTH_MIN;
+
+	return half > least ? half : least;
+}
+
 static void end_round(struct capacity *c, uint64_t now)
 {
 	if (c->mode == CAP_STARTUP && c->round_busy) {
@@ -81,13 +113,18 @@ static void end_round(struct capacity *c, uint64_t now)
 			c->phase = 1;		/* drain what start-up queued */
 			c->drain = true;
 		}
-	} else if (c->mode == CAP_PROBE && c->round_busy && c->phase != 0 &&
-		   c->last_qdelay_ns <= CAP_DRAIN_QDELAY_NS) {
-		/* the pacer keeps the path busy and it shows no queue: the estimate may be behind
-		 * the path (it carried only ACKs until a download began, say): probe again at once,
-		 * gently (9/8), rather than a quarter up per eight rounds */
+	} else if (c->mode == CAP_PROBE && c->phase == 1 && c->probe_bps &&
+		   c->est_bps >= c->probe_bps + probe_growth(c)) {
+		/* the probe before this round found capacity (its sends were acknowledged in this
+		 * one): the estimate is behind the path (it carried little until a download began,
+		 * or the link came back), so probe again at once, rather than a step per eight
+		 * rounds. A queue-free round says nothing of that: at the estimate, a path that
+		 * carries exactly that shows none either */
 		c->phase = 0;
 		c->reprobe = true;
+		c->forced_drain = false;
+		c->probe_bps = c->est_bps;
+		c->probe_excess_bps = probe_excess(c);
 	} else if (c->mode == CAP_PROBE) {
 		/* after a forced drain, the path's own place in the cycle: not every path's */
 		if (c->forced_drain && c->phase == 1) {
@@ -97,6 +134,13 @@ static void end_round(struct capacity *c, uint64_t now)
 			c->phase = (uint8_t)((c->phase + 1) % CAP_PHASES);
 		}
 		c->reprobe = false;
+		/* the estimate this probe is to beat (none: a forced drain ends no probe) */
+		if (c->phase == 0) {
+			c->probe_bps = c->est_bps;
+			c->probe_excess_bps = probe_excess(c);
+		} else if (c->phase != 1) {
+			c->probe_bps = 0;
+		}
 		/* drain only the queue that shows: with none, draining would idle the path */
 		if (c->phase == 1) {
 			c->drain = c->last_qdelay_ns > CAP_DRAIN_QDELAY_NS;
@@ -140,6 +184,11 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 			c->drops++;
 			c->est_bps = bps > step || queued_through ? bps : step;
 			win_reset(c, now, c->est_bps);
+		} else if (bps > c->est_bps) {
+			/* it queued, but delivered more than the estimate: it carries that much
+			 * (start-up's last round, which filled the pipe) */
+			win_update(c, now, bps);
+			c->est_bps = c->win_bps[0];
 		}
 		if (c->mode == CAP_STARTUP) {
 			c->startup_end = CAP_END_QUEUE;
@@ -150,6 +199,7 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 		c->drain = true;
 		c->forced_drain = true;
 		c->reprobe = false;
+		c->probe_bps = 0;
 		c->round_busy = false;
 		c->round_start_ns = now;
 		return;
@@ -166,17 +216,6 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 		end_round(c, now);
 }
 
-/* The rate above or below the estimate that moves q_ns of queue over a round, at most a quarter
- * of the estimate (BBR's 5/4 and 3/4). */
-static uint64_t queue_step(const struct capacity *c, uint64_t q_ns)
-{
-	uint64_t quarter = c->est_bps / 4;
-	double step = c->round_ns ? (double)c->est_bps * (double)q_ns / (double)c->round_ns :
-				    (double)quarter;
-
-	return step < (double)quarter ? (uint64_t)step : quarter;
-}
-
 uint64_t capacity_pacing_bps(const struct capacity *c)
 {
 	uint64_t rate;
@@ -184,7 +223,7 @@ uint64_t capacity_pacing_bps(const struct capacity *c)
 	if (c->mode == CAP_STARTUP)
 		rate = c->est_bps / 8 * 16;
 	else if (c->phase == 0)
-		rate = c->reprobe ? c->est_bps / 8 * 9 : c->est_bps + queue_step(c, CAP_PROBE_QUEUE_NS);
+		rate = c->est_bps + probe_excess(c);
 	else if (c->phase == 1 && c->drain)
 		rate = c->forced_drain ? c->est_bps / 8 * 6 :
 		       c->est_bps - queue_step(c, c->drain_ns > CAP_PROBE_QUEUE_NS ? c->drain_ns :

@@ -68,7 +68,14 @@ mutant hub-no-cache core/hub.c \
 mutant fq-plain-hash core/fq.c \
 	's/uint32_t fi = flow_of\(q, flow_hash\), s;/uint32_t fi = (flow_of(q, flow_hash), flow_hash % q->nbuckets), s;/g'
 mutant probe-a-quarter core/capacity.c \
-	's/c->est_bps \+ queue_step\(c, CAP_PROBE_QUEUE_NS\)/c->est_bps \/ 4 * 5/g'
+	's/return queue_step\(c, CAP_PROBE_QUEUE_NS\);/return c->est_bps \/ 4;/g'
+# probe again at once only when the probe before found capacity (test_reprobe_on_growth)
+mutant reprobe-without-growth core/capacity.c \
+	's/c->est_bps >= c->probe_bps \+ probe_growth\(c\)/c->est_bps >= c->probe_bps + 0 * probe_growth(c)/g'
+mutant no-reprobe core/capacity.c \
+	's/c->est_bps >= c->probe_bps \+ probe_growth\(c\)/0 \&\& c->est_bps >= c->probe_bps + probe_growth(c)/g'
+mutant queued-sample-ignored core/capacity.c \
+	's/\} else if \(bps > c->est_bps\) \{/} else if (0 \&\& bps > c->est_bps) {/g'
 mutant no-cruise-drain core/capacity.c \
 	's/else if \(c->settle_qdelay_ns > CAP_DRAIN_QDELAY_NS\) \{/else if (0 \&\& c->settle_qdelay_ns > CAP_DRAIN_QDELAY_NS) {/g'
 mutant settle-on-jitter core/capacity.c \
