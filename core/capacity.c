@@ -78,14 +78,16 @@ static uint64_t queue_step(const struct capacity *c, uint64_t q_ns)
 	return step < (double)quarter ? (uint64_t)step : quarter;
 }
 
-/* How far above the estimate a probe paces (the periodic one, or a re-probe). */
+/* How far above the estimate a probe paces: the periodic one CAP_PROBE_QUEUE_NS of queue over
+ * the round, a re-probe an eighth or CAP_REPROBE_QUEUE_NS of queue, the less. */
 static uint64_t probe_excess(const struct capacity *c)
 {
-	uint64_t eighth = queue_step(c, CAP_REPROBE_QUEUE_NS);
+	uint64_t step;
 
 	if (!c->reprobe)
 		return queue_step(c, CAP_PROBE_QUEUE_NS);
-	return eighth < c->est_bps / 8 ? eighth : c->est_bps / 8;
+	step = queue_step(c, CAP_REPROBE_QUEUE_NS);
+	return step < c->est_bps / 8 ? step : c->est_bps / 8;
 }
 
 /* The growth over the last probe's estimate that says the probe found capacity: half what the
