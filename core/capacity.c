@@ -90,15 +90,15 @@ static uint64_t probe_excess(const struct capacity *c)
 	return step < c->est_bps / 8 ? step : c->est_bps / 8;
 }
 
-/* The growth over the last probe's estimate that says the probe found capacity: half what the
- * probe sent above it, and more than the window's maximum of noisy samples moves by itself
- * (1/CAP_GROWTH_MIN) */
-static uint64_t probe_growth(const struct capacity *c)
+/* A probe begins (c->reprobe says which kind): the estimate that says it found capacity is the
+ * present one grown by half what the probe sends above it, and by more than the window's
+ * maximum of noisy samples moves by itself (1/CAP_GROWTH_MIN). */
+static void probe_begin(struct capacity *c)
 {
-	uint64_t half = c->probe_excess_bps / 2;
-	uint64_t least = c->probe_bps / CAP_GROWTH_MIN;
+	uint64_t half = probe_excess(c) / 2;
+	uint64_t least = c->est_bps / CAP_GROWTH_MIN;
 
-	return half > least ? half : least;
+	c->probe_goal_bps = c->est_bps + (half > least ? half : least);
 }
 
 static void end_round(struct capacity *c, uint64_t now)
@@ -115,8 +115,8 @@ static void end_round(struct capacity *c, uint64_t now)
 			c->phase = 1;		/* drain what start-up queued */
 			c->drain = true;
 		}
-	} else if (c->mode == CAP_PROBE && c->phase == 1 && c->probe_bps &&
-		   c->est_bps >= c->probe_bps + probe_growth(c)) {
+	} else if (c->mode == CAP_PROBE && c->phase == 1 && c->probe_goal_bps &&
+		   c->est_bps >= c->probe_goal_bps) {
 		/* the probe before this round found capacity (its sends were acknowledged in this
 		 * one): the estimate is behind the path (it carried little until a download began,
 		 * or the link came back), so probe again at once, rather than a step per eight
@@ -125,8 +125,7 @@ static void end_round(struct capacity *c, uint64_t now)
 		c->phase = 0;
 		c->reprobe = true;
 		c->forced_drain = false;
-		c->probe_bps = c->est_bps;
-		c->probe_excess_bps = probe_excess(c);
+		probe_begin(c);
 	} else if (c->mode == CAP_PROBE) {
 		/* after a forced drain, the path's own place in the cycle: not every path's */
 		if (c->forced_drain && c->phase == 1) {
@@ -136,13 +135,10 @@ static void end_round(struct capacity *c, uint64_t now)
 			c->phase = (uint8_t)((c->phase + 1) % CAP_PHASES);
 		}
 		c->reprobe = false;
-		/* the estimate this probe is to beat (none: a forced drain ends no probe) */
-		if (c->phase == 0) {
-			c->probe_bps = c->est_bps;
-			c->probe_excess_bps = probe_excess(c);
-		} else if (c->phase != 1) {
-			c->probe_bps = 0;
-		}
+		/* phase 1 is judged against the probe before it (phase 0 always precedes it here;
+		 * a forced drain, which comes from anywhere, has no goal) */
+		if (c->phase == 0)
+			probe_begin(c);
 		/* drain only the queue that shows: with none, draining would idle the path */
 		if (c->phase == 1) {
 			c->drain = c->last_qdelay_ns > CAP_DRAIN_QDELAY_NS;
@@ -201,7 +197,7 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 		c->drain = true;
 		c->forced_drain = true;
 		c->reprobe = false;
-		c->probe_bps = 0;
+		c->probe_goal_bps = 0;
 		c->round_busy = false;
 		c->round_start_ns = now;
 		return;

@@ -100,8 +100,8 @@ struct capacity {
 	bool drain;			/* this cycle's drain phase runs (the probe queued) */
 	uint64_t drain_ns;		/* ... and drains this much queue (what showed as it began) */
 	bool reprobe;			/* this up round is a re-probe, at 9/8 at most */
-	uint64_t probe_bps;		/* the estimate as the last probe began (0: none to judge) */
-	uint64_t probe_excess_bps;	/* ... and how far above it that probe paced */
+	uint64_t probe_goal_bps;	/* the last probe found capacity if the estimate reaches
+					 * this by the round after it (0: none to judge) */
 	uint64_t last_bps;		/* the last sample if pushed (UINT64_MAX if not) */
 	uint64_t last_qdelay_ns;
 	uint64_t round_min_qdelay_ns;	/* the least queueing delay of this round's samples */

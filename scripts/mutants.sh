@@ -71,9 +71,9 @@ mutant probe-a-quarter core/capacity.c \
 	's/return queue_step\(c, CAP_PROBE_QUEUE_NS\);/return c->est_bps \/ 4;/g'
 # probe again at once only when the probe before found capacity (test_reprobe_on_growth)
 mutant reprobe-without-growth core/capacity.c \
-	's/c->est_bps >= c->probe_bps \+ probe_growth\(c\)/c->est_bps >= c->probe_bps + 0 * probe_growth(c)/g'
+	's/c->probe_goal_bps = c->est_bps \+ \(half > least \? half : least\);/c->probe_goal_bps = c->est_bps + 0 * (half > least ? half : least);/g'
 mutant no-reprobe core/capacity.c \
-	's/c->est_bps >= c->probe_bps \+ probe_growth\(c\)/0 \&\& c->est_bps >= c->probe_bps + probe_growth(c)/g'
+	's/c->est_bps >= c->probe_goal_bps\)/0 \&\& c->est_bps >= c->probe_goal_bps)/g'
 mutant queued-sample-ignored core/capacity.c \
 	's/\} else if \(bps > c->est_bps\) \{/} else if (0 \&\& bps > c->est_bps) {/g'
 mutant no-cruise-drain core/capacity.c \
