@@ -7,6 +7,8 @@
 # the fastest uplink alone and MPTCP measured in the same run beside it. Every figure comes
 # from a tool's output (iperf3 -J, ping, curl -w); one that cannot be read is printed as
 # "error: ..." or "none (...)", and a check on it fails.
+# QCC=cubic (or reno) serves the download part's file over that TCP instead of the hosts'
+# default (tests/netem/httpcc.py), for the tunnel, MPTCP and the single uplink alike.
 
 # the tunnel's ceiling on the heterogeneous mix: 100 Mbit/s summed, 1376 of each 1500 bytes
 QCEIL=$(awk 'BEGIN {printf "%.1f", 100 * 1376 / 1500}')
@@ -231,9 +233,19 @@ if want download; then
 	head -c "${QFILE_MB}M" /dev/urandom >"$TMP/www/file"
 	# python3 from the system, not a user's shim; the MPTCP server through mptcpize
 	PY=$(command -v /usr/bin/python3 || command -v python3)
-	ns_bg "$S" "$TMP/http.log" "$PY" -m http.server 8080 --bind 0.0.0.0 --directory "$TMP/www"
-	[ "$MPTCP" = yes ] && ns_bg "$S" "$TMP/http-mptcp.log" mptcpize run "$PY" -m http.server 8081 \
-		--bind 0.0.0.0 --directory "$TMP/www"
+	# QCC=NAME: the server's TCP is NAME (cubic, reno) for all three, not the hosts' default
+	if [ -n "${QCC:-}" ]; then
+		info "download: the HTTP servers' TCP is $QCC (QCC), not the hosts' $CC"
+		set -- "$PY" "$(pwd)/tests/netem/httpcc.py"
+		HTTP8080="$* 8080 $QCC $TMP/www"; HTTP8081="$* 8081 $QCC $TMP/www"
+	else
+		HTTP8080="$PY -m http.server 8080 --bind 0.0.0.0 --directory $TMP/www"
+		HTTP8081="$PY -m http.server 8081 --bind 0.0.0.0 --directory $TMP/www"
+	fi
+	# shellcheck disable=SC2086
+	ns_bg "$S" "$TMP/http.log" $HTTP8080
+	# shellcheck disable=SC2086
+	[ "$MPTCP" = yes ] && ns_bg "$S" "$TMP/http-mptcp.log" mptcpize run $HTTP8081
 	wait_for "ip netns exec $S ss -Hltn 'sport = :8080' | grep -q LISTEN" 10 ||
 		info "download: the HTTP server did not listen on 8080: $(cat "$TMP/http.log")"
 	[ "$MPTCP" = yes ] && { wait_for "ip netns exec $S ss -Hltn 'sport = :8081' | grep -q LISTEN" 10 ||
