@@ -369,6 +369,12 @@ static void on_feedback(struct mpt_engine *e, const uint8_t *payload, size_t ple
 int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
 		const uint8_t *dgram, size_t len, uint64_t now)
 {
+	return engine_recv_at(e, local, from, dgram, len, now, now);
+}
+
+int engine_recv_at(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
+		   const uint8_t *dgram, size_t len, uint64_t now, uint64_t arrived_ns)
+{
 	struct wire_hdr h;
 	struct wire_frame f;
 	const uint8_t *payload;
@@ -433,7 +439,8 @@ int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *fro
 	rx = &e->rx_paths[f.path_id];
 	if (!rx->active)
 		e->active_rx[e->nactive_rx++] = f.path_id;
-	path_rx_on_packet(rx, now, local, (unsigned)j, f.path_seq, f.tx_us, len);
+	path_rx_on_packet(rx, arrived_ns < now ? arrived_ns : now, local, (unsigned)j, f.path_seq,
+			  f.tx_us, len);
 	if (f.kind == WIRE_KIND_DATA) {
 		if (seq_lt(rx->data_floor, f.data_seq + 1))
 			rx->data_floor = f.data_seq + 1;

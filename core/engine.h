@@ -100,6 +100,11 @@ int engine_send(struct mpt_engine *e, const uint8_t *pkt, size_t len, uint64_t n
 /* A datagram that arrived on local from `from`. 0 or the -errno of the drop (counted). */
 int engine_recv(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
 		const uint8_t *dgram, size_t len, uint64_t now);
+/* The same, for a datagram that arrived at arrived_ns (<= now; its socket's receive stamp),
+ * read later: its path's receive times (one-way delay, the arrival its feedback reports) are
+ * taken from that, the rest from now. engine_recv is this with arrived_ns = now. */
+int engine_recv_at(struct mpt_engine *e, unsigned local, const struct mpt_addr *from,
+		   const uint8_t *dgram, size_t len, uint64_t now, uint64_t arrived_ns);
 /* Run the timers due at now (feedback, probes, liveness, reorder timeouts). */
 void engine_tick(struct mpt_engine *e, uint64_t now);
 /* When the engine next wants engine_tick; never earlier than needed, maybe a little early. */

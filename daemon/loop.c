@@ -349,11 +349,22 @@ static void read_tun(struct loop *l)
 	}
 }
 
+/* When a datagram arrived, on the loop's clock: the kernel's stamp (CLOCK_REALTIME) moved by
+ * the clocks' offset now, never later than now (a clock step, no stamp: now). */
+static uint64_t arrival_ns(const struct loop *l, uint64_t real_now, uint64_t stamp)
+{
+	uint64_t ago = real_now > stamp ? real_now - stamp : 0;
+
+	return stamp && ago < l->now ? l->now - ago : l->now;
+}
+
 static void read_sock(struct loop *l, unsigned i)
 {
 	for (int round = 0; round < 4; round++) {
 		int n = udp_recv(&l->sock[i], l->rx, UDP_BATCH);
+		uint64_t real_now = real_ns();
 
+		l->now = mono_ns();
 		for (int k = 0; k < n; k++) {
 			struct mpt_addr from;
 			struct peer *p;
@@ -365,7 +376,8 @@ static void read_sock(struct loop *l, unsigned i)
 				continue;
 			bad = engine_stats(p->engine)->drop_bad_auth;
 			/* only an authentic datagram may choose the address its peer is answered from */
-			if (engine_recv(p->engine, i, &from, l->rx[k].buf, l->rx[k].len, l->now) == 0)
+			if (engine_recv_at(p->engine, i, &from, l->rx[k].buf, l->rx[k].len, l->now,
+					   arrival_ns(l, real_now, l->rx[k].rx_real_ns)) == 0)
 				udp_learn_dst(&l->sock[i], &l->rx[k]);
 			else if (engine_stats(p->engine)->drop_bad_auth != bad)
 				loop_note_bad_auth(l, &from);

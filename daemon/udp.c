@@ -11,6 +11,7 @@
 #include "daemon/addr.h"
 
 #define CMSG_SPACE_PKTINFO CMSG_SPACE(sizeof(struct in6_pktinfo))
+#define CMSG_SPACE_RX (CMSG_SPACE_PKTINFO + CMSG_SPACE(sizeof(struct timespec)))
 
 int udp_open(struct udp_sock *u, const struct sockaddr_storage *addr, char *err, size_t errlen)
 {
@@ -34,6 +35,10 @@ int udp_open(struct udp_sock *u, const struct sockaddr_storage *addr, char *err,
 		else
 			setsockopt(u->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 	}
+	/* each datagram's arrival as the kernel saw it: a daemon that waited for a CPU reads a
+	 * batch at once, and the arrival times its peer's delivery samples and one-way delays
+	 * are taken from (core/path.c) must not be the batch's */
+	setsockopt(u->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	/* bursts of a fast uplink: room for a few milliseconds at gigabit rates */
 	setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
 	setsockopt(u->fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
@@ -104,6 +109,34 @@ int udp_cmsg_dst(const struct msghdr *mh, struct udp_dst *dst)
 	return -ENOENT;
 }
 
+uint64_t udp_cmsg_stamp(const struct msghdr *mh)
+{
+	const uint8_t *base = mh->msg_control;
+	size_t total = base ? mh->msg_controllen : 0, off = 0;
+
+	while (total - off >= sizeof(struct cmsghdr)) {
+		struct cmsghdr c;
+		struct timespec ts;
+		size_t step;
+
+		memcpy(&c, base + off, sizeof(c));
+		if (c.cmsg_len < CMSG_LEN(0) || c.cmsg_len > total - off)
+			return 0;
+		if (c.cmsg_level == SOL_SOCKET && c.cmsg_type == SCM_TIMESTAMPNS &&
+		    c.cmsg_len - CMSG_LEN(0) >= sizeof(ts)) {
+			memcpy(&ts, base + off + CMSG_LEN(0), sizeof(ts));
+			if (ts.tv_sec < 0 || ts.tv_nsec < 0)
+				return 0;
+			return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		}
+		step = CMSG_ALIGN(c.cmsg_len);
+		if (step > total - off)
+			break;
+		off += step;
+	}
+	return 0;
+}
+
 void udp_learn_dst(struct udp_sock *u, const struct udp_pkt *p)
 {
 	struct udp_peer_dst *slot = NULL;
@@ -135,7 +168,7 @@ int udp_recv(struct udp_sock *u, struct udp_pkt *pkts, unsigned max)
 {
 	struct mmsghdr mm[UDP_BATCH];
 	struct iovec iov[UDP_BATCH];
-	uint8_t ctl[UDP_BATCH][CMSG_SPACE_PKTINFO];
+	uint8_t ctl[UDP_BATCH][CMSG_SPACE_RX];
 	int n;
 
 	if (max > UDP_BATCH)
@@ -145,8 +178,7 @@ int udp_recv(struct udp_sock *u, struct udp_pkt *pkts, unsigned max)
 		mm[k].msg_hdr = (struct msghdr){
 			.msg_name = &pkts[k].peer, .msg_namelen = sizeof(pkts[k].peer),
 			.msg_iov = &iov[k], .msg_iovlen = 1,
-			.msg_control = u->wildcard ? ctl[k] : NULL,
-			.msg_controllen = u->wildcard ? sizeof(ctl[k]) : 0,
+			.msg_control = ctl[k], .msg_controllen = sizeof(ctl[k]),
 		};
 	}
 	n = recvmmsg(u->fd, mm, max, MSG_DONTWAIT, NULL);
@@ -162,6 +194,7 @@ int udp_recv(struct udp_sock *u, struct udp_pkt *pkts, unsigned max)
 			udp_cmsg_dst(&mm[k].msg_hdr, &pkts[k].dst);
 		else
 			pkts[k].dst.family = 0;
+		pkts[k].rx_real_ns = udp_cmsg_stamp(&mm[k].msg_hdr);
 	}
 	return n;
 }

@@ -34,6 +34,7 @@ struct udp_pkt {
 	socklen_t peer_len;
 	size_t len;
 	struct udp_dst dst;		/* received on a wildcard socket: its destination */
+	uint64_t rx_real_ns;		/* received: the kernel's CLOCK_REALTIME stamp, 0 if none */
 	uint8_t buf[WIRE_MAX_DGRAM];
 };
 
@@ -75,6 +76,9 @@ void udp_learn_dst(struct udp_sock *u, const struct udp_pkt *p);
  * whose length holds it. 0, -ENOENT (none) or -EBADMSG (a control header out of bounds).
  * Reads only within msg_control[0, msg_controllen), at any alignment. */
 int udp_cmsg_dst(const struct msghdr *mh, struct udp_dst *dst);
+/* The kernel's receive time in a message's control data (SO_TIMESTAMPNS, CLOCK_REALTIME ns), or
+ * 0 when there is none; reads as udp_cmsg_dst does. */
+uint64_t udp_cmsg_stamp(const struct msghdr *mh);
 /* Queue one datagram (flushing first when the queue is full). */
 void udp_queue(struct udp_sock *u, const struct sockaddr_storage *to, socklen_t tolen,
 	       const uint8_t *buf, size_t len);

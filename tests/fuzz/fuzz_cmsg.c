@@ -1,5 +1,5 @@
-/* libFuzzer harness: the control data of a received datagram (daemon/udp.c udp_cmsg_dst), the
- * one part of udp_recv that parses bytes. The kernel writes them, but a parser is checked on
+/* libFuzzer harness: the control data of a received datagram (daemon/udp.c udp_cmsg_dst and
+ * udp_cmsg_stamp), the one part of udp_recv that parses bytes. The kernel writes them, but a parser is checked on
  * any bytes: it must not read outside msg_control (ASan watches an exact-size copy), at the
  * alignment the kernel gives and one byte off it, and what it returns must be consistent. */
 #include <assert.h>
@@ -27,6 +27,7 @@ static void parse(const uint8_t *data, size_t len, size_t shift)
 		assert(dst.family == AF_INET || dst.family == AF_INET6);
 	else
 		assert(dst.family == 0);
+	(void)udp_cmsg_stamp(&mh);
 	free(ctl);
 }
 
