@@ -490,29 +490,6 @@ static bool clear_path_besides(const struct mpt_engine *e, unsigned pidx)
 	return false;
 }
 
-/* A paced path's first measure of what it carries, taken before any data must find it out: a
- * train of ENGINE_TRAIN_PKTS full-sized probes back to back. The peer answers each probe with
- * feedback at once, so the delivery samples over the train (core/path.c) are its dispersion at
- * the path's bottleneck, i.e. its capacity, where the estimate would start at CAP_INIT_BPS and
- * double per round only as fast as the data offered to it (a fresh tunnel's first download
- * spread its first packets over every path at 2 Mbit/s each, and its TCP saw the far paths'
- * RTT from its first round). App-limited samples, so they only raise the estimate. Once per
- * path_pace_init (a new path, one back up); not charged to the pacer. */
-static void send_train(struct mpt_engine *e, unsigned pidx, uint64_t now)
-{
-	static const uint8_t padding[WIRE_MAX_PAYLOAD];
-	struct mpt_path *p = &e->paths[pidx];
-	struct pacer pacer = p->pacer;
-	size_t len = e->cfg.mtu < WIRE_MAX_PAYLOAD ? e->cfg.mtu : WIRE_MAX_PAYLOAD;
-
-	p->train_due = false;
-	for (unsigned k = 0; k < ENGINE_TRAIN_PKTS; k++) {
-		e->stats.probes_sent++;
-		engine_emit(e, pidx, WIRE_KIND_PROBE, e->next_data_seq, 0, padding, len, now);
-	}
-	p->pacer = pacer;
-}
-
 void engine_tick(struct mpt_engine *e, uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
@@ -555,9 +532,6 @@ void engine_tick(struct mpt_engine *e, uint64_t now)
 				e->stats.probes_sent++;
 				engine_emit(e, pidx, WIRE_KIND_PROBE, e->next_data_seq, 0, NULL, 0, now);
 			}
-			/* measured once it answered: the peer then knows its least one-way delay */
-			if (p->train_due && p->up && p->fb_count)
-				send_train(e, pidx, now);
 			if (p->last_elicit_ns + every < next)
 				next = p->last_elicit_ns + every;
 			if (p->up && p->last_fb_ns + PATH_DEAD_NS < next)

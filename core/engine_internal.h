@@ -161,10 +161,6 @@ void reinject_record(struct mpt_engine *e, uint32_t data_seq, uint16_t flow_gap,
  * (path_backlogged: it delivers, but what it holds would take it seconds) gives up to
  * REINJECT_BACKLOG_MAX: its fall is measured, and everything it holds is late. Each copy is
  * re-sent once at most; the path is not asked again before its next feedback. */
-/* A paced path's capacity train: this many full-sized probes back to back (core/engine.c).
- * Its samples need 5 ms of dispersion (core/path.c), so it measures up to about 70 Mbit/s
- * (32 x 1500 bytes over 5 ms); a faster path starts from at least that. */
-#define ENGINE_TRAIN_PKTS 32
 #define REINJECT_STALL_MAX 8
 #define REINJECT_BACKLOG_MAX 64
 void reinject_stalled(struct mpt_engine *e, unsigned pidx, unsigned max, uint64_t now);

@@ -37,7 +37,6 @@ void path_pace_init(struct mpt_path *p, uint64_t now)
 	pacer_init(&p->pacer, capacity_pacing_bps(&p->cap), pace_burst(CAP_INIT_BPS), now);
 	p->dr_valid = false;
 	p->idle_marked = false;
-	p->train_due = true;
 }
 
 uint32_t path_on_send(struct mpt_path *p, uint64_t now, size_t len, bool elicits)

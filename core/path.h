@@ -97,7 +97,6 @@ struct mpt_path {
 	bool dr_valid;			/* the delivery-rate anchor below is set */
 	uint32_t dr_seq, dr_ts_us, dr_bytes;	/* the last sample's newest packet, as fed back */
 	uint64_t dr_ack_ns;		/* when it reached the peer, on our clock (less the way back) */
-	bool train_due;			/* its capacity is to be measured by a probe train */
 	bool idle_marked;		/* the path could send and was given nothing, */
 	uint32_t idle_seq;		/* when its next sequence number was this */
 };

@@ -215,8 +215,7 @@ static int frame_check_payload(uint8_t kind, const uint8_t *payload, size_t plen
 	case WIRE_KIND_DATA:
 		return plen >= 1 && plen <= WIRE_MAX_PAYLOAD ? 0 : -EBADMSG;
 	case WIRE_KIND_PROBE:
-		/* padding: a capacity train's probes are full-sized (core/engine.c) */
-		return plen <= WIRE_MAX_PAYLOAD ? 0 : -EBADMSG;
+		return plen == 0 ? 0 : -EBADMSG;
 	case WIRE_KIND_FEEDBACK:
 		return fb_validate(payload, plen);
 	}

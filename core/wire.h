@@ -38,7 +38,7 @@
 
 /* Inner frame kinds. */
 #define WIRE_KIND_DATA		1	/* payload: one IP packet, 1..WIRE_MAX_PAYLOAD bytes */
-#define WIRE_KIND_PROBE		2	/* payload: padding, ignored (0..WIRE_MAX_PAYLOAD) */
+#define WIRE_KIND_PROBE		2	/* no payload */
 #define WIRE_KIND_FEEDBACK	3	/* payload: fb header + nblocks blocks */
 
 /* Outer header: type, key_phase, index (u16), counter (u64, the AEAD nonce). */
@@ -101,7 +101,7 @@ int wire_frame_encode(const struct wire_frame *f, uint8_t *out, size_t cap);
 /* frame/len: the decrypted frame (frame header and what follows). Validates kind, flags and the
  * kind's length rule; a FEEDBACK payload is checked as wire_fb_decode would. On success
  * *payload points into frame just after the frame header (for FEEDBACK, at the feedback
- * header) and *payload_len is what remains (a PROBE's padding, to be ignored). */
+ * header) and *payload_len is what remains (0 for PROBE). */
 int wire_frame_decode(struct wire_frame *f, const uint8_t *frame, size_t len,
 		      const uint8_t **payload, size_t *payload_len);
 

@@ -74,8 +74,6 @@ mutant reprobe-without-growth core/capacity.c \
 	's/c->probe_goal_bps = c->est_bps \+ \(half > least \? half : least\);/c->probe_goal_bps = c->est_bps + 0 * (half > least ? half : least);/g'
 mutant no-reprobe core/capacity.c \
 	's/c->est_bps >= c->probe_goal_bps\)/0 \&\& c->est_bps >= c->probe_goal_bps)/g'
-mutant no-train core/engine.c \
-	's/if \(p->train_due \&\& p->up \&\& p->fb_count\)/if (0 \&\& p->train_due)/g'
 mutant queued-sample-ignored core/capacity.c \
 	's/\} else if \(bps > c->est_bps\) \{/} else if (0 \&\& bps > c->est_bps) {/g'
 mutant no-cruise-drain core/capacity.c \

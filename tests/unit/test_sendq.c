@@ -189,52 +189,12 @@ static int setup(void **state)
 	return 0;
 }
 
-/* As setup, the client's uplinks at 20 and 5 Mbit/s upward before the session comes up. */
-static int setup_rated(void **state)
-{
-	(void)state;
-	memset(&net, 0, sizeof(net));
-	net.slow_local = -1;
-	net.rate_bps[0] = 20000000;
-	net.rate_bps[1] = 5000000;
-	net.caddr[0] = addr('c');
-	net.caddr[1] = addr('d');
-	net.saddr = addr('s');
-	net.client = make(false, 2);
-	net.server = make(true, 1);
-	assert_int_equal(engine_add_remote(net.client, &net.saddr, 0), 0);
-	return 0;
-}
-
 static int teardown(void **state)
 {
 	(void)state;
 	engine_free(net.client);
 	engine_free(net.server);
 	return 0;
-}
-
-/* A new path's capacity is measured before any data must find it out (core/engine.c's train):
- * with no tun packet at all, each of the client's paths is estimated within a tenth of its
- * uplink's rate (whole datagrams, as the harness charges them) once it answered, where it
- * would otherwise be paced at CAP_INIT_BPS and wait for data to double it. The train costs its
- * path no pacing: the first data after it leaves at once. */
-static void test_train_measures_capacity(void **unused)
-{
-	static const uint64_t rate[2] = { 20000000, 5000000 };
-	uint8_t p[1400];
-
-	(void)unused;
-	step_to(400 * MS);
-	assert_true(engine_has_session(net.client));
-	for (unsigned i = 0; i < 2; i++) {
-		uint64_t est = capacity_estimate_bps(&engine_path(net.client, i, 0)->cap);
-
-		assert_true(est >= rate[i] - rate[i] / 10 && est <= rate[i] + rate[i] / 10);
-	}
-	net.nq = 0;
-	assert_int_equal(engine_send(net.client, p, ip_packet(p, 1200, 4000, 1), net.now), 0);
-	assert_int_equal(net.nq, 1);
 }
 
 /* 200 bulk packets then one ping, all at once: the queue holds them, the path's pacer lets a
@@ -450,7 +410,6 @@ static void test_target_follows_paths(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_train_measures_capacity, setup_rated, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_paces_and_ping_goes_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hole_holds_only_its_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_target_follows_paths, setup, teardown),
