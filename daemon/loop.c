@@ -349,13 +349,21 @@ static void read_tun(struct loop *l)
 	}
 }
 
+/* A datagram read this long after its receive stamp is taken as read at once: the stamp is
+ * not to be trusted that far (the socket buffer holds far less). */
+#define ARRIVAL_MAX_AGO_NS (1000ull * 1000000)
+/* The wall clock stepped between two reads when their offsets differ by more than this. */
+#define ARRIVAL_STEP_NS (1000ull * 1000)
+
 /* When a datagram arrived, on the loop's clock: the kernel's stamp (CLOCK_REALTIME) moved by
- * the clocks' offset now, never later than now (a clock step, no stamp: now). */
-static uint64_t arrival_ns(const struct loop *l, uint64_t real_now, uint64_t stamp)
+ * the clocks' offset, never later than now. Without a stamp, one too old, or when the wall
+ * clock stepped since the last read (stamps taken before the step are off by it, and a path's
+ * least one-way delay would take the error in for 10 s): now. */
+static uint64_t arrival_ns(const struct loop *l, uint64_t real_now, bool stepped, uint64_t stamp)
 {
 	uint64_t ago = real_now > stamp ? real_now - stamp : 0;
 
-	return stamp && ago < l->now ? l->now - ago : l->now;
+	return stamp && !stepped && ago < ARRIVAL_MAX_AGO_NS && ago < l->now ? l->now - ago : l->now;
 }
 
 static void read_sock(struct loop *l, unsigned i)
@@ -363,8 +371,14 @@ static void read_sock(struct loop *l, unsigned i)
 	for (int round = 0; round < 4; round++) {
 		int n = udp_recv(&l->sock[i], l->rx, UDP_BATCH);
 		uint64_t real_now = real_ns();
+		int64_t offset, change;
+		bool stepped;
 
 		l->now = mono_ns();
+		offset = (int64_t)(real_now - l->now);
+		change = offset - l->real_offset_ns;
+		stepped = change > (int64_t)ARRIVAL_STEP_NS || change < -(int64_t)ARRIVAL_STEP_NS;
+		l->real_offset_ns = offset;
 		for (int k = 0; k < n; k++) {
 			struct mpt_addr from;
 			struct peer *p;
@@ -377,7 +391,7 @@ static void read_sock(struct loop *l, unsigned i)
 			bad = engine_stats(p->engine)->drop_bad_auth;
 			/* only an authentic datagram may choose the address its peer is answered from */
 			if (engine_recv_at(p->engine, i, &from, l->rx[k].buf, l->rx[k].len, l->now,
-					   arrival_ns(l, real_now, l->rx[k].rx_real_ns)) == 0)
+					   arrival_ns(l, real_now, stepped, l->rx[k].rx_real_ns)) == 0)
 				udp_learn_dst(&l->sock[i], &l->rx[k]);
 			else if (engine_stats(p->engine)->drop_bad_auth != bad)
 				loop_note_bad_auth(l, &from);

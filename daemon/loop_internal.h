@@ -57,6 +57,9 @@ struct loop {
 	/* server: finds the peer of each datagram (core/hub.h) */
 	struct mpt_hub *hub;
 	uint64_t started_ns, now;
+	/* CLOCK_REALTIME minus CLOCK_MONOTONIC at the last socket read: the receive stamps'
+	 * offset, and a change in it is a step of the wall clock */
+	int64_t real_offset_ns;
 	uint64_t epoch_ns;		/* the wall clock at monotonic 0: handshake counters */
 	uint64_t log_next_ns;		/* peers_log_changes looks again then */
 	uint64_t tun_write_drops;
