@@ -73,22 +73,37 @@ void udp_close(struct udp_sock *u)
 	u->fd = -1;
 }
 
-int udp_cmsg_dst(const struct msghdr *mh, struct udp_dst *dst)
+/* The control message at *off in mh: 1 with its header in *c and its data (*dlen bytes) at
+ * *data, *off moved past it; 0 at the end; -EBADMSG for a header out of bounds. Offsets, not
+ * CMSG_NXTHDR: a cmsg_len near SIZE_MAX must not become a wild pointer. */
+static int cmsg_next(const struct msghdr *mh, size_t *off, struct cmsghdr *c,
+		     const uint8_t **data, size_t *dlen)
 {
 	const uint8_t *base = mh->msg_control;
-	size_t total = base ? mh->msg_controllen : 0, off = 0;
+	size_t total = base ? mh->msg_controllen : 0, step;
+
+	if (*off > total || total - *off < sizeof(struct cmsghdr))
+		return 0;
+	memcpy(c, base + *off, sizeof(*c));
+	if (c->cmsg_len < CMSG_LEN(0) || c->cmsg_len > total - *off)
+		return -EBADMSG;
+	*data = base + *off + CMSG_LEN(0);
+	*dlen = c->cmsg_len - CMSG_LEN(0);
+	step = CMSG_ALIGN(c->cmsg_len);
+	/* the last one may lack its padding: nothing can follow it */
+	*off = step > total - *off ? total : *off + step;
+	return 1;
+}
+
+int udp_cmsg_dst(const struct msghdr *mh, struct udp_dst *dst)
+{
+	struct cmsghdr c;
+	const uint8_t *data;
+	size_t off = 0, dlen;
+	int rc;
 
 	memset(dst, 0, sizeof(*dst));
-	/* offsets, not CMSG_NXTHDR: a cmsg_len near SIZE_MAX must not become a wild pointer */
-	while (total - off >= sizeof(struct cmsghdr)) {
-		struct cmsghdr c;
-		const uint8_t *data = base + off + CMSG_LEN(0);
-		size_t dlen, step;
-
-		memcpy(&c, base + off, sizeof(c));
-		if (c.cmsg_len < CMSG_LEN(0) || c.cmsg_len > total - off)
-			return -EBADMSG;
-		dlen = c.cmsg_len - CMSG_LEN(0);
+	while ((rc = cmsg_next(mh, &off, &c, &data, &dlen)) > 0) {
 		if (c.cmsg_level == IPPROTO_IP && c.cmsg_type == IP_PKTINFO &&
 		    dlen >= sizeof(dst->v4)) {
 			memcpy(&dst->v4, data, sizeof(dst->v4));
@@ -101,38 +116,25 @@ int udp_cmsg_dst(const struct msghdr *mh, struct udp_dst *dst)
 			dst->family = AF_INET6;
 			return 0;
 		}
-		step = CMSG_ALIGN(c.cmsg_len);
-		if (step > total - off)
-			break;
-		off += step;
 	}
-	return -ENOENT;
+	return rc < 0 ? rc : -ENOENT;
 }
 
 uint64_t udp_cmsg_stamp(const struct msghdr *mh)
 {
-	const uint8_t *base = mh->msg_control;
-	size_t total = base ? mh->msg_controllen : 0, off = 0;
+	struct cmsghdr c;
+	struct timespec ts;
+	const uint8_t *data;
+	size_t off = 0, dlen;
 
-	while (total - off >= sizeof(struct cmsghdr)) {
-		struct cmsghdr c;
-		struct timespec ts;
-		size_t step;
-
-		memcpy(&c, base + off, sizeof(c));
-		if (c.cmsg_len < CMSG_LEN(0) || c.cmsg_len > total - off)
-			return 0;
+	while (cmsg_next(mh, &off, &c, &data, &dlen) > 0) {
 		if (c.cmsg_level == SOL_SOCKET && c.cmsg_type == SCM_TIMESTAMPNS &&
-		    c.cmsg_len - CMSG_LEN(0) >= sizeof(ts)) {
-			memcpy(&ts, base + off + CMSG_LEN(0), sizeof(ts));
+		    dlen >= sizeof(ts)) {
+			memcpy(&ts, data, sizeof(ts));
 			if (ts.tv_sec < 0 || ts.tv_nsec < 0)
 				return 0;
 			return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 		}
-		step = CMSG_ALIGN(c.cmsg_len);
-		if (step > total - off)
-			break;
-		off += step;
 	}
 	return 0;
 }

@@ -1,7 +1,8 @@
 /* libFuzzer harness: the control data of a received datagram (daemon/udp.c udp_cmsg_dst and
- * udp_cmsg_stamp), the one part of udp_recv that parses bytes. The kernel writes them, but a parser is checked on
- * any bytes: it must not read outside msg_control (ASan watches an exact-size copy), at the
- * alignment the kernel gives and one byte off it, and what it returns must be consistent. */
+ * udp_cmsg_stamp), the one part of udp_recv that parses bytes. The kernel writes them, but a
+ * parser is checked on any bytes: it must not read outside msg_control (ASan watches an
+ * exact-size copy), at the alignment the kernel gives and one byte off it, and what it returns
+ * must be consistent. */
 #include <assert.h>
 #include <errno.h>
 #include <stdint.h>
