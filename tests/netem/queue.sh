@@ -236,19 +236,20 @@ if want download; then
 	head -c "${QFILE_MB}M" /dev/urandom >"$TMP/www/file"
 	# python3 from the system, not a user's shim; the MPTCP server through mptcpize
 	PY=$(command -v /usr/bin/python3 || command -v python3)
-	# QCC=NAME: the server's TCP is NAME (cubic, reno) for all three, not the hosts' default
-	if [ -n "${QCC:-}" ]; then
-		info "download: the HTTP servers' TCP is $QCC (QCC), not the hosts' $CC"
-		set -- "$PY" "$(pwd)/tests/netem/httpcc.py"
-		HTTP8080="$* 8080 $QCC $TMP/www"; HTTP8081="$* 8081 $QCC $TMP/www"
-	else
-		HTTP8080="$PY -m http.server 8080 --bind 0.0.0.0 --directory $TMP/www"
-		HTTP8081="$PY -m http.server 8081 --bind 0.0.0.0 --directory $TMP/www"
-	fi
-	# shellcheck disable=SC2086
-	ns_bg "$S" "$TMP/http.log" $HTTP8080
-	# shellcheck disable=SC2086
-	[ "$MPTCP" = yes ] && ns_bg "$S" "$TMP/http-mptcp.log" mptcpize run $HTTP8081
+	# httpd PORT: the file's HTTP server on PORT; with QCC=NAME its TCP is NAME (cubic, reno)
+	# for all three, not the hosts' default
+	httpd() {
+		if [ -n "${QCC:-}" ]; then
+			echo "$PY $(pwd)/tests/netem/httpcc.py $1 $QCC $TMP/www"
+		else
+			echo "$PY -m http.server $1 --bind 0.0.0.0 --directory $TMP/www"
+		fi
+	}
+	[ -n "${QCC:-}" ] && info "download: the HTTP servers' TCP is $QCC (QCC), not the hosts' $CC"
+	# shellcheck disable=SC2046
+	ns_bg "$S" "$TMP/http.log" $(httpd 8080)
+	# shellcheck disable=SC2046
+	[ "$MPTCP" = yes ] && ns_bg "$S" "$TMP/http-mptcp.log" mptcpize run $(httpd 8081)
 	wait_for "ip netns exec $S ss -Hltn 'sport = :8080' | grep -q LISTEN" 10 ||
 		info "download: the HTTP server did not listen on 8080: $(cat "$TMP/http.log")"
 	[ "$MPTCP" = yes ] && { wait_for "ip netns exec $S ss -Hltn 'sport = :8081' | grep -q LISTEN" 10 ||
