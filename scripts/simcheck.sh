@@ -24,17 +24,52 @@ col() {
 
 ok() { awk "BEGIN{exit !($1)}"; }
 
+# The simulations run first, two at a time (the machine's cores: they are independent, and one
+# after another they took most of the phase's minute); the checks then read their output.
+# sim NAME ARGS...: one run, its stdout into $tmp/NAME (ARGS: no spaces or quotes inside one)
+: > "$tmp/jobs"
+sim() { n=$1; shift; printf '"$SIM" %s > "%s/%s"\n' "$*" "$tmp" "$n" >> "$tmp/jobs"; }
+# the scheduler that sections 8 and 9 check: the default
+DEF=$("$SIM" --sched list | awk '/\(default\)$/ {print $1}')
+[ -n "$DEF" ] || { echo "FAIL sched-default: sim --sched list marks no default"; exit 1; }
+sim a.tsv --links 2 --traffic udp:20M --duration 5 --seed 7 --tsv --out "$tmp/a"
+sim b.tsv --links 2 --traffic udp:20M --duration 5 --seed 7 --tsv --out "$tmp/b"
+sim c.tsv --links 2 --traffic udp:20M --duration 5 --seed 8 --tsv
+sim agg.tsv --link $L20 --link $L20 --link $L20 --link $L20 --traffic udp:76M --duration 30 --tsv
+sim lossy.tsv --link $L20 --link $L20,loss=10% --link $L20 --link $L20 --traffic udp:50M --duration 30 --tsv
+sim outage.tsv --link $L20 --link $L20 --link $L20,down=10s-20s --link $L20 --traffic udp:40M --duration 30 --tsv --out "$tmp/out"
+sim tcp.tsv --link $L20 --link $L20 --link $L20 --link $L20 --traffic tcp --duration 30 --tsv
+sim mix.tsv --traffic tcp --duration 30 --tsv
+for sc in default hetero aggregation lte3; do
+	sim "q-$sc.tsv" --scenario "sim/scenarios/$sc.scn" --sched "$DEF,arrival" --tsv
+done
+sim far.tsv --scenario sim/scenarios/far.scn --sched "$DEF" --tsv
+sim near.tsv --scenario sim/scenarios/far.scn --links 1 --sched "$DEF" --tsv
+for seed in 1 2 3 4 5; do
+	sim "lossy-start-$seed.tsv" --link $L20 --link $L20,loss=10% --link $L20 --link $L20 --sched "$DEF" \
+		--traffic tcp --duration 20 --seed $seed --tsv
+done
+# a link that falls from 20 to 1 Mbit/s for 3 s (section 8). The trace is Mahimahi's format,
+# made here: 20 Mbit/s is one 1500-byte packet every 0.6 ms
+awk 'function seg(t0, t1, mbps,   pps, n, k) { pps = mbps * 1e6 / 12000; n = int((t1 - t0) * pps)
+	for (k = 0; k < n; k++) print int(t0 * 1000 + k * 1000 / pps) + 1 }
+     BEGIN { seg(0, 10, 20); seg(10, 13, 1); seg(13, 30, 20) }' > "$tmp/fall"
+for w in 1 1.4; do
+	sim "fall-$w.tsv" --link $L20 --link $L20 --link $L20 --link "trace=$tmp/fall,delay=20ms" --sched "$DEF" \
+		--traffic tcp --duration 30 --warmup $w --tsv
+done
+sim hub-a.tsv --scenario sim/scenarios/hub.scn --sched "$DEF,arrival" --tsv --out "$tmp/hub-a"
+sim hub-b.tsv --scenario sim/scenarios/hub.scn --sched "$DEF,arrival" --tsv --out "$tmp/hub-b"
+SIM=$SIM xargs -P 2 -d '\n' -I{} bash -c {} < "$tmp/jobs" ||
+	{ echo "FAIL simulations: a run of the simulator failed (above)"; exit 1; }
+
 # 1. determinism: same arguments and seed, byte-identical table and files
-"$SIM" --links 2 --traffic udp:20M --duration 5 --seed 7 --tsv --out "$tmp/a" > "$tmp/a.tsv"
-"$SIM" --links 2 --traffic udp:20M --duration 5 --seed 7 --tsv --out "$tmp/b" > "$tmp/b.tsv"
 cmp -s "$tmp/a.tsv" "$tmp/b.tsv" && diff -r "$tmp/a" "$tmp/b" > /dev/null
 check determinism $? "two runs, seed 7: table and $(ls "$tmp/a" | wc -l) files identical"
-"$SIM" --links 2 --traffic udp:20M --duration 5 --seed 8 --tsv > "$tmp/c.tsv"
 ! cmp -s "$tmp/a.tsv" "$tmp/c.tsv"
 check seed-matters $? "seed 8 differs from seed 7"
 
 # 2. aggregation, UDP at 76 Mbit/s over 4 x 20 Mbit/s
-"$SIM" --link $L20 --link $L20 --link $L20 --link $L20 --traffic udp:76M --duration 30 --tsv > "$tmp/agg.tsv"
 for s in lossaware roundrobin; do
 	l=$(col "$tmp/agg.tsv" $s app_loss_pct)
 	ok "$l <= 5"; check "udp-aggregation-$s" $? "app loss $l % (<= 5), goodput $(col "$tmp/agg.tsv" $s goodput_mbps) Mbit/s"
@@ -42,7 +77,6 @@ done
 echo "INFO udp-aggregation-weighted: app loss $(col "$tmp/agg.tsv" weighted app_loss_pct) %, goodput $(col "$tmp/agg.tsv" weighted goodput_mbps) Mbit/s (the 2015 original, reported as it is)"
 
 # 3. one lossy uplink: the scheduler must matter
-"$SIM" --link $L20 --link $L20,loss=10% --link $L20 --link $L20 --traffic udp:50M --duration 30 --tsv > "$tmp/lossy.tsv"
 l=$(col "$tmp/lossy.tsv" lossaware app_loss_pct)
 ok "$l <= 0.5"; check lossy-lossaware $? "app loss $l % (<= 0.5)"
 l=$(col "$tmp/lossy.tsv" roundrobin app_loss_pct)
@@ -51,7 +85,6 @@ echo "INFO lossy-weighted: app loss $(col "$tmp/lossy.tsv" weighted app_loss_pct
 
 # 4. outage 10 s - 20 s on uplink 3: nobody but weighted sends data into it after detection,
 #    and it carries data again after it comes back
-"$SIM" --link $L20 --link $L20 --link $L20,down=10s-20s --link $L20 --traffic udp:40M --duration 30 --tsv --out "$tmp/out" > /dev/null
 for s in lossaware roundrobin weighted; do
 	f="$tmp/out/links_$s.tsv"
 	# bins are 0.5 s: 11 s - 20 s is after detection (<= 1 s), 21 s - 30 s is after recovery
@@ -66,12 +99,10 @@ for s in lossaware roundrobin weighted; do
 done
 
 # 5. TCP over 4 x 20 Mbit/s: the best scheduler reaches 70 Mbit/s
-"$SIM" --link $L20 --link $L20 --link $L20 --link $L20 --traffic tcp --duration 30 --tsv > "$tmp/tcp.tsv"
 best=$(awk -F'\t' 'NR>1 && $2>b {b=$2; s=$1} END{print b" "s}' "$tmp/tcp.tsv")
 ok "${best% *} >= 70"; check tcp-aggregation $? "best ${best#* } ${best% *} Mbit/s (>= 70); $(awk -F'\t' 'NR>1{printf "%s %s ", $1, $2}' "$tmp/tcp.tsv")"
 
 # 6. the default heterogeneous mix, reported as it is
-"$SIM" --traffic tcp --duration 30 --tsv > "$tmp/mix.tsv"
 echo "INFO default-mix-tcp: $(awk -F'\t' 'NR>1{printf "%s %s Mbit/s (%s %% of %s)  ", $1, $2, $4, $3}' "$tmp/mix.tsv")"
 
 # 7. bad input: one line naming the problem, exit 2, no output directory
@@ -121,18 +152,13 @@ EOF2
 #    (twice its one-way delay), and the goodput is printed beside arrival's (the former
 #    default); a far slow path never makes the tunnel worse than its near path alone (3 % for
 #    noise)
-DEF=$("$SIM" --sched list | awk '/\(default\)$/ {print $1}')
-[ -n "$DEF" ] || { echo "FAIL sched-default: sim --sched list marks no default"; exit 1; }
 for sc in default hetero aggregation lte3; do
-	"$SIM" --scenario "sim/scenarios/$sc.scn" --sched "$DEF,arrival" --tsv > "$tmp/q-$sc.tsv"
 	idle=$(awk '$1 == "link" {for (i = 2; i <= NF; i++) if ($i ~ /delay=/) {split($i, a, /delay=|ms/); print a[2] * 2}}' "sim/scenarios/$sc.scn" |
 	       tr ',' ' ' | awk '{print $1}' | sort -n | head -1)
 	p50=$(col "$tmp/q-$sc.tsv" "$DEF" rtt_p50_ms); p99=$(col "$tmp/q-$sc.tsv" "$DEF" rtt_p99_ms)
 	ok "$p50 <= $idle + 10 && $p99 <= $idle + 40"
 	check "ping-under-load-$sc" $? "$DEF: ping p50 $p50 ms, p99 $p99 ms under one TCP download (idle $idle ms: <= +10, +40); goodput $(col "$tmp/q-$sc.tsv" "$DEF" goodput_mbps) Mbit/s of $(col "$tmp/q-$sc.tsv" "$DEF" capacity_mbps); arrival: $(col "$tmp/q-$sc.tsv" arrival goodput_mbps) Mbit/s, ping $(col "$tmp/q-$sc.tsv" arrival rtt_p50_ms)/$(col "$tmp/q-$sc.tsv" arrival rtt_p99_ms) ms"
 done
-"$SIM" --scenario sim/scenarios/far.scn --sched "$DEF" --tsv > "$tmp/far.tsv"
-"$SIM" --scenario sim/scenarios/far.scn --links 1 --sched "$DEF" --tsv > "$tmp/near.tsv"
 g=$(col "$tmp/far.tsv" "$DEF" goodput_mbps); g1=$(col "$tmp/near.tsv" "$DEF" goodput_mbps)
 ok "$g >= 0.97 * $g1"
 check far-slow-path $? "$DEF: near 20M/10ms + far 2M/150ms $g Mbit/s, the near one alone $g1 (>= 97 %); far share $(col "$tmp/far.tsv" "$DEF" far_share_pct) %, ping p99 $(col "$tmp/far.tsv" "$DEF" rtt_p99_ms) ms"
@@ -141,8 +167,7 @@ check far-slow-path $? "$DEF: near 20M/10ms + far 2M/150ms $g Mbit/s, the near o
 # Without that, one of them lost there ends Reno's slow start at a few packets: 43.9 Mbit/s
 # over seeds 1-5 (45.9 39.2 46.7 43.2 44.4); with it 52.1
 for seed in 1 2 3 4 5; do
-	"$SIM" --link $L20 --link $L20,loss=10% --link $L20 --link $L20 --sched "$DEF" --traffic tcp \
-		--duration 20 --seed $seed --tsv | awk -F'\t' 'NR == 2 {print $2}'
+	awk -F'\t' 'NR == 2 {print $2}' "$tmp/lossy-start-$seed.tsv"
 done > "$tmp/lossy-start.txt"
 m=$(awk '{t += $1; n++} END {if (n) printf "%.2f", t / n}' "$tmp/lossy-start.txt")
 ok "${m:-0} >= 50"
@@ -151,14 +176,9 @@ check lossy-tcp-start $? "$DEF, one TCP download on 4 x 20 Mbit/s with uplink 2 
 # was sent before feedback showed the fall would queue there for a second, with every other
 # path's packets of the flow waiting for it at the receiver; its oldest are sent again on the
 # others (core/path.h, path_backlogged). One Reno download, 30 s, two warm-ups (the run's
-# phase against the fall): 63.1-63.3 Mbit/s without the rescue, 68.4-68.7 with it. The trace is
-# Mahimahi's format, made here: 20 Mbit/s is one 1500-byte packet every 0.6 ms
-awk 'function seg(t0, t1, mbps,   pps, n, k) { pps = mbps * 1e6 / 12000; n = int((t1 - t0) * pps)
-	for (k = 0; k < n; k++) print int(t0 * 1000 + k * 1000 / pps) + 1 }
-     BEGIN { seg(0, 10, 20); seg(10, 13, 1); seg(13, 30, 20) }' > "$tmp/fall"
+# phase against the fall): 63.1-63.3 Mbit/s without the rescue, 68.4-68.7 with it
 for w in 1 1.4; do
-	"$SIM" --link $L20 --link $L20 --link $L20 --link "trace=$tmp/fall,delay=20ms" --sched "$DEF" \
-		--traffic tcp --duration 30 --warmup $w --tsv | awk -F'\t' 'NR == 2 {print $2}'
+	awk -F'\t' 'NR == 2 {print $2}' "$tmp/fall-$w.tsv"
 done > "$tmp/fall.txt"
 m=$(sort -n "$tmp/fall.txt" | head -1)
 ok "${m:-0} >= 66"
@@ -171,8 +191,6 @@ check capacity-fall $? "$DEF, one TCP download on 3 x 20 Mbit/s and a link that 
 #    100 x 1376 / 1500 = 91.7 Mbit/s of TCP payload (1500 - 28 UDP/IP - 44 mptun - 52 TCP),
 #    and 87 is 95 % of that (90.9 as shipped); more than 91.7 would mean that the sites do not
 #    share the hub's uplink
-"$SIM" --scenario sim/scenarios/hub.scn --sched "$DEF,arrival" --tsv --out "$tmp/hub-a" > "$tmp/hub-a.tsv"
-"$SIM" --scenario sim/scenarios/hub.scn --sched "$DEF,arrival" --tsv --out "$tmp/hub-b" > "$tmp/hub-b.tsv"
 cmp -s "$tmp/hub-a.tsv" "$tmp/hub-b.tsv" && diff -r "$tmp/hub-a" "$tmp/hub-b" > /dev/null
 check hub-determinism $? "hub.scn twice: table and $(ls "$tmp/hub-a" | wc -l) files identical"
 sites() {	# sites FILE SCHED: each site's goodput, "s1 12.9 s2 14.6 ..."
