@@ -19,7 +19,8 @@
 #        Issue 11's parts run by default; ONLY="$QPARTS" runs them alone;
 #        QSCHED=the scheduler they test (default ecf), QDUR=seconds
 #        per iperf3 run in them (default 6), QOMIT=seconds of slow start run before those and
-#        not counted (iperf3 -O, default 1), QFILE_MB=size of the download part's file (100).
+#        not counted (iperf3 -O, default 1), QFILE_MB=size of the download part's file (100),
+#        QDLREP=GETs averaged on its heterogeneous mix, through MPTCP and a new tunnel each (2).
 cd "$(dirname "$0")/../.." || exit 1
 B=${1:-build}
 DUR=${DUR:-8}
@@ -35,12 +36,15 @@ QSCHED=${QSCHED:-ecf}
 QDUR=${QDUR:-6}
 QOMIT=${QOMIT:-1}
 QFILE_MB=${QFILE_MB:-100}
+QDLREP=${QDLREP:-2}
 ONLY=${ONLY:-$PARTS}
 # the suite's own settings: one line and exit 2 when one is wrong, before anything is set up
 case $DUR in ''|*[!0-9]*) DUR=0;; esac
 [ "$DUR" -ge 1 ] 2>/dev/null || { echo "suite: DUR: a whole number of seconds, at least 1"; exit 2; }
 case $QDUR in ''|*[!0-9]*) QDUR=0;; esac
 [ "$QDUR" -ge 4 ] 2>/dev/null || { echo "suite: QDUR: a whole number of seconds, at least 4"; exit 2; }
+case $QDLREP in ''|*[!0-9]*) QDLREP=0;; esac
+[ "$QDLREP" -ge 1 ] 2>/dev/null || { echo "suite: QDLREP: a whole number of GETs, at least 1"; exit 2; }
 case $QOMIT in ''|*[!0-9]*) echo "suite: QOMIT: a whole number of seconds, 0 or more"; exit 2;; esac
 case $QFILE_MB in ''|*[!0-9]*|0) echo "suite: QFILE_MB: a whole number of megabytes, at least 1"; exit 2;; esac
 case $SIM_SEEDS in ''|*[!0-9]*|0) echo "suite: SIM_SEEDS: a whole number of seeds, at least 1"; exit 2;; esac
