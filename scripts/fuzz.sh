@@ -21,18 +21,27 @@ sodium_cflags=$(pkg-config --cflags libsodium)
 sodium_libs=$(pkg-config --libs libsodium)
 mkdir -p "$out/obj" "$out/artifacts"
 
+# obj SRC: the harnesses' object of a library source
+obj() { echo "$out/obj/$(echo "$1" | tr / _ | sed 's/\.c$/.o/')"; }
 objs=
+todo=
 for src in core/*.c sched/*.c daemon/*.c; do
 	[ "$src" = daemon/main.c ] && continue
-	obj="$out/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
 	# rebuilt when any library source or header is newer
-	if [ ! -e "$obj" ] || [ -n "$(find core sched daemon -name '*.[ch]' -newer "$obj" |
+	if [ ! -e "$(obj "$src")" ] || [ -n "$(find core sched daemon -name '*.[ch]' -newer "$(obj "$src")" |
 			head -n 1)" ]; then
-		# shellcheck disable=SC2086
-		clang $cflags $sodium_cflags -fsanitize=fuzzer-no-link,$san -c "$src" -o "$obj"
+		todo="$todo $src"
 	fi
-	objs="$objs $obj"
+	objs="$objs $(obj "$src")"
 done
+# compiled two at a time (the machine's cores); a failure stops the script, as set -e would
+if [ -n "$todo" ]; then
+	# shellcheck disable=SC2016
+	for src in $todo; do echo "$src $(obj "$src")"; done |
+		CFL="$cflags $sodium_cflags -fsanitize=fuzzer-no-link,$san" xargs -P 2 -L 1 sh -c \
+			'clang $CFL -c "$1" -o "$2"' _ ||
+		{ echo "FAIL the fuzz harnesses' objects do not build (above)"; exit 1; }
+fi
 
 pass=0
 fail=0
