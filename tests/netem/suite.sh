@@ -269,9 +269,10 @@ sim_tcp() {
 	done
 	# shellcheck disable=SC2086
 	[ -z "$_pids" ] || wait $_pids
+	# n/a (and the check on it fails) unless every seed gave its figure
 	for _seed in $(seq "$SIM_SEEDS"); do
 		awk -F'\t' 'NR == 2 {print $2}' "$TMP/sim-seed.$_seed"
-	done | awk '{t += $1; n++} END {if (n) printf "%.2f", t / n}'
+	done | awk -v want="$SIM_SEEDS" '{t += $1; n++} END {if (n == want) printf "%.2f", t / n; else print "n/a"}'
 }
 # sim_agree NAME PREFIX LINKSPEC...: the simulator on the same links. It is asked what it is
 # for: which scheduler to deploy on this mix, and what it will give. The simulator models Reno,
