@@ -26,10 +26,8 @@ qmul() { if isnum "$1" && isnum "$2"; then awk -v a="$1" -v b="$2" 'BEGIN {print
 qratio() { if isnum "$1" && isnum "$2"; then ratio "$1" "$2"; else echo n/a; fi; }
 # qratio3 A B: A / B to three decimals, n/a unless both are numbers and B is not 0
 qratio3() { if isnum "$1" && isnum "$2"; then awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 > 0) printf "%.3f", a / b; else print "n/a"}'; else echo n/a; fi; }
-# qacc SUM FIGURE: the sum, or the first of them that is not a number (an error)
-qacc() { if ! isnum "$1"; then echo "$1"; elif ! isnum "$2"; then echo "$2"; else awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a + b}'; fi; }
-# qdiv SUM N: the mean of N figures from their qacc sum (an error as it is)
-qdiv() { if isnum "$1"; then awk -v a="$1" -v n="$2" 'BEGIN {printf "%.1f", a / n}'; else echo "$1"; fi; }
+# qmed FIGURE...: the median of numbers
+qmed() { echo "$@" | tr ' ' '\n' | sort -n | awk '{a[NR] = $1} END {if (NR % 2) printf "%.1f", a[(NR + 1) / 2]; else printf "%.1f", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 qpct() { if isnum "$1"; then awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f %%", a / b * 100}'; else echo "n/a"; fi; }
 qstart() { QT0=$(date +%s); }
 qwall() { info "$1: wall time $(($(date +%s) - QT0)) s (QSCHED=$QSCHED, QDUR=$QDUR, QOMIT=$QOMIT)"; }
@@ -264,11 +262,13 @@ if want download; then
 		QCUT=15
 		single=$(qcurl http://10.40.0.2:8080/file --interface 10.30.1.2)
 		QCUT=""
-		# the figures on the heterogeneous mix are the means of QDLREP GETs each (MPTCP, a
-		# new tunnel, MPTCP, a new tunnel, ...): one GET through the tunnel gave 82.8-87.0
-		# Mbit/s over a day's runs, and its check sits within that spread
+		# the figures on the heterogeneous mix are the medians of QDLREP GETs each (MPTCP, a
+		# new tunnel, MPTCP, a new tunnel, ...): one GET through the tunnel mostly gives
+		# 84-87 Mbit/s, near the check's bound, and about one in eight far less (72.1 and 78.9
+		# seen: a far path carried a fifth of its rate for seconds; README). Each is printed,
+		# and a slow one named; a GET that failed fails the check
 		reps=1; [ $mix = heterogeneous ] && reps=$QDLREP
-		r=0; g=0; mptcp=0; mceil=0; gs=""; ms=""
+		r=0; gl=""; ml=""; cl=""; gerr=""; merr=""; gs=""; ms=""
 		while [ "$r" -lt "$reps" ]; do
 			r=$((r + 1))
 			if [ "$MPTCP" = yes ]; then
@@ -278,7 +278,9 @@ if want download; then
 				qceil "$([ $mix = 4x20 ] && echo 80 || echo 100)" "$_r0" "$(qrx)"
 				QPRE=""
 				info "download-$mix: MPTCP carried $QPPK bytes of the file per $QIPK-byte IP packet (TCP timestamps, MPTCP's DSS option, short segments): its ceiling here is $QCEILM Mbit/s, the tunnel's $([ $mix = 4x20 ] && awk 'BEGIN {printf "%.1f", 80 * 1376 / 1500}' || echo "$QCEIL")"
-				mptcp=$(qacc "$mptcp" "$m"); mceil=$(qacc "$mceil" "$QCEILM"); ms="$ms${ms:+, }$m"
+				if isnum "$m" && isnum "$QCEILM"; then ml="$ml $m"; cl="$cl $QCEILM"
+				else merr=${merr:-$m (ceiling $QCEILM)}; fi
+				ms="$ms${ms:+, }$m"
 			fi
 			if tunnel_up "$QSCHED"; then
 				if [ -n "${QWARM:-}" ]; then
@@ -291,16 +293,21 @@ if want download; then
 			else
 				t="error: the tunnel did not come up"
 			fi
-			g=$(qacc "$g" "$t"); gs="$gs${gs:+, }$t"
+			if isnum "$t"; then gl="$gl $t"; else gerr=${gerr:-$t}; fi
+			gs="$gs${gs:+, }$t"
 		done
-		g=$(qdiv "$g" "$reps")
-		if [ "$MPTCP" = yes ]; then
-			mptcp=$(qdiv "$mptcp" "$reps"); mceil=$(qdiv "$mceil" "$reps")
-		else
+		# shellcheck disable=SC2086
+		if [ -n "$gerr" ]; then g=$gerr; else g=$(qmed $gl); fi
+		if [ "$MPTCP" != yes ]; then
 			mptcp=none; mceil=n/a
+		elif [ -n "$merr" ]; then
+			mptcp=$merr; mceil=n/a
+		else
+			# shellcheck disable=SC2086
+			mptcp=$(qmed $ml); mceil=$(qmed $cl)
 		fi
-		# each GET's figure, when the check's is their mean
-		each=""; [ "$reps" -gt 1 ] && each=" (mean of $reps GETs: the tunnel $gs; MPTCP $ms)"
+		# each GET's figure, when the check's is their median
+		each=""; [ "$reps" -gt 1 ] && each=" (median of $reps GETs: the tunnel $gs; MPTCP $ms)"
 		bad=""
 		if [ $mix = 4x20 ]; then
 			qge "$g" "$(qmul "$mptcp" 0.95)" || bad="$bad vs-MPTCP"
@@ -318,6 +325,10 @@ if want download; then
 			# measured in the same run
 			qge "$g" "$(qmul "$single" 1.5)" || bad="$bad vs-single"
 			ts=$(qratio3 "$g" "$QCEIL"); ms=$(qratio3 "$mptcp" "$mceil")
+			for t in $gl; do
+				awk -v t="$(qratio3 "$t" "$QCEIL")" -v m="$ms" 'BEGIN {exit !(m + 0 > 0 && t < 0.95 * m)}' &&
+					info "download-$mix: one GET through the tunnel gave $t Mbit/s, its ceiling's share $(qratio3 "$t" "$QCEIL") under 0.95x MPTCP's $ms (a slow GET: README, the curl download)"
+			done
 			awk -v t="$ts" -v m="$ms" 'BEGIN {exit !(t + 0 > 0 && m + 0 > 0 && t >= 0.95 * m)}' ||
 				bad="$bad vs-MPTCP-share"
 			want=">= 1.5x the single uplink; its ceiling's share $ts >= 0.95x MPTCP's $ms (of $mceil); >= 0.95x MPTCP reported"

@@ -20,7 +20,8 @@
 #        QSCHED=the scheduler they test (default ecf), QDUR=seconds
 #        per iperf3 run in them (default 6), QOMIT=seconds of slow start run before those and
 #        not counted (iperf3 -O, default 1), QFILE_MB=size of the download part's file (100),
-#        QDLREP=GETs averaged on its heterogeneous mix, through MPTCP and a new tunnel each (2).
+#        QDLREP=GETs on its heterogeneous mix, through MPTCP and a new tunnel each, whose
+#        medians it checks (3).
 cd "$(dirname "$0")/../.." || exit 1
 B=${1:-build}
 DUR=${DUR:-8}
@@ -36,7 +37,7 @@ QSCHED=${QSCHED:-ecf}
 QDUR=${QDUR:-6}
 QOMIT=${QOMIT:-1}
 QFILE_MB=${QFILE_MB:-100}
-QDLREP=${QDLREP:-2}
+QDLREP=${QDLREP:-3}
 ONLY=${ONLY:-$PARTS}
 # the suite's own settings: one line and exit 2 when one is wrong, before anything is set up
 case $DUR in ''|*[!0-9]*) DUR=0;; esac
