@@ -328,7 +328,9 @@ if want download; then
 			mptcp=$merr; mceil=n/a
 		else
 			# shellcheck disable=SC2086
-			mptcp=$(qmed $ml); mceil=$(qmed $cl)
+			mptcp=$(qmed $ml)
+			# shellcheck disable=SC2086
+			mceil=$(qmed $cl)
 		fi
 		# each GET's figure, when the check's is their median
 		each=""; [ "$r" -gt 1 ] && each=" (median of $r GETs: the tunnel $gs; MPTCP $ms)"
