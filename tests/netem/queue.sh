@@ -9,6 +9,9 @@
 # "error: ..." or "none (...)", and a check on it fails.
 # QCC=cubic (or reno) serves the download part's file over that TCP instead of the hosts'
 # default (tests/netem/httpcc.py), for the tunnel, MPTCP and the single uplink alike.
+# QTRACE=PREFIX samples each GET through the tunnel: the client's uplinks every 50 ms into
+# PREFIX.MIX.N.links (tests/netem/trace-links.py) and the server's paths (capacity estimate,
+# pacing rate, mode) every 100 ms into PREFIX.MIX.N.paths (trace-status.py). Not in make test.
 # QWARM=SECONDS first runs a GET of that long through the tunnel that then serves the measured
 # one, as in a tunnel that has carried traffic before: its paths' estimates are known, where a
 # fresh tunnel's start at 2 Mbit/s (core/capacity.h). Not in make test, which measures fresh.
@@ -312,7 +315,14 @@ if want download; then
 					info "download-$mix: a first GET of $QWARM s through the same tunnel (QWARM) got $w Mbit/s"
 					sleep 1
 				fi
+				if [ -n "${QTRACE:-}" ]; then
+					ip netns exec "$C" python3 tests/netem/trace-links.py "$QTRACE.$mix.$r.links" & _tl=$!
+					ip netns exec "$S" python3 tests/netem/trace-status.py "$TMP/ms.sock" \
+						"$QTRACE.$mix.$r.paths" & _ts=$!
+					sleep 0.5	# both running before the GET begins
+				fi
 				t=$(qcurl http://10.99.0.2:8080/file)
+				[ -n "${QTRACE:-}" ] && { kill "$_tl" "$_ts"; wait "$_tl" "$_ts" 2>/dev/null; }
 				tunnel_down
 			else
 				t="error: the tunnel did not come up"

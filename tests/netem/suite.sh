@@ -203,7 +203,7 @@ tunnel_up() {	# tunnel_up SCHED [SERVER_ADDRESSES [CLIENT_ADDRESSES]]: the serve
 	for a in ${3:-10.30.1.2 10.30.2.2 10.30.3.2 10.30.4.2}; do _cl="$_cl -l $a"; done
 	# shellcheck disable=SC2086
 	ns_bg "$S" "$TMP/ms.log" "$MPTUN" -i mt0 -p 5000 -v 10.99.0.2 -t 10.99.0.1 $_sl \
-		-K "$TMP/key" --sched "$1" -q
+		-K "$TMP/key" --sched "$1" -q --status "$TMP/ms.sock"
 	MS=$LAST_PID
 	sleep 0.2
 	# shellcheck disable=SC2086
