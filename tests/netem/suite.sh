@@ -201,9 +201,11 @@ tunnel_up() {	# tunnel_up SCHED [SERVER_ADDRESSES [CLIENT_ADDRESSES]]: the serve
 	_sl=""; _cr=""; _cl=""
 	for a in ${2:-10.40.0.2}; do _sl="$_sl -l $a"; _cr="$_cr -r $a"; done
 	for a in ${3:-10.30.1.2 10.30.2.2 10.30.3.2 10.30.4.2}; do _cl="$_cl -l $a"; done
+	# the server's status socket only for QTRACE's sampler (tests/netem/queue.sh)
+	_st=""; [ -n "${QTRACE:-}" ] && _st="--status $TMP/ms.sock"
 	# shellcheck disable=SC2086
 	ns_bg "$S" "$TMP/ms.log" "$MPTUN" -i mt0 -p 5000 -v 10.99.0.2 -t 10.99.0.1 $_sl \
-		-K "$TMP/key" --sched "$1" -q --status "$TMP/ms.sock"
+		-K "$TMP/key" --sched "$1" -q $_st
 	MS=$LAST_PID
 	sleep 0.2
 	# shellcheck disable=SC2086
