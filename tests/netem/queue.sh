@@ -286,7 +286,7 @@ if want download; then
 		QCUT=""
 		# the figures on the heterogeneous mix are the medians of QDLREP GETs each (MPTCP, a
 		# new tunnel, MPTCP, a new tunnel, ...): one GET through the tunnel mostly gives
-		# 84-87 Mbit/s, near the check's bound, and two of 21 gave far less (72.1 and 78.9
+		# 84-87 Mbit/s, near the check's bound, and two of 31 gave far less (72.1 and 78.9
 		# seen: a far path carried a fifth of its rate for seconds; README). Each is printed,
 		# and a slow one named; a GET that failed fails the check. After two GETs each, the
 		# rest are skipped when no further GET could change the verdict (dl_settled)
