@@ -27,12 +27,12 @@ objs=
 todo=
 for src in core/*.c sched/*.c daemon/*.c; do
 	[ "$src" = daemon/main.c ] && continue
+	o=$(obj "$src")
 	# rebuilt when any library source or header is newer
-	if [ ! -e "$(obj "$src")" ] || [ -n "$(find core sched daemon -name '*.[ch]' -newer "$(obj "$src")" |
-			head -n 1)" ]; then
+	if [ ! -e "$o" ] || [ -n "$(find core sched daemon -name '*.[ch]' -newer "$o" | head -n 1)" ]; then
 		todo="$todo $src"
 	fi
-	objs="$objs $(obj "$src")"
+	objs="$objs $o"
 done
 # compiled two at a time (the machine's cores); a failure stops the script, as set -e would
 if [ -n "$todo" ]; then
