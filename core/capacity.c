@@ -167,9 +167,16 @@ void capacity_on_sample(struct capacity *c, uint64_t now, uint64_t bps, bool app
 		c->round_min_qdelay_ns = qdelay_ns;
 	if (bps < CAP_MIN_BPS)
 		bps = CAP_MIN_BPS;
-	if (qdelay_ns > CAP_QDELAY_NS && (c->mode == CAP_STARTUP || (pushed && bps < c->est_bps))) {
-		/* The path holds a queue. In start-up that is the end of it (paced at twice the
-		 * estimate, a queue means the pipe is full). Taking less than we sent, it says the
+	if (qdelay_ns > CAP_QDELAY_NS &&
+	    ((c->mode == CAP_STARTUP && (pushed || !app_limited)) || (pushed && bps < c->est_bps))) {
+		/* The path holds a queue. In start-up, while we fill it, that is the end of it
+		 * (paced at twice the estimate, a queue means the pipe is full); not while it
+		 * carries only what the tunnel gave it (probes before any data, or packets the
+		 * scheduler sent elsewhere) and took it all: that queue is someone else's, or
+		 * jitter, and ending start-up on it left the path at the probes' rate, to climb
+		 * a step per probe cycle (on the testbed, a fibre path whose idle probes met a
+		 * 10 ms delay spike as the tunnel came up took 10 s to reach 50 Mbit/s, and the
+		 * download through it ran at 62 instead of 85). Taking less than we sent, it says the
 		 * capacity shrank: the estimate goes down a step per sample (the queue may have
 		 * formed late in the sample's span) towards it, or to it when the queue showed
 		 * at the sample before as well (queued_through: full over the whole span).

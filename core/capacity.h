@@ -52,7 +52,10 @@
  *     along and delivered what it carries), start-up ends if it was on, and the next phase is
  *     the draining one. A queued sample above the estimate raises it all the same: the round
  *     that ends start-up with a queue is the one that filled the pipe (on the testbed's fibre
- *     path it delivered 48.5 Mbit/s, and the estimate stayed at 41.5 for 400 ms).
+ *     path it delivered 48.5 Mbit/s, and the estimate stayed at 41.5 for 400 ms). In
+ *     start-up, a queue ends it when we kept the path busy or sent it more than it
+ *     delivered; a queue on a path that took all the tunnel gave it (probes alone, before
+ *     any data) is jitter or someone else's, and says nothing of what it carries.
  * A round is the path's minimum RTT, at least CAP_ROUND_MIN_NS (feedback comes every 20 ms).
  * Before its first sample a path is paced at CAP_INIT_BPS. */
 #ifndef MPT_CAPACITY_H

@@ -88,6 +88,9 @@ mutant no-reprobe core/capacity.c \
 	's/c->est_bps >= c->probe_goal_bps\)/0 \&\& c->est_bps >= c->probe_goal_bps)/g' 1 test_capacity
 mutant queued-sample-ignored core/capacity.c \
 	's/\} else if \(bps > c->est_bps\) \{/} else if (0 \&\& bps > c->est_bps) {/g' 1 test_capacity
+# a queue on a path that took all it was given ends no start-up (test_idle_queue_keeps_startup)
+mutant idle-queue-ends-startup core/capacity.c \
+	's/\(c->mode == CAP_STARTUP && \(pushed \|\| !app_limited\)\)/(c->mode == CAP_STARTUP)/g' 1 test_capacity
 mutant no-cruise-drain core/capacity.c \
 	's/else if \(c->settle_qdelay_ns > CAP_DRAIN_QDELAY_NS\) \{/else if (0 \&\& c->settle_qdelay_ns > CAP_DRAIN_QDELAY_NS) {/g' 1 test_capacity
 mutant settle-on-jitter core/capacity.c \

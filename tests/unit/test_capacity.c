@@ -137,17 +137,49 @@ static void test_queue_ends_startup(void **unused)
 	capacity_init(&c, t, 0);
 	feed(&c, &t, 3, 20 * MBIT, true, false, 0);
 	assert_int_equal(c.mode, CAP_STARTUP);
-	feed(&c, &t, 1, 20 * MBIT, true, false, 30 * MS);
+	feed(&c, &t, 1, 20 * MBIT, true, true, 30 * MS);
 	assert_int_equal(c.mode, CAP_PROBE);
 	assert_int_equal(capacity_estimate_bps(&c), 20 * MBIT);
 	assert_true(capacity_pacing_bps(&c) < 20 * MBIT);	/* draining */
+	/* kept busy (not app-limited) counts as well as pushed */
+	capacity_init(&c, t, 0);
+	feed(&c, &t, 3, 20 * MBIT, false, false, 0);
+	feed(&c, &t, 1, 20 * MBIT, false, false, 30 * MS);
+	assert_int_equal(c.mode, CAP_PROBE);
 	/* the queue that ends start-up may come with more delivered than the estimate (its last
 	 * round filled the pipe): the path carries that much, and the estimate says so */
 	capacity_init(&c, t, 0);
 	feed(&c, &t, 3, 20 * MBIT, true, false, 0);
-	feed(&c, &t, 1, 35 * MBIT, true, false, 14 * MS);
+	feed(&c, &t, 1, 35 * MBIT, true, true, 14 * MS);
 	assert_int_equal(c.mode, CAP_PROBE);
 	assert_int_equal(capacity_estimate_bps(&c), 35 * MBIT);
+}
+
+/* A queue on a path that took all the tunnel gave it (app-limited, not pushed) does not end
+ * start-up: before any data, a path carries only probes, and a delay spike then (jitter, or
+ * someone else's traffic on the uplink as the tunnel comes up) once ended its start-up at the
+ * probes' 0.1 Mbit/s, so that the fibre path of the testbed took 10 s to climb to 50 Mbit/s
+ * a probe step at a time, and the download through it ran at 62 Mbit/s instead of 85. */
+static void test_idle_queue_keeps_startup(void **unused)
+{
+	struct capacity c;
+	uint64_t t = 0;
+
+	(void)unused;
+	capacity_init(&c, t, 0);
+	feed(&c, &t, 5, 100000, true, false, 0);
+	feed(&c, &t, 3, 100000, true, false, 15 * MS);
+	assert_int_equal(c.mode, CAP_STARTUP);
+	assert_int_equal(c.startup_end, CAP_END_NONE);
+	assert_int_equal(capacity_pacing_bps(&c), CAP_INIT_BPS);
+	/* then data: start-up doubles as before, and ends on the queue its own push makes */
+	feed(&c, &t, 4, 4 * MBIT, false, false, 0);
+	assert_int_equal(c.mode, CAP_STARTUP);
+	assert_int_equal(capacity_pacing_bps(&c), 8 * MBIT);
+	feed(&c, &t, 1, 6 * MBIT, false, true, 15 * MS);
+	assert_int_equal(c.mode, CAP_PROBE);
+	assert_int_equal(c.startup_end, CAP_END_QUEUE);
+	assert_int_equal(capacity_estimate_bps(&c), 6 * MBIT);
 }
 
 /* One round per sample's 20 ms pacing: a path that delivers what it is sent, up to link_bps,
@@ -395,7 +427,8 @@ static void test_jitter_is_no_queue(void **unused)
 
 	(void)unused;
 	capacity_init(&c, t, 0);
-	feed(&c, &t, 20, R, true, false, 0);
+	feed(&c, &t, 20, R, false, false, 0);	/* busy at R: start-up ends flat */
+	assert_int_equal(c.mode, CAP_PROBE);
 	feed(&c, &t, 4 * CAP_PHASES, R, true, false, 0);	/* out of the start-up's drain */
 	for (unsigned k = 0; k < 4 * CAP_PHASES * 2; k++) {
 		/* app-limited at the estimate: the cycle as it is; every third sample jitters */
@@ -415,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_startup_then_probe),
 		cmocka_unit_test(test_probe_moves_little_queue),
 		cmocka_unit_test(test_queue_ends_startup),
+		cmocka_unit_test(test_idle_queue_keeps_startup),
 		cmocka_unit_test(test_rises_with_the_link),
 		cmocka_unit_test(test_falls_when_pushed_into_a_queue),
 		cmocka_unit_test(test_not_fooled),
