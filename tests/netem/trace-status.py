@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """QTRACE's path sampler (tests/netem/queue.sh, download part): every 100 ms, the time and, per
-path of the daemon whose status socket is given, its capacity estimate, pacing rate (Mbit/s)
-and mode (s: start-up, p: probing), as "est/pace/mode", until killed.
+path of the daemon whose status socket is given, its capacity estimate, pacing rate (Mbit/s),
+mode (s: start-up, p: probing), why start-up ended (n: not yet, f: flat, q: a queue) and the
+estimate then, the estimate's drops and the smoothed RTT (ms), as
+"est/pace/mode/ENDbps/drops/srtt" after the tunnel queue's backlog (packets), until killed.
 Usage: trace-status.py SOCKET OUTFILE."""
 import json
 import socket
@@ -22,10 +24,13 @@ with open(sys.argv[2], 'w') as out:
                     break
                 buf += d
             s.close()
-            paths = json.loads(buf)['paths']
-            out.write('%.3f %s\n' % (now, ' '.join('%.1f/%.1f/%s' % (
-                p['capacity_bps'] / 1e6, p['pacing_bps'] / 1e6, p['capacity_mode'][0])
-                for p in paths)))
+            st = json.loads(buf)
+            paths = st['paths']
+            q = st.get('queue', {})
+            out.write('%.3f %s %s\n' % (now, q.get('backlog', '-'), ' '.join('%.1f/%.1f/%s/%s%.1f/%d/%.1f' % (
+                p['capacity_bps'] / 1e6, p['pacing_bps'] / 1e6, p['capacity_mode'][0],
+                p['startup_end'][0], p['startup_end_bps'] / 1e6, p['capacity_drops'],
+                p['srtt_ms']) for p in paths)))
         except (OSError, ValueError, KeyError) as e:
             out.write('%.3f error %s\n' % (now, e))
         out.flush()
