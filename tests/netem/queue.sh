@@ -13,8 +13,9 @@
 # PREFIX.MIX.N.links (tests/netem/trace-links.py) and the server's paths (capacity estimate,
 # pacing rate, mode) every 100 ms into PREFIX.MIX.N.paths (trace-status.py), and the HTTP
 # server's TCP (ss -ti: window, RTT, rates, BBR's state) every 100 ms into PREFIX.MIX.N.tcp
-# (trace-tcp.py); and the uplinks during each MPTCP GET into PREFIX.MIX.N.mptcp.links. Not in
-# make test.
+# (trace-tcp.py); and the uplinks during each MPTCP GET into PREFIX.MIX.N.mptcp.links.
+# QTRACEONLY="paths" (or any of links, paths, tcp) runs only those samplers: all three cost the
+# testbed a few Mbit/s of CPU, the paths' alone next to nothing. Not in make test.
 # QWARM=SECONDS first runs a GET of that long through the tunnel that then serves the measured
 # one, as in a tunnel that has carried traffic before: its paths' estimates are known, where a
 # fresh tunnel's start at 2 Mbit/s (core/capacity.h). Not in make test, which measures fresh.
@@ -267,6 +268,34 @@ dl_settled() {
 	{ dl_single_ok "$1" "$single" && dl_share_ok "$1" "$4"; } ||
 		! dl_single_ok "$2" "$single" || ! dl_share_ok "$2" "$3"
 }
+# qtrace_start NAME KIND...: under QTRACE, the samplers of those kinds (links: the client's
+# uplinks; paths: the server's paths and queue, from its status socket; tcp: the HTTP server's
+# TCP) that QTRACEONLY names too (all by default), into $QTRACE.NAME.KIND, each writing before
+# this returns (a python in a namespace can take over half a second to start here).
+# qtrace_stop ends them.
+qtrace_start() {
+	_qtp=""
+	[ -n "${QTRACE:-}" ] || return 0
+	_qtn=$1; shift
+	_qtw=":"
+	for _k in "$@"; do
+		case " ${QTRACEONLY:-links paths tcp} " in *" $_k "*) ;; *) continue;; esac
+		case $_k in
+		links) ip netns exec "$C" python3 tests/netem/trace-links.py "$QTRACE.$_qtn.links" & ;;
+		paths) ip netns exec "$S" python3 tests/netem/trace-status.py "$TMP/ms.sock" "$QTRACE.$_qtn.paths" & ;;
+		tcp) ip netns exec "$S" python3 tests/netem/trace-tcp.py 8080 "$QTRACE.$_qtn.tcp" & ;;
+		esac
+		_qtp="$_qtp $!"
+		_qtw="$_qtw && [ -s '$QTRACE.$_qtn.$_k' ]"
+	done
+	wait_for "$_qtw" 10 || info "download: a QTRACE sampler of $_qtn did not start"
+}
+qtrace_stop() {
+	[ -n "$_qtp" ] || return 0
+	# shellcheck disable=SC2086
+	{ kill $_qtp; wait $_qtp 2>/dev/null; }
+	_qtp=""
+}
 if want download; then
 	qstart
 	mkdir -p "$TMP/www"
@@ -313,13 +342,10 @@ if want download; then
 			r=$((r + 1))
 			if [ "$MPTCP" = yes ]; then
 				QPRE="mptcpize run"
-				if [ -n "${QTRACE:-}" ]; then
-					ip netns exec "$C" python3 tests/netem/trace-links.py "$QTRACE.$mix.$r.mptcp.links" & _tl=$!
-					wait_for "[ -s '$QTRACE.$mix.$r.mptcp.links' ]" 10
-				fi
+				qtrace_start "$mix.$r.mptcp" links
 				_r0=$(qrx)
 				m=$(qcurl http://10.40.0.2:8081/file --interface 10.30.1.2)
-				[ -n "${QTRACE:-}" ] && { kill "$_tl"; wait "$_tl" 2>/dev/null; }
+				qtrace_stop
 				qceil "$([ $mix = 4x20 ] && echo 80 || echo 100)" "$_r0" "$(qrx)"
 				QPRE=""
 				info "download-$mix: MPTCP carried $QPPK bytes of the file per $QIPK-byte IP packet (TCP timestamps, MPTCP's DSS option, short segments): its ceiling here is $QCEILM Mbit/s, the tunnel's $([ $mix = 4x20 ] && awk 'BEGIN {printf "%.1f", 80 * 1376 / 1500}' || echo "$QCEIL")"
@@ -333,18 +359,9 @@ if want download; then
 					info "download-$mix: a first GET of $QWARM s through the same tunnel (QWARM) got $w Mbit/s"
 					sleep 1
 				fi
-				if [ -n "${QTRACE:-}" ]; then
-					ip netns exec "$C" python3 tests/netem/trace-links.py "$QTRACE.$mix.$r.links" & _tl=$!
-					ip netns exec "$S" python3 tests/netem/trace-status.py "$TMP/ms.sock" \
-						"$QTRACE.$mix.$r.paths" & _ts=$!
-					ip netns exec "$S" python3 tests/netem/trace-tcp.py 8080 "$QTRACE.$mix.$r.tcp" & _tt=$!
-					# all three sampling before the GET begins (a python in a namespace
-					# can take longer than half a second to start here)
-					wait_for "[ -s '$QTRACE.$mix.$r.links' ] && [ -s '$QTRACE.$mix.$r.paths' ] && [ -s '$QTRACE.$mix.$r.tcp' ]" 10 ||
-						info "download-$mix: a QTRACE sampler did not start"
-				fi
+				qtrace_start "$mix.$r" links paths tcp
 				t=$(qcurl http://10.99.0.2:8080/file)
-				[ -n "${QTRACE:-}" ] && { kill "$_tl" "$_ts" "$_tt"; wait "$_tl" "$_ts" "$_tt" 2>/dev/null; }
+				qtrace_stop
 				tunnel_down
 			else
 				t="error: the tunnel did not come up"
