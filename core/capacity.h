@@ -56,6 +56,10 @@
  *     start-up, a queue ends it when we kept the path busy or sent it more than it
  *     delivered; a queue on a path that took all the tunnel gave it (probes alone, before
  *     any data) is jitter or someone else's, and says nothing of what it carries.
+ *     Known gap (README, "What the simulator shows today"): "pushed" compares a sample's
+ *     arrival span with its send span (the same packets), so a link whose own delay jitters
+ *     by a few ms fakes it, and with a one-way delay over CAP_QDELAY_NS above the least
+ *     (jitter of 6 ms or more) ends start-up and steps the estimate down on no queue.
  * A round is the path's minimum RTT, at least CAP_ROUND_MIN_NS (feedback comes every 20 ms).
  * Before its first sample a path is paced at CAP_INIT_BPS. */
 #ifndef MPT_CAPACITY_H
